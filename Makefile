@@ -1,0 +1,42 @@
+# kharness: boot a matrix of Linux kernels under QEMU and compare syscall costs.
+GO        ?= go
+CONFIG    ?= configs/default.toml
+RUN       ?= runs/$(notdir $(basename $(CONFIG)))-$(shell date +%Y%m%d-%H%M%S)
+FUZZTIME  ?= 10s
+
+.PHONY: all build deps run test unit fuzz bench vet clean
+
+all: build
+
+build:
+	$(GO) build -o bin/kharness ./cmd/kharness
+
+# deps installs what a fresh Debian machine lacks: QEMU, and apt's package
+# lists (kernels are fetched with apt-get download). As root it installs;
+# otherwise it prints the command to run.
+deps:
+	@sh ./.ci/deps
+
+run: deps build
+	bin/kharness run -o $(RUN) $(CONFIG)
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
+
+# test: unit tests, real boots under TCG, and each fuzzer for $(FUZZTIME).
+test: deps vet
+	$(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) --no-print-directory fuzz
+
+unit:
+	$(GO) test -count=1 -short ./...
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./.ci/fuzz
+
+bench: deps
+	$(GO) test -run=NONE -bench=. -benchtime=1x -count=1 -timeout 30m ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,66 @@
+//go:build linux
+
+// Command kguest is the kharness guest benchmark program. In the VM it runs
+// as u-root's uinit, "kguest -guest", takes its parameters from the
+// kharness.* words of the kernel command line, writes results to /dev/ttyS1
+// and powers off. On the host, for tests, it writes the same stream to a
+// file:
+//
+//	kguest -o FILE -run REGEXP -benchtime 50ms -count 3 [-mode MODE]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"kharness/guest"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "kguest: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage reports bad command-line arguments (already explained on stderr).
+var errUsage = errors.New("usage")
+
+// run parses args and runs guest.Run. With -guest it never returns.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	d := guest.DefaultParams()
+	fs := flag.NewFlagSet("kguest", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	opts := guest.Options{Stdout: stdout, Stderr: stderr}
+	fs.BoolVar(&opts.Guest, "guest", false, "run as the VM's uinit: read kharness.* from /proc/cmdline, write to "+guest.ResultsPort+", power off")
+	fs.StringVar(&opts.Output, "o", "-", "host mode: output `file` (- is stdout)")
+	fs.StringVar(&opts.Params.Run, "run", d.Run, "run benchmarks matching `regexp`")
+	fs.DurationVar(&opts.Params.Benchtime, "benchtime", d.Benchtime, "target `duration` of one sample")
+	fs.IntVar(&opts.Params.Count, "count", d.Count, "`samples` per benchmark")
+	mode := fs.String("mode", string(d.Mode), fmt.Sprintf("`mode`, one of %v", guest.Modes))
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "kguest: unexpected arguments %q\n", fs.Args())
+		return errUsage
+	}
+	opts.Params.Mode = guest.Mode(*mode)
+	return guest.Run(ctx, opts)
+}

@@ -1,0 +1,101 @@
+// Command kharness boots a matrix of Linux kernels under QEMU, runs the guest
+// benchmark suite in each boot, and compares syscall and context-switch
+// costs across kernels and boot configs.
+//
+// Exit status: 0 success; 1 error; 2 bad usage; 3 the run finished but some
+// boots failed after their retries; 130 interrupted (SIGINT/SIGTERM; run the
+// same command again to resume).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+const usage = `usage: kharness <command> [flags] [args]
+
+commands:
+  run [-o DIR] [-j N] [-accel auto|kvm|tcg] CONFIG.toml   boot the matrix, store results, print the table
+  compare [-col config|kernel] [-force] RUN...             compare stored runs (several dirs merge into one run)
+
+Run "kharness <command> -h" for a command's flags.
+`
+
+// Exit codes.
+const (
+	exitError       = 1
+	exitUsage       = 2
+	exitBootsFailed = 3
+	exitInterrupted = 130
+)
+
+type exitError2 struct {
+	code int
+	err  error
+}
+
+func (e *exitError2) Error() string { return e.err.Error() }
+func (e *exitError2) Unwrap() error { return e.err }
+
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exitError2
+	switch {
+	case errors.Is(err, errUsage):
+		return exitUsage
+	case errors.As(err, &ee):
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "kharness:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "kharness:", err)
+	return exitError
+}
+
+// run is the whole command, callable from tests.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(ctx, args[1:], stdout, stderr)
+	case "compare":
+		return compareCmd(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprintf(stderr, "kharness: unknown command %q\n%s", args[0], usage)
+	return errUsage
+}
+
+// isTerminal reports whether w is a terminal, for the progress line.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

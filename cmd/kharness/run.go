@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"kharness/harness"
+	"kharness/initramfs"
+	"kharness/kernels"
+	"kharness/results"
+)
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("o", "", "run directory (default runs/<config>-<time>); an existing one is resumed")
+	jobs := fs.Int("j", 0, "concurrent VMs (default: host cores ÷ guest vCPUs; never more)")
+	accel := fs.String("accel", "", "override the config's accelerator: auto, kvm or tcg")
+	cache := fs.String("cache", "", "cache for kernels and images (default $KHARNESS_CACHE or the XDG cache)")
+	qemu := fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
+	col := fs.String("col", "config", "table column axis: config or kernel")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: kharness run [flags] CONFIG.toml")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errUsage
+	}
+	cfgPath := fs.Arg(0)
+	cfg, err := harness.LoadConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	if *accel != "" {
+		cfg.Accel = *accel
+	}
+	if *out == "" {
+		base := strings.TrimSuffix(filepath.Base(cfgPath), filepath.Ext(cfgPath))
+		*out = filepath.Join("runs", base+"-"+time.Now().Format("20060102-150405"))
+	}
+	if *cache == "" {
+		if *cache, err = kernels.DefaultCacheDir(); err != nil {
+			return err
+		}
+	}
+	wd, _ := os.Getwd()
+	src, err := initramfs.FindSourceDir(wd)
+	if err != nil {
+		return err
+	}
+	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
+	p.Logf("run %s: %d kernels × %d configs × %d boots", *out, len(cfg.Kernels), len(cfg.Configs), cfg.Boots)
+	sum, err := harness.Run(ctx, harness.RunOptions{
+		Config: cfg, ConfigPath: cfgPath, OutDir: *out, Jobs: *jobs, CacheDir: *cache,
+		SourceDir: src, QEMU: *qemu, Command: append([]string{"kharness", "run"}, args...), Progress: p,
+	})
+	if errors.Is(err, harness.ErrInterrupted) {
+		return &exitError2{exitInterrupted, err}
+	}
+	if err != nil {
+		return err
+	}
+	p.Logf("accelerator %s; %d boots in %s (-j %d), %d failed attempts", sum.Accel.Accel, sum.Boots, sum.Wall.Round(time.Second), sum.Jobs, sum.Failed)
+	tab, err := results.Compare([]string{*out}, results.CompareOptions{Column: *col})
+	if err != nil {
+		return err
+	}
+	if err := tab.WriteText(stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nresults: %s\n", *out)
+	if len(sum.BadBoots) > 0 {
+		for _, b := range sum.BadBoots {
+			fmt.Fprintln(stderr, "failed:", b)
+		}
+		return &exitError2{exitBootsFailed, fmt.Errorf("%d boots failed after retries", len(sum.BadBoots))}
+	}
+	return nil
+}
+
+func compareCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	col := fs.String("col", "config", "column axis: config or kernel")
+	force := fs.Bool("force", false, "compare results from different accelerators, QEMU versions or guest CPUs")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: kharness compare [flags] RUN...")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	if *col != "config" && *col != "kernel" {
+		return fmt.Errorf("-col %q: want config or kernel", *col)
+	}
+	tab, err := results.Compare(fs.Args(), results.CompareOptions{Column: *col, Force: *force})
+	if err != nil {
+		return err
+	}
+	return tab.WriteText(stdout)
+}

@@ -1,0 +1,90 @@
+//go:build linux
+
+package guest
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestRoundUp(t *testing.T) {
+	for in, want := range map[uint64]uint64{0: 0, 1: 1, 99: 99, 100: 100, 101: 110, 999: 1000, 1001: 1100, 123456: 130000} {
+		if got := roundUp(in); got != want {
+			t.Errorf("roundUp(%d) = %d, want %d", in, got, want)
+		}
+	}
+}
+
+func TestPredict(t *testing.T) {
+	for _, tc := range []struct {
+		n        uint64
+		d, goal  time.Duration
+		min, max uint64
+	}{
+		{1, 0, time.Second, 100, 100},               // no time measured: 100x
+		{1, time.Nanosecond, time.Second, 100, 100}, // growth capped at 100x
+		{1000, time.Millisecond, 10 * time.Millisecond, 12000, 12000},
+		{1000, time.Second, time.Millisecond, 1001, 1100}, // never shrinks
+		{maxIters, time.Millisecond, time.Second, maxIters, maxIters},
+	} {
+		if got := predict(tc.n, tc.d, tc.goal); got < tc.min || got > tc.max {
+			t.Errorf("predict(%d, %v, %v) = %d, want in [%d, %d]", tc.n, tc.d, tc.goal, got, tc.min, tc.max)
+		}
+	}
+}
+
+// spin busy-waits about perOp per iteration, like a syscall loop would.
+func spin(perOp time.Duration) func(uint64) {
+	return func(n uint64) {
+		end := time.Now().Add(time.Duration(n) * perOp)
+		for time.Now().Before(end) {
+		}
+	}
+}
+
+func TestCalibrate(t *testing.T) {
+	target := 20 * time.Millisecond
+	c := calibrate(spin(time.Microsecond), target)
+	if c.Target != target || c.Warmup == 0 {
+		t.Errorf("calibration %+v", c)
+	}
+	// About target/1µs = 20000 iterations; allow for a loaded machine.
+	if c.Iters < 5000 || c.Iters > 40000 {
+		t.Errorf("iters %d for 1µs ops and a %v target, want about 20000", c.Iters, target)
+	}
+}
+
+func TestGetppidLoop(t *testing.T) {
+	getppidLoop(0)
+	getppidLoop(1)
+	var cal Calibration
+	var samples []float64
+	err := measure(context.Background(), Benchmarks()[0], 10*time.Millisecond, 3,
+		func(c Calibration) error { cal = c; return nil },
+		func(iters uint64, ns float64) error {
+			if iters != cal.Iters {
+				t.Errorf("sample of %d iters, calibrated %d", iters, cal.Iters)
+			}
+			samples = append(samples, ns)
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cal.Iters == 0 || len(samples) != 3 {
+		t.Fatalf("calibration %+v, %d samples", cal, len(samples))
+	}
+	for _, ns := range samples {
+		if !(ns > 0 && ns < 100_000) {
+			t.Errorf("getppid %v ns/op, want in (0, 100µs)", ns)
+		}
+	}
+	t.Logf("getppid: %+v, ns/op %.1f", cal, samples)
+}
+
+func TestGetppidLoopNoAlloc(t *testing.T) {
+	if n := testing.AllocsPerRun(10, func() { timeLoop(getppidLoop, 100) }); n != 0 {
+		t.Errorf("%v allocations per timed loop", n)
+	}
+}

@@ -1,0 +1,143 @@
+//go:build linux
+
+package guest
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// linuxMachine is the real machine of guest mode.
+type linuxMachine struct {
+	console io.Writer // fallback for Flood
+}
+
+// Prepare mounts /proc and /sys if they are not mounted.
+func (linuxMachine) Prepare() error {
+	var errs []error
+	for _, m := range []struct{ probe, dir, fstype string }{
+		{"/proc/self/stat", "/proc", "proc"},
+		{"/sys/kernel", "/sys", "sysfs"},
+	} {
+		if _, err := os.Stat(m.probe); err == nil {
+			continue
+		}
+		if err := os.MkdirAll(m.dir, 0o555); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := unix.Mount(m.fstype, m.dir, m.fstype, 0, ""); err != nil {
+			errs = append(errs, fmt.Errorf("mount %s on %s: %w", m.fstype, m.dir, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Cmdline reads /proc/cmdline.
+func (linuxMachine) Cmdline() (string, error) {
+	b, err := os.ReadFile("/proc/cmdline")
+	return string(b), err
+}
+
+// OpenPort opens ResultsPort write-only, without making it the controlling
+// tty, creating the device node (char 4:65) if devtmpfs lacks it, and puts
+// it in raw mode at 115200 baud so that "\n" goes out as is.
+func (linuxMachine) OpenPort() (io.Writer, error) {
+	const flags = unix.O_WRONLY | unix.O_NOCTTY | unix.O_NONBLOCK | unix.O_CLOEXEC
+	fd, err := unix.Open(ResultsPort, flags, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := unix.Mknod(ResultsPort, unix.S_IFCHR|0o600, int(unix.Mkdev(4, 65))); err != nil {
+			return nil, fmt.Errorf("mknod %s: %w", ResultsPort, err)
+		}
+		fd, err = unix.Open(ResultsPort, flags, 0)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", ResultsPort, err)
+	}
+	if err := makeRaw(fd); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s: %w", ResultsPort, err)
+	}
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s: %w", ResultsPort, err)
+	}
+	return os.NewFile(uintptr(fd), ResultsPort), nil
+}
+
+// makeRaw sets fd's termios like cfmakeraw, with CLOCAL and 115200 baud.
+func makeRaw(fd int) error {
+	t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return fmt.Errorf("get termios: %w", err)
+	}
+	t.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR |
+		unix.IGNCR | unix.ICRNL | unix.IXON | unix.IXOFF
+	t.Oflag &^= unix.OPOST
+	t.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	t.Cflag &^= unix.CSIZE | unix.PARENB | unix.CBAUD
+	t.Cflag |= unix.CS8 | unix.CLOCAL | unix.CREAD | unix.B115200
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, t); err != nil {
+		return fmt.Errorf("set termios: %w", err)
+	}
+	return nil
+}
+
+// Drain waits for the tty to send everything (tcdrain) and syncs.
+func (linuxMachine) Drain(w io.Writer) {
+	if f, ok := w.(*os.File); ok {
+		if err := unix.IoctlSetInt(int(f.Fd()), unix.TCSBRK, 1); err != nil {
+			fmt.Fprintf(os.Stderr, "kguest: tcdrain: %v\n", err)
+		}
+		f.Sync() // a tty may not support fsync; the drain above is what counts
+	}
+	unix.Sync()
+}
+
+// PowerOff syncs and powers off; if that fails it hangs.
+func (m linuxMachine) PowerOff() {
+	unix.Sync()
+	err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	fmt.Fprintf(os.Stderr, "kguest: power off failed: %v\n", err)
+	m.Hang()
+}
+
+// Hang blocks forever. It sleeps rather than select{}, which the Go runtime
+// would report as a deadlock (and exit, panicking u-root's init).
+func (linuxMachine) Hang() {
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+// Flood writes "kharness flood" lines to /dev/console (or the console
+// writer) forever.
+func (m linuxMachine) Flood() {
+	var w io.Writer = m.console
+	if f, err := os.OpenFile("/dev/console", os.O_WRONLY|unix.O_NOCTTY, 0); err == nil {
+		w = f
+	}
+	line := []byte("kharness flood\n")
+	for {
+		if _, err := w.Write(line); err != nil {
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// Crash asks the kernel to panic through /proc/sysrq-trigger. The panic
+// happens inside the write, so a return means it did not happen (no
+// CONFIG_MAGIC_SYSRQ, or no /proc).
+func (linuxMachine) Crash() error {
+	unix.Sync()
+	if err := os.WriteFile("/proc/sysrq-trigger", []byte("c"), 0); err != nil {
+		return err
+	}
+	return errors.New("wrote c to /proc/sysrq-trigger and the kernel is still running")
+}

@@ -1,0 +1,156 @@
+//go:build linux
+
+// Package guest is the benchmark program that runs inside the VM as u-root's
+// uinit. It reads its parameters from the kernel command line, runs the
+// benchmark suite, writes a Go benchmark-format stream closed by an end marker
+// to the results port, and powers the VM off. The same code runs on the host
+// (without touching the tty or powering anything off) for tests.
+//
+// It imports no other package of this module.
+package guest
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Mode selects what the program does. Only ModeBench produces numbers; the
+// others exist so host tests can cause real faults in a real VM.
+type Mode string
+
+// The modes. ModeHang, ModeFlood and ModeCrash only act with Options.Guest.
+const (
+	ModeBench    Mode = "bench"    // the normal stream
+	ModeProbe    Mode = "probe"    // config lines and an end marker with count=0
+	ModeHang     Mode = "hang"     // write nothing, block forever, never power off
+	ModeTruncate Mode = "truncate" // config lines, one benchmark line, no end marker
+	ModeMiscount Mode = "miscount" // end marker count one higher than the Benchmark lines
+	ModeGarble   Mode = "garble"   // valid stream, then 4 KiB of random bytes
+	ModeFlood    Mode = "flood"    // flood the console forever, never power off
+	ModeCrash    Mode = "crash"    // panic the kernel through /proc/sysrq-trigger
+)
+
+// Modes lists every known mode.
+var Modes = []Mode{ModeBench, ModeProbe, ModeHang, ModeTruncate, ModeMiscount, ModeGarble, ModeFlood, ModeCrash}
+
+// streamModes are the modes that write a stream WriteStream can produce.
+var streamModes = map[Mode]bool{ModeBench: true, ModeProbe: true, ModeTruncate: true, ModeMiscount: true, ModeGarble: true}
+
+// HasStream reports whether m is a mode whose whole effect is the stream
+// written by WriteStream (and so is safe to run on the host).
+func (m Mode) HasStream() bool { return streamModes[m] }
+
+// Known reports whether m is one of Modes.
+func (m Mode) Known() bool {
+	for _, k := range Modes {
+		if m == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Params are the run parameters: kharness.run=, kharness.benchtime=,
+// kharness.count= and kharness.mode= on the kernel command line, or the
+// -run, -benchtime, -count and -mode flags on the host.
+type Params struct {
+	Run       string        // regexp matched against "Benchmark"+name
+	Benchtime time.Duration // target duration of one sample
+	Count     int           // samples per benchmark
+	Mode      Mode
+}
+
+// DefaultParams returns the defaults: run ".", benchtime 100ms, count 10,
+// mode bench.
+func DefaultParams() Params {
+	return Params{Run: ".", Benchtime: 100 * time.Millisecond, Count: 10, Mode: ModeBench}
+}
+
+// Validate checks p and returns an error naming the bad parameter.
+func (p Params) Validate() error {
+	if _, err := regexp.Compile(p.Run); err != nil {
+		return fmt.Errorf("kharness.run=%q: %v", p.Run, err)
+	}
+	if p.Benchtime <= 0 {
+		return fmt.Errorf("kharness.benchtime=%v: must be positive", p.Benchtime)
+	}
+	if p.Count < 1 {
+		return fmt.Errorf("kharness.count=%d: must be at least 1", p.Count)
+	}
+	if !p.Mode.Known() {
+		return fmt.Errorf("kharness.mode=%q: unknown mode (want one of %v)", string(p.Mode), Modes)
+	}
+	return nil
+}
+
+// CmdlinePrefix is the prefix of the kernel command-line words the guest reads.
+const CmdlinePrefix = "kharness."
+
+// ParseCmdline applies the kharness.* words of a kernel command line (the
+// contents of /proc/cmdline) to base and validates the result. Other words,
+// and kharness.* words it does not know, are ignored; their names are
+// returned in ignored so the caller can log them. A bad value is an error
+// naming the parameter.
+func ParseCmdline(cmdline string, base Params) (p Params, ignored []string, err error) {
+	p = base
+	for _, word := range splitCmdline(cmdline) {
+		key, val, _ := strings.Cut(word, "=")
+		name, ok := strings.CutPrefix(key, CmdlinePrefix)
+		if !ok {
+			continue
+		}
+		switch name {
+		case "run":
+			p.Run = val
+		case "benchtime":
+			d, err := time.ParseDuration(val)
+			if err != nil {
+				return p, ignored, fmt.Errorf("kharness.benchtime=%q: %v", val, err)
+			}
+			p.Benchtime = d
+		case "count":
+			n, err := strconv.Atoi(val)
+			if err != nil {
+				return p, ignored, fmt.Errorf("kharness.count=%q: not an integer", val)
+			}
+			p.Count = n
+		case "mode":
+			p.Mode = Mode(val)
+		default:
+			ignored = append(ignored, key)
+		}
+	}
+	return p, ignored, p.Validate()
+}
+
+// splitCmdline splits a kernel command line into words the way the kernel
+// does: on white space outside double quotes, with the quotes removed.
+func splitCmdline(s string) []string {
+	var words []string
+	var cur strings.Builder
+	inWord, quoted := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"':
+			quoted = !quoted
+			inWord = true
+		case !quoted && (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0):
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words
+}

@@ -1,0 +1,74 @@
+//go:build linux
+
+package guest
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseCmdline(t *testing.T) {
+	d := DefaultParams()
+	with := func(f func(*Params)) Params { p := d; f(&p); return p }
+	for _, tc := range []struct {
+		name    string
+		cmdline string
+		want    Params
+		ignored []string
+		errWord string // non-empty: want an error naming this parameter
+	}{
+		{name: "empty", cmdline: "", want: d},
+		{name: "defaults", cmdline: "console=ttyS0 quiet panic=-1\n", want: d},
+		{name: "all", cmdline: "console=ttyS0 kharness.run=^BenchmarkNull kharness.benchtime=50ms kharness.count=3 kharness.mode=probe quiet\n",
+			want: Params{Run: "^BenchmarkNull", Benchtime: 50 * time.Millisecond, Count: 3, Mode: ModeProbe}},
+		{name: "quoted", cmdline: `kharness.run="a b|call=getppid" x="y z"`, want: with(func(p *Params) { p.Run = "a b|call=getppid" })},
+		{name: "last wins", cmdline: "kharness.count=2 kharness.count=7", want: with(func(p *Params) { p.Count = 7 })},
+		{name: "unknown ignored", cmdline: "kharness.colour=red kharnessx.count=x foo.kharness.count=y kharness.count=4",
+			want: with(func(p *Params) { p.Count = 4 }), ignored: []string{"kharness.colour"}},
+		{name: "after --", cmdline: "quiet -- kharness.mode=truncate", want: with(func(p *Params) { p.Mode = ModeTruncate })},
+		{name: "bad duration", cmdline: "kharness.benchtime=fast", errWord: "kharness.benchtime"},
+		{name: "zero duration", cmdline: "kharness.benchtime=0s", errWord: "kharness.benchtime"},
+		{name: "bad count", cmdline: "kharness.count=ten", errWord: "kharness.count"},
+		{name: "zero count", cmdline: "kharness.count=0", errWord: "kharness.count"},
+		{name: "bad regexp", cmdline: "kharness.run=(", errWord: "kharness.run"},
+		{name: "bad mode", cmdline: "kharness.mode=shell", errWord: "kharness.mode"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ignored, err := ParseCmdline(tc.cmdline, d)
+			if tc.errWord != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.errWord) {
+					t.Fatalf("error %v, want one naming %s", err, tc.errWord)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("got %+v, want %+v", got, tc.want)
+			}
+			if !reflect.DeepEqual(ignored, tc.ignored) {
+				t.Errorf("ignored %q, want %q", ignored, tc.ignored)
+			}
+		})
+	}
+}
+
+func TestModes(t *testing.T) {
+	for _, m := range Modes {
+		if !m.Known() {
+			t.Errorf("%s not known", m)
+		}
+	}
+	for m, want := range map[Mode]bool{ModeBench: true, ModeProbe: true, ModeTruncate: true,
+		ModeMiscount: true, ModeGarble: true, ModeHang: false, ModeFlood: false, ModeCrash: false} {
+		if m.HasStream() != want {
+			t.Errorf("%s.HasStream() = %v", m, !want)
+		}
+	}
+	if Mode("shell").Known() {
+		t.Error("shell is known")
+	}
+}

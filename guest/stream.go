@@ -1,0 +1,179 @@
+//go:build linux
+
+package guest
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// StreamVersion is the value of the first line, "kharness-stream: 1".
+const StreamVersion = "1"
+
+// MaxConfigValue is the longest configuration value written, in bytes.
+const MaxConfigValue = 512
+
+// ConfigPair is one "key: value" configuration line.
+type ConfigPair struct {
+	Key, Value string
+}
+
+// StreamWriter writes the result stream one line at a time, with no
+// buffering, and keeps the count of Benchmark lines and the SHA-256 of every
+// byte written so far for the end marker.
+type StreamWriter struct {
+	w     io.Writer
+	sum   hash.Hash
+	count int
+	err   error
+}
+
+// NewStreamWriter returns a StreamWriter writing to w.
+func NewStreamWriter(w io.Writer) *StreamWriter {
+	return &StreamWriter{w: w, sum: sha256.New()}
+}
+
+// line writes s plus "\n" in one Write; after the first error it does
+// nothing and returns that error.
+func (s *StreamWriter) line(text string) error {
+	if s.err != nil {
+		return s.err
+	}
+	b := make([]byte, 0, len(text)+1)
+	b = append(b, text...)
+	b = append(b, '\n')
+	n, err := s.w.Write(b)
+	s.sum.Write(b[:n])
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		s.err = fmt.Errorf("writing result stream: %w", err)
+	}
+	return s.err
+}
+
+// Config writes "key: value", with value cleaned by SanitizeValue and
+// trimmed of white space.
+func (s *StreamWriter) Config(key, value string) error {
+	return s.line(key + ": " + strings.TrimSpace(SanitizeValue(value)))
+}
+
+// Comment writes "# text" (text cleaned by SanitizeValue).
+func (s *StreamWriter) Comment(text string) error {
+	return s.line("# " + SanitizeValue(text))
+}
+
+// Result writes one benchmark line, "Benchmark<name> <iters> <ns> ns/op".
+func (s *StreamWriter) Result(name string, iters uint64, nsPerOp float64) error {
+	err := s.line("Benchmark" + name + " " + strconv.FormatUint(iters, 10) + " " +
+		strconv.FormatFloat(nsPerOp, 'f', 2, 64) + " ns/op")
+	if err == nil {
+		s.count++
+	}
+	return err
+}
+
+// Skip writes "# skip Benchmark<name>: reason".
+func (s *StreamWriter) Skip(name, reason string) error {
+	return s.Comment("skip Benchmark" + name + ": " + reason)
+}
+
+// Count returns the number of Benchmark lines written.
+func (s *StreamWriter) Count() int { return s.count }
+
+// End writes the end marker, "# kharness-end count=N sha256=HEX", where N is
+// Count and HEX the SHA-256 of every byte written before the marker.
+func (s *StreamWriter) End() error { return s.endWithCount(s.count) }
+
+func (s *StreamWriter) endWithCount(n int) error {
+	if s.err != nil {
+		return s.err
+	}
+	return s.line(fmt.Sprintf("# kharness-end count=%d sha256=%s", n, hex.EncodeToString(s.sum.Sum(nil))))
+}
+
+// SanitizeValue makes v safe for a configuration value or comment: bytes
+// outside printable ASCII become '?', and it is cut to MaxConfigValue bytes.
+func SanitizeValue(v string) string {
+	if len(v) > MaxConfigValue {
+		v = v[:MaxConfigValue]
+	}
+	b := []byte(v)
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			b[i] = '?'
+		}
+	}
+	return string(b)
+}
+
+// SystemConfig returns the configuration lines that follow
+// "kharness-stream: 1", read from the running kernel, for parameters p.
+func SystemConfig(p Params) []ConfigPair {
+	release := "unknown"
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		release = unix.ByteSliceToString(u.Release[:])
+	}
+	return []ConfigPair{
+		{"goos", runtime.GOOS},
+		{"goarch", runtime.GOARCH},
+		{"kernel-release", release},
+		{"kernel-cmdline", readTrimmed("/proc/cmdline")},
+		{"cpu-model", cpuModel()},
+		{"clocksource", readTrimmed("/sys/devices/system/clocksource/clocksource0/current_clocksource")},
+		{"guest-ncpu", strconv.Itoa(runtime.NumCPU())},
+		{"guest-benchtime", p.Benchtime.String()},
+		{"guest-count", strconv.Itoa(p.Count)},
+	}
+}
+
+// readTrimmed returns the trimmed contents of a small file, or "unknown".
+func readTrimmed(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// cpuModel returns the first "model name" of /proc/cpuinfo, or "unknown".
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+// writeHeader writes the version line and cfg.
+func writeHeader(s *StreamWriter, cfg []ConfigPair) error {
+	if err := s.Config("kharness-stream", StreamVersion); err != nil {
+		return err
+	}
+	for _, c := range cfg {
+		if err := s.Config(c.Key, c.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}

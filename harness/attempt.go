@@ -1,0 +1,151 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"kharness/results"
+)
+
+// runJob runs the attempts one boot still has, committing each. A boot that
+// succeeds stops; one interrupted by ctx is discarded, never committed, so a
+// resumed run does it again.
+func runJob(ctx context.Context, opt RunOptions, j job, image string, accel AccelChoice, jobs int, sum *RunSummary, mu *sync.Mutex) error {
+	cfg, p := opt.Config, opt.Progress
+	for attempt := j.attempts + 1; attempt <= 1+cfg.Retries; attempt++ {
+		if ctx.Err() != nil {
+			return nil
+		}
+		att, err := sum.Store.NewAttempt(j.cell, j.boot, attempt)
+		if err != nil {
+			return err
+		}
+		rec, err := attemptBoot(ctx, opt, j, att, image, accel, jobs)
+		if errors.Is(err, ErrInterrupted) {
+			att.Discard()
+			return nil
+		}
+		if err == nil {
+			err = att.Commit(rec)
+		}
+		if err != nil {
+			att.Discard()
+			return fmt.Errorf("%s boot %d: %w", j.cell, j.boot, err)
+		}
+		mu.Lock()
+		sum.Boots++
+		if !rec.Status.OK() {
+			sum.Failed++
+		}
+		mu.Unlock()
+		last := rec.Status.OK() || attempt == 1+cfg.Retries
+		p.BootDone(rec, last)
+		if rec.Status.OK() {
+			return nil
+		}
+		if last {
+			mu.Lock()
+			sum.BadBoots = append(sum.BadBoots, fmt.Sprintf("%s boot %d: %s: %s", j.cell, j.boot, rec.Status, rec.Reason))
+			mu.Unlock()
+		}
+	}
+	return nil
+}
+
+// attemptBoot boots once into att's directory and fills the boot's record.
+func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attempt, image string, accel AccelChoice, jobs int) (*results.BootRecord, error) {
+	cfg := opt.Config
+	vmo := vmOptions(opt, j.kernel, image, accel.Accel, j.config, "")
+	argv := vmo.withDefaults().Argv()
+	if err := os.WriteFile(att.Path("qemu.argv"), []byte(QuoteArgv(argv)+"\n"), 0o644); err != nil {
+		return nil, err
+	}
+	load := hostLoad()
+	started := time.Now().UTC()
+	v, err := Boot(ctx, BootSpec{VM: vmo, Deadline: cfg.BootTimeout()}, att.Path("console.log"), att.Path("results.raw"))
+	if err != nil {
+		return nil, err
+	}
+	rec := &results.BootRecord{
+		Schema: results.SchemaVersion, Cell: j.cell, Kernel: j.info,
+		Config: results.BootConfig{Name: j.config.Name, Cmdline: j.config.Cmdline},
+		Boot:   j.boot, Attempt: att.Attempt,
+		Accel: v.Accel, AccelRequested: cfg.Accel, AccelNote: accel.Note,
+		QEMUVersion: v.QEMUVersion, QEMUBinary: argv[0], GuestCPU: vmo.withDefaults().CPU,
+		SMP: j.config.SMP, MemoryMB: vmo.withDefaults().MemoryMB, HostCPU: hostCPU(), Jobs: jobs, HostLoad: load,
+		Argv: argv, Started: started, WallSeconds: v.Wall.Seconds(), BootSeconds: v.FirstResult.Seconds(),
+		Status: v.Status, Reason: v.Reason, ConsoleTail: v.ConsoleTail, PanicLines: v.PanicLines, Oops: v.Oops,
+		Tainted: len(v.Oops) > 0,
+	}
+	if v.Status.OK() {
+		var buf bytes.Buffer
+		extra := []results.KV{
+			{Key: "kernel", Value: j.info.Label},
+			{Key: "kernel-package", Value: kernelDesc(j.info)},
+			{Key: "kernel-sha256", Value: j.kernel.SHA256},
+			{Key: "config", Value: j.config.Name},
+			{Key: "accel", Value: v.Accel},
+			{Key: "qemu-version", Value: v.QEMUVersion},
+			{Key: "guest-cpu", Value: rec.GuestCPU},
+			{Key: "smp", Value: strconv.Itoa(j.config.SMP)},
+		}
+		if err := v.Stream.WriteBench(&buf, extra); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(att.Path("boot.bench"), buf.Bytes(), 0o644); err != nil {
+			return nil, err
+		}
+		s := sha256.Sum256(buf.Bytes())
+		rec.BenchSHA256 = hex.EncodeToString(s[:])
+		rec.Results = len(v.Stream.Results)
+	}
+	return rec, nil
+}
+
+func hostLoad() [3]float64 {
+	var l [3]float64
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return l
+	}
+	f := strings.Fields(string(b))
+	for i := 0; i < 3 && i < len(f); i++ {
+		l[i], _ = strconv.ParseFloat(f[i], 64)
+	}
+	return l
+}
+
+var hostCPU = sync.OnceValue(func() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if k, v, ok := strings.Cut(s.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+})
+
+func hostInfo() results.HostInfo {
+	h := results.HostInfo{CPUModel: hostCPU(), Cores: runtime.NumCPU()}
+	h.Hostname, _ = os.Hostname()
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		h.Kernel = strings.TrimSpace(string(b))
+	}
+	return h
+}

@@ -1,0 +1,245 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"kharness/results"
+)
+
+// BootSpec is everything one boot needs.
+type BootSpec struct {
+	VM       VMOptions     // SocketDir is filled in by Boot
+	Deadline time.Duration // from QEMU's start to the guest's power-off
+	// ConsoleLimit and ResultsLimit cap what a guest may print; beyond
+	// them the boot is a flood and stops.
+	ConsoleLimit int64
+	ResultsLimit int64
+}
+
+// Base kernel arguments for every boot: the console on ttyS0, reboot at once
+// on a panic (QEMU's -no-reboot turns that into an exit), and a quiet boot
+// so the emulated UART costs little time.
+const baseCmdline = "console=ttyS0 panic=-1 quiet"
+
+// Verdict is what one boot came to: the stream when it succeeded, a status
+// and reason either way, and what a person needs to see.
+type Verdict struct {
+	Status      results.Status
+	Reason      string
+	Stream      *results.Stream
+	ConsoleTail []string
+	PanicLines  []string
+	Oops        []string
+	Accel       string
+	QEMUVersion string
+	Argv        []string
+	Wall        time.Duration
+	FirstResult time.Duration // QEMU start to the first byte on the results port
+}
+
+// ErrInterrupted means the boot was stopped because kharness was told to stop.
+var ErrInterrupted = errors.New("interrupted")
+
+// Boot runs one VM to its end and judges it. The console goes to
+// consolePath and the raw results port to resultsPath as they arrive.
+// It returns an error only when it could not judge the boot at all (files
+// not writable) or when ctx ended (ErrInterrupted); every guest or QEMU
+// failure is a Verdict.
+func Boot(ctx context.Context, spec BootSpec, consolePath, resultsPath string) (*Verdict, error) {
+	if spec.ConsoleLimit <= 0 {
+		spec.ConsoleLimit = 4 << 20
+	}
+	if spec.ResultsLimit <= 0 {
+		spec.ResultsLimit = 1 << 20
+	}
+	sockDir, err := os.MkdirTemp("", "kharness-vm-")
+	if err != nil {
+		return nil, fmt.Errorf("creating VM socket dir: %w", err)
+	}
+	defer os.RemoveAll(sockDir)
+	spec.VM.SocketDir = sockDir
+
+	conFile, err := os.Create(consolePath)
+	if err != nil {
+		return nil, fmt.Errorf("creating console log: %w", err)
+	}
+	defer conFile.Close()
+	resFile, err := os.Create(resultsPath)
+	if err != nil {
+		return nil, fmt.Errorf("creating results file: %w", err)
+	}
+	defer resFile.Close()
+
+	scan := results.NewConsoleScanner(spec.ConsoleLimit)
+	res := &capture{limit: spec.ResultsLimit, first: make(chan struct{})}
+	v := &Verdict{Argv: spec.VM.Argv()}
+
+	vm, err := Start(ctx, spec.VM, io.MultiWriter(conFile, scan), io.MultiWriter(resFile, res))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ErrInterrupted
+		}
+		v.Status, v.Reason = results.StatusQEMUFailed, err.Error()
+		return v, nil
+	}
+	v.Accel, v.QEMUVersion = vm.Accel, vm.Version
+
+	deadline := time.NewTimer(spec.Deadline)
+	defer deadline.Stop()
+	var timedOut, interrupted, flooded bool
+	events := scan.Events()
+wait:
+	for {
+		select {
+		case <-vm.Exited():
+			break wait
+		case <-res.first:
+			v.FirstResult = time.Since(vm.Started)
+			res.first = nil
+		case ev := <-events:
+			if ev.Kind == results.EventFlood {
+				flooded = true
+				vm.Stop(2 * time.Second)
+				break wait
+			}
+			// A panic: QEMU exits by itself (panic=-1, -no-reboot).
+		case <-res.overflow():
+			flooded = true
+			vm.Stop(2 * time.Second)
+			break wait
+		case <-deadline.C:
+			timedOut = true
+			vm.Stop(2 * time.Second)
+			break wait
+		case <-ctx.Done():
+			interrupted = true
+			vm.Stop(2 * time.Second)
+			break wait
+		}
+	}
+	waitErr := vm.Wait()
+	v.Wall = time.Since(vm.Started)
+	if interrupted {
+		return nil, ErrInterrupted
+	}
+	v.ConsoleTail = scan.Tail(40)
+	v.PanicLines, _ = scan.Panic()
+	v.Oops, _ = scan.Oops()
+	judge(v, judgeInput{
+		timedOut: timedOut, flooded: flooded || scan.Flooded() || res.overLimit(),
+		shutdown: vm.ShutdownSeen(), waitErr: waitErr, stderr: vm.Stderr(),
+		deadline: spec.Deadline, raw: res.bytes(), limit: spec.ResultsLimit,
+	})
+	return v, nil
+}
+
+type judgeInput struct {
+	timedOut, flooded, shutdown bool
+	waitErr                     error
+	stderr                      string
+	deadline                    time.Duration
+	raw                         []byte
+	limit                       int64
+}
+
+// judge turns what was observed into a status, most telling first: a panic
+// or flood explains a hang or a broken stream, not the other way round.
+func judge(v *Verdict, in judgeInput) {
+	switch {
+	case len(v.PanicLines) > 0:
+		v.Status, v.Reason = results.StatusPanic, "kernel panic: "+v.PanicLines[0]
+		return
+	case in.flooded:
+		v.Status, v.Reason = results.StatusFlood, fmt.Sprintf("guest printed more than the limit (console or results port); stopped")
+		return
+	case in.timedOut:
+		v.Status, v.Reason = results.StatusHang, fmt.Sprintf("no power-off within %v; QEMU stopped", in.deadline)
+		return
+	}
+	stream, err := results.ParseStream(bytes.NewReader(in.raw), in.limit)
+	switch {
+	case err == nil && len(v.Oops) > 0:
+		v.Status, v.Reason = results.StatusOops, "kernel oops during the boot taints its results: "+v.Oops[0]
+	case err == nil:
+		v.Status, v.Stream = results.StatusOK, stream
+	case !in.shutdown && in.waitErr != nil:
+		v.Status = results.StatusQEMUExit
+		v.Reason = fmt.Sprintf("QEMU exited (%v) without a guest power-off: %s", in.waitErr, lastLines(in.stderr, 5))
+	case errors.Is(err, results.ErrNoEndMarker):
+		v.Status, v.Reason = results.StatusTruncated, err.Error()
+	case errors.Is(err, results.ErrCountMismatch):
+		v.Status, v.Reason = results.StatusMiscount, err.Error()
+	default:
+		v.Status, v.Reason = results.StatusGarbled, err.Error()
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return results.SafeText(strings.Join(lines, " | "), 2000)
+}
+
+// capture keeps the results port's bytes up to a limit and signals the first
+// byte and an overflow.
+type capture struct {
+	mu    sync.Mutex
+	limit int64
+	buf   []byte
+	over  bool
+	first chan struct{}
+	once  sync.Once
+	ovCh  chan struct{}
+}
+
+func (c *capture) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(p) > 0 {
+		c.once.Do(func() { close(c.first) })
+	}
+	if int64(len(c.buf)+len(p)) > c.limit {
+		if !c.over {
+			c.over = true
+			close(c.overflowLocked())
+		}
+		return len(p), nil
+	}
+	c.buf = append(c.buf, p...)
+	return len(p), nil
+}
+
+func (c *capture) overflowLocked() chan struct{} {
+	if c.ovCh == nil {
+		c.ovCh = make(chan struct{})
+	}
+	return c.ovCh
+}
+
+func (c *capture) overflow() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.overflowLocked()
+}
+
+func (c *capture) overLimit() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.over
+}
+
+func (c *capture) bytes() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]byte(nil), c.buf...)
+}

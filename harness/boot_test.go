@@ -1,0 +1,106 @@
+package harness
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"kharness/results"
+)
+
+func TestBootOK(t *testing.T) {
+	k, _ := bootFixture(t)
+	v := testBoot(t, "", 60*time.Second)
+	if v.Status != results.StatusOK {
+		t.Fatalf("status %s: %s\nconsole:\n%s", v.Status, v.Reason, strings.Join(v.ConsoleTail, "\n"))
+	}
+	if v.Accel != "tcg" || !strings.HasPrefix(v.QEMUVersion, "") || v.QEMUVersion == "" {
+		t.Errorf("accel %q qemu %q", v.Accel, v.QEMUVersion)
+	}
+	cfg := map[string]string{}
+	for _, kv := range v.Stream.Config {
+		cfg[kv.Key] = kv.Value
+	}
+	if cfg["kernel-release"] != k.Release {
+		t.Errorf("guest says kernel-release %q, bzImage header says %q", cfg["kernel-release"], k.Release)
+	}
+	if !strings.Contains(cfg["kernel-cmdline"], "kharness.count=3") {
+		t.Errorf("kernel-cmdline %q", cfg["kernel-cmdline"])
+	}
+	var n int
+	for _, r := range v.Stream.Results {
+		if strings.HasPrefix(r.Name, "NullSyscall") {
+			n++
+			if ns := r.Values[0].Value; r.Values[0].Unit != "ns/op" || ns < 10 || ns > 1e6 {
+				t.Errorf("implausible null syscall: %+v", r)
+			}
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d NullSyscall samples, want 3 (count=3)", n)
+	}
+}
+
+// qemuCount counts running QEMU processes that boot the given kernel.
+func qemuCount(t *testing.T, kernel string) int {
+	out, _ := exec.Command("pgrep", "-f", "-c", "qemu-system.*"+kernel).Output()
+	n := 0
+	for _, c := range strings.TrimSpace(string(out)) {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func TestBootHangKilledAtDeadline(t *testing.T) {
+	k, _ := bootFixture(t)
+	before := qemuCount(t, k.Path)
+	start := time.Now()
+	v := testBoot(t, "kharness.mode=hang", 8*time.Second)
+	if v.Status != results.StatusHang {
+		t.Fatalf("status %s (%s), want hang", v.Status, v.Reason)
+	}
+	if el := time.Since(start); el > 30*time.Second {
+		t.Errorf("hang took %v to stop, deadline 8s", el)
+	}
+	if len(v.ConsoleTail) == 0 {
+		t.Error("no console tail in a hang report")
+	}
+	if after := qemuCount(t, k.Path); after != before {
+		t.Errorf("%d QEMU processes before, %d after", before, after)
+	}
+}
+
+func TestBootPanic(t *testing.T) {
+	v := testBoot(t, "rdinit=/does-not-exist root=/dev/nonexistent", 60*time.Second)
+	if v.Status != results.StatusPanic {
+		t.Fatalf("status %s (%s), want panic", v.Status, v.Reason)
+	}
+	if !strings.Contains(v.PanicLines[0], "Kernel panic") {
+		t.Errorf("panic lines %q", v.PanicLines)
+	}
+}
+
+func TestBootQEMUFails(t *testing.T) {
+	k, img := bootFixture(t)
+	dir := t.TempDir()
+	bad := dir + "/not-a-kernel"
+	os.WriteFile(bad, []byte("hello"), 0o644)
+	for name, vm := range map[string]VMOptions{
+		"bad kernel": {Kernel: bad, Initrd: img, Accel: "tcg"},
+		"bad memory": {Kernel: k.Path, Initrd: img, Accel: "tcg", MemoryMB: 1 << 30},
+		"no binary":  {QEMU: dir + "/no-qemu", Kernel: k.Path, Initrd: img, Accel: "tcg"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			v, err := Boot(t.Context(), BootSpec{VM: vm, Deadline: 30 * time.Second}, dir+"/c", dir+"/r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Status != results.StatusQEMUFailed || v.Reason == "" {
+				t.Fatalf("status %s (%s), want qemu-failed with a reason", v.Status, v.Reason)
+			}
+			t.Log(v.Reason)
+		})
+	}
+}

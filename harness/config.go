@@ -1,0 +1,234 @@
+package harness
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"kharness/kernels"
+)
+
+// Config is a matrix file: kernels × boot configs × boots.
+type Config struct {
+	Boots    int    `toml:"boots"`     // boots per cell (the unit of replication)
+	Retries  int    `toml:"retries"`   // extra attempts for a boot that fails
+	Accel    string `toml:"accel"`     // auto, kvm or tcg
+	CPU      string `toml:"cpu"`       // guest -cpu; per-accelerator default when empty
+	MemoryMB int    `toml:"memory_mb"` // guest memory
+	Timeout  string `toml:"timeout"`   // one boot's deadline, a Go duration
+
+	Bench   BenchConfig    `toml:"bench"`
+	Kernels []KernelConfig `toml:"kernel"`
+	Configs []BootConfig   `toml:"config"`
+
+	file    string
+	src     []byte
+	timeout time.Duration
+}
+
+// BenchConfig selects the guest's benchmarks and their time budget.
+type BenchConfig struct {
+	Run       string `toml:"run"`       // regexp over benchmark names
+	Benchtime string `toml:"benchtime"` // target time of one sample
+	Count     int    `toml:"count"`     // samples per benchmark per boot
+}
+
+// KernelConfig names one kernel: a Debian package, a Debian family, or a
+// local bzImage.
+type KernelConfig struct {
+	Name    string `toml:"name"`
+	Package string `toml:"package"`
+	Family  string `toml:"family"`
+	Flavour string `toml:"flavour"`
+	Path    string `toml:"path"`
+	SHA256  string `toml:"sha256"`
+}
+
+// Source is the kernel's source for the kernels package.
+func (k KernelConfig) Source() kernels.Source {
+	return kernels.Source{Package: k.Package, Family: k.Family, Flavour: k.Flavour, Path: k.Path, SHA256: k.SHA256}
+}
+
+// BootConfig is one boot configuration: kernel arguments and vCPUs.
+type BootConfig struct {
+	Name    string `toml:"name"`
+	Cmdline string `toml:"cmdline"`
+	SMP     int    `toml:"smp"`
+}
+
+// ConfigError is a bad config file, with the line it is about (0 if none).
+type ConfigError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
+}
+
+// LoadConfig reads a matrix file strictly: unknown keys, wrong types and bad
+// values are errors naming the file and line.
+func LoadConfig(path string) (*Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return ParseConfig(path, src)
+}
+
+// ParseConfig is LoadConfig on bytes already read; file names the source in
+// errors.
+func ParseConfig(file string, src []byte) (*Config, error) {
+	c := &Config{Boots: 5, Retries: 2, Accel: "auto", MemoryMB: 512, Timeout: "120s",
+		Bench: BenchConfig{Run: ".", Benchtime: "100ms", Count: 10}, file: file, src: src}
+	dec := toml.NewDecoder(bytes.NewReader(src))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		var sm *toml.StrictMissingError
+		var de *toml.DecodeError
+		switch {
+		case errors.As(err, &sm) && len(sm.Errors) > 0:
+			e := sm.Errors[0]
+			line, _ := e.Position()
+			return nil, &ConfigError{file, line, fmt.Sprintf("unknown key %q", strings.Join(e.Key(), "."))}
+		case errors.As(err, &de):
+			line, _ := de.Position()
+			msg := strings.TrimPrefix(de.Error(), "toml: ")
+			if k := de.Key(); len(k) > 0 {
+				msg = strings.Join(k, ".") + ": " + msg
+			}
+			return nil, &ConfigError{file, line, msg}
+		}
+		return nil, &ConfigError{File: file, Msg: err.Error()}
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,39}$`)
+
+func (c *Config) validate() error {
+	bad := func(table string, index int, key, format string, args ...any) error {
+		return &ConfigError{c.file, c.lineOf(table, index, key), fmt.Sprintf(format, args...)}
+	}
+	if c.Boots < 1 || c.Boots > 1000 {
+		return bad("", 0, "boots", "boots = %d: want 1..1000 (5 or more for a Mann-Whitney test to call anything)", c.Boots)
+	}
+	if c.Retries < 0 || c.Retries > 10 {
+		return bad("", 0, "retries", "retries = %d: want 0..10", c.Retries)
+	}
+	switch c.Accel {
+	case "auto", "kvm", "tcg":
+	default:
+		return bad("", 0, "accel", "accel = %q: want auto, kvm or tcg", c.Accel)
+	}
+	if c.MemoryMB < 128 || c.MemoryMB > 65536 {
+		return bad("", 0, "memory_mb", "memory_mb = %d: want 128..65536", c.MemoryMB)
+	}
+	d, err := time.ParseDuration(c.Timeout)
+	if err != nil || d <= 0 {
+		return bad("", 0, "timeout", "timeout = %q: want a positive duration such as \"120s\"", c.Timeout)
+	}
+	c.timeout = d
+	if _, err := regexp.Compile(c.Bench.Run); err != nil || c.Bench.Run == "" || strings.ContainsAny(c.Bench.Run, " \t\n\"") || len(c.Bench.Run) > 200 {
+		return bad("bench", 0, "run", "bench.run = %q: want a regexp without spaces or quotes (it travels on the kernel command line)", c.Bench.Run)
+	}
+	if d, err := time.ParseDuration(c.Bench.Benchtime); err != nil || d <= 0 {
+		return bad("bench", 0, "benchtime", "bench.benchtime = %q: want a positive duration such as \"100ms\"", c.Bench.Benchtime)
+	}
+	if c.Bench.Count < 1 || c.Bench.Count > 1000 {
+		return bad("bench", 0, "count", "bench.count = %d: want 1..1000", c.Bench.Count)
+	}
+	if len(c.Kernels) == 0 {
+		return &ConfigError{File: c.file, Msg: "no [[kernel]] entries"}
+	}
+	if len(c.Configs) == 0 {
+		c.Configs = []BootConfig{{Name: "default"}}
+	}
+	seen := map[string]bool{}
+	for i, k := range c.Kernels {
+		if !nameRE.MatchString(k.Name) {
+			return bad("kernel", i, "name", "kernel name %q: want 1-40 of [A-Za-z0-9._+-]", k.Name)
+		}
+		if seen["k"+k.Name] {
+			return bad("kernel", i, "name", "kernel name %q used twice", k.Name)
+		}
+		seen["k"+k.Name] = true
+		if err := k.Source().Validate(); err != nil {
+			return bad("kernel", i, "name", "kernel %q: %v", k.Name, err)
+		}
+	}
+	for i := range c.Configs {
+		b := &c.Configs[i]
+		if !nameRE.MatchString(b.Name) {
+			return bad("config", i, "name", "config name %q: want 1-40 of [A-Za-z0-9._+-]", b.Name)
+		}
+		if seen["c"+b.Name] {
+			return bad("config", i, "name", "config name %q used twice", b.Name)
+		}
+		seen["c"+b.Name] = true
+		if b.SMP == 0 {
+			b.SMP = 1
+		}
+		if b.SMP < 1 || b.SMP > 64 {
+			return bad("config", i, "smp", "config %q: smp = %d: want 1..64", b.Name, b.SMP)
+		}
+		for _, r := range b.Cmdline {
+			if r < 0x20 || r > 0x7e {
+				return bad("config", i, "cmdline", "config %q: cmdline has a non-printable character %q", b.Name, r)
+			}
+		}
+		if strings.Contains(b.Cmdline, "kharness.") {
+			return bad("config", i, "cmdline", "config %q: kharness.* arguments are set by kharness itself", b.Name)
+		}
+	}
+	return nil
+}
+
+// lineOf finds the line of key in the index'th [[table]] (or the top level
+// when table is ""), so value errors point where the user must look.
+func (c *Config) lineOf(table string, index int, key string) int {
+	cur, n := "", -1
+	for i, line := range strings.Split(string(c.src), "\n") {
+		t := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(t, "[["):
+			cur = strings.TrimSpace(strings.Trim(t, "[]"))
+			if cur == table {
+				n++
+			}
+		case strings.HasPrefix(t, "["):
+			cur = strings.TrimSpace(strings.Trim(t, "[]"))
+			n = 0
+		case cur == table && (table == "" || n == index):
+			if k, _, ok := strings.Cut(t, "="); ok && strings.TrimSpace(k) == key {
+				return i + 1
+			}
+		}
+	}
+	return 0
+}
+
+// BootTimeout is one boot's deadline.
+func (c *Config) BootTimeout() time.Duration { return c.timeout }
+
+// MaxSMP is the largest vCPU count of any boot config.
+func (c *Config) MaxSMP() int {
+	m := 1
+	for _, b := range c.Configs {
+		m = max(m, b.SMP)
+	}
+	return m
+}

@@ -1,0 +1,110 @@
+package harness
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"kharness/results"
+)
+
+// Progress reports a run: on a terminal one line redrawn in place (boots
+// done/total, failures, time left); otherwise a plain line per event, for
+// logs. A nil *Progress reports nothing.
+type Progress struct {
+	W   io.Writer
+	TTY bool
+
+	mu      sync.Mutex
+	total   int
+	done    int
+	failed  int
+	jobs    int
+	started time.Time
+	drawn   bool
+}
+
+// Logf prints a line, above the progress line on a terminal.
+func (p *Progress) Logf(format string, args ...any) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clear()
+	fmt.Fprintf(p.W, format+"\n", args...)
+	p.draw()
+}
+
+// Begin starts counting total boots; skipped were done by an earlier run.
+func (p *Progress) Begin(total, skipped, jobs int) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.total, p.jobs, p.started = total, jobs, time.Now()
+	p.mu.Unlock()
+	if skipped > 0 {
+		p.Logf("%d boots already complete, %d to run (-j %d)", skipped, total, jobs)
+	} else {
+		p.Logf("%d boots to run (-j %d)", total, jobs)
+	}
+}
+
+// BootDone records one committed attempt; last says whether the boot is
+// finished (it succeeded or has no attempts left).
+func (p *Progress) BootDone(r *results.BootRecord, last bool) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if last {
+		p.done++
+	}
+	if !r.Status.OK() {
+		p.failed++
+	}
+	if !p.TTY || !r.Status.OK() {
+		p.clear()
+		line := fmt.Sprintf("[%d/%d] %s boot %d attempt %d: %s in %.1fs", p.done, p.total, r.Cell, r.Boot, r.Attempt, r.Status, r.WallSeconds)
+		if r.Reason != "" {
+			line += ": " + results.SafeText(r.Reason, 300)
+		}
+		fmt.Fprintln(p.W, line)
+	}
+	p.draw()
+}
+
+// End finishes the progress line.
+func (p *Progress) End() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.drawn {
+		p.clear()
+	}
+}
+
+func (p *Progress) clear() {
+	if p.TTY && p.drawn {
+		fmt.Fprint(p.W, "\r\033[K")
+		p.drawn = false
+	}
+}
+
+func (p *Progress) draw() {
+	if !p.TTY || p.total == 0 {
+		return
+	}
+	left := "?"
+	if p.done > 0 {
+		per := time.Since(p.started) / time.Duration(p.done)
+		left = (per * time.Duration(p.total-p.done)).Round(time.Second).String()
+	}
+	fmt.Fprintf(p.W, "\rboots %d/%d  failed %d  -j %d  ~%s left", p.done, p.total, p.failed, p.jobs, left)
+	p.drawn = true
+}

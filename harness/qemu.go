@@ -1,0 +1,343 @@
+// Package harness boots kernels under QEMU and runs the matrix: QEMU's
+// command line, its QMP monitor, the choice of accelerator, one boot's
+// deadline and verdict, and the run loop with its parallelism, retries and
+// resume.
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/digitalocean/go-qemu/qmp"
+	"github.com/digitalocean/go-qemu/qmp/raw"
+)
+
+// DefaultQEMU is the emulator kharness runs unless told otherwise.
+const DefaultQEMU = "qemu-system-x86_64"
+
+// VMOptions describe one VM completely before anything starts, so the
+// command line can be shown, logged and pasted.
+type VMOptions struct {
+	QEMU     string // binary; DefaultQEMU when empty
+	Kernel   string // bzImage
+	Initrd   string // cpio
+	Cmdline  string // kernel command line
+	Accel    string // "kvm" or "tcg"
+	CPU      string // guest -cpu; "qemu64" under TCG, "host" under KVM when empty
+	SMP      int    // vCPUs; 1 when zero
+	MemoryMB int    // guest memory; 512 when zero
+	// SocketDir is a private directory for the QMP, console and results
+	// sockets. Unix socket paths are limited to 108 bytes, so it should be
+	// short (a fresh directory under os.TempDir).
+	SocketDir string
+}
+
+func (o VMOptions) withDefaults() VMOptions {
+	if o.QEMU == "" {
+		o.QEMU = DefaultQEMU
+	}
+	if o.SMP <= 0 {
+		o.SMP = 1
+	}
+	if o.MemoryMB <= 0 {
+		o.MemoryMB = 512
+	}
+	if o.CPU == "" {
+		o.CPU = "qemu64"
+		if o.Accel == "kvm" {
+			o.CPU = "host"
+		}
+	}
+	return o
+}
+
+// socket paths inside SocketDir.
+func (o VMOptions) qmpSocket() string     { return filepath.Join(o.SocketDir, "qmp") }
+func (o VMOptions) consoleSocket() string { return filepath.Join(o.SocketDir, "con") }
+func (o VMOptions) resultsSocket() string { return filepath.Join(o.SocketDir, "res") }
+
+// Argv is QEMU's full command line. The console (ttyS0) and the results port
+// (ttyS1) connect to sockets kharness listens on, so nothing is lost and
+// both are read as they arrive; QMP waits for kharness to connect before the
+// guest starts, so no event is missed.
+func (o VMOptions) Argv() []string {
+	o = o.withDefaults()
+	return []string{
+		o.QEMU,
+		"-name", "kharness",
+		"-nodefaults", "-no-user-config",
+		"-display", "none",
+		"-machine", "pc",
+		"-accel", o.Accel,
+		"-cpu", o.CPU,
+		"-smp", strconv.Itoa(o.SMP),
+		"-m", strconv.Itoa(o.MemoryMB),
+		"-no-reboot",
+		"-chardev", "socket,id=qmp,path=" + o.qmpSocket() + ",server=on,wait=on",
+		"-mon", "chardev=qmp,mode=control",
+		"-chardev", "socket,id=con,path=" + o.consoleSocket(),
+		"-serial", "chardev:con",
+		"-chardev", "socket,id=res,path=" + o.resultsSocket(),
+		"-serial", "chardev:res",
+		"-kernel", o.Kernel,
+		"-initrd", o.Initrd,
+		"-append", o.Cmdline,
+	}
+}
+
+// QuoteArgv renders argv for a shell, so a person can paste it.
+func QuoteArgv(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
+}
+
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_=+/.,:@%") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// VM is a running QEMU. Wait must be called; it reaps QEMU.
+type VM struct {
+	opts    VMOptions
+	cmd     *exec.Cmd
+	mon     *qmp.SocketMonitor
+	raw     *raw.Monitor
+	stderr  *tailBuffer
+	exited  chan struct{}
+	waitErr error
+	copies  sync.WaitGroup
+	lns     []net.Listener
+
+	mu       sync.Mutex
+	shutdown *qmp.Event // the SHUTDOWN event, once seen
+
+	// Accel is the accelerator QEMU reports over QMP ("kvm" or "tcg").
+	Accel string
+	// Version is QEMU's version as reported over QMP.
+	Version string
+	// Started is when QEMU was started.
+	Started time.Time
+}
+
+// ErrQEMUStart means QEMU did not come up: a bad binary, bad argv, or an
+// accelerator it could not open. The error carries QEMU's stderr.
+var ErrQEMUStart = errors.New("qemu failed to start")
+
+// Start launches QEMU, connects QMP and starts copying the console and the
+// results port to the given writers. QEMU dies with kharness (parent-death
+// signal) and sits in its own process group, so a terminal's ^C reaches
+// kharness only and kharness stops QEMU in order.
+func Start(ctx context.Context, opts VMOptions, console, results io.Writer) (*VM, error) {
+	opts = opts.withDefaults()
+	vm := &VM{opts: opts, stderr: newTailBuffer(16 << 10), exited: make(chan struct{})}
+	var conns [2]net.Conn
+	var accepted sync.WaitGroup
+	for i, p := range []string{opts.consoleSocket(), opts.resultsSocket()} {
+		ln, err := net.Listen("unix", p)
+		if err != nil {
+			vm.closeListeners()
+			return nil, fmt.Errorf("listening on %s: %w", p, err)
+		}
+		vm.lns = append(vm.lns, ln)
+		accepted.Add(1)
+		go func(i int, ln net.Listener) {
+			defer accepted.Done()
+			if c, err := ln.Accept(); err == nil {
+				conns[i] = c
+			}
+		}(i, ln)
+	}
+
+	argv := opts.Argv()
+	vm.cmd = exec.Command(argv[0], argv[1:]...)
+	vm.cmd.Stdin = nil
+	vm.cmd.Stdout = vm.stderr
+	vm.cmd.Stderr = vm.stderr
+	vm.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	vm.Started = time.Now()
+	if err := vm.cmd.Start(); err != nil {
+		vm.closeListeners()
+		return nil, fmt.Errorf("%w: %v", ErrQEMUStart, err)
+	}
+	go func() {
+		vm.waitErr = vm.cmd.Wait()
+		close(vm.exited)
+	}()
+
+	if err := vm.connectQMP(ctx); err != nil {
+		vm.kill()
+		<-vm.exited
+		vm.closeListeners()
+		return nil, err
+	}
+	// QEMU opened its client chardevs before QMP answered.
+	accepted.Wait()
+	vm.closeListeners()
+	for i, w := range []io.Writer{console, results} {
+		if conns[i] == nil {
+			continue
+		}
+		vm.copies.Add(1)
+		go func(c net.Conn, w io.Writer) {
+			defer vm.copies.Done()
+			io.Copy(w, c)
+			c.Close()
+		}(conns[i], w)
+	}
+	return vm, nil
+}
+
+func (vm *VM) closeListeners() {
+	for _, ln := range vm.lns {
+		ln.Close()
+	}
+	vm.lns = nil
+}
+
+// connectQMP dials QMP once QEMU has created its socket. QEMU creates it
+// synchronously at start-up and then waits for us, so the loop ends as soon
+// as QEMU is listening, exits, or ctx ends.
+func (vm *VM) connectQMP(ctx context.Context) error {
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		mon, err := qmp.NewSocketMonitor("unix", vm.opts.qmpSocket(), time.Second)
+		if err == nil {
+			if err := mon.Connect(); err != nil {
+				return fmt.Errorf("%w: QMP handshake: %v", ErrQEMUStart, err)
+			}
+			vm.mon = mon
+			vm.raw = raw.NewMonitor(mon)
+			events, _ := mon.Events(context.Background())
+			go vm.drainEvents(events)
+			return vm.queryFacts()
+		}
+		select {
+		case <-vm.exited:
+			return fmt.Errorf("%w (%v): %s", ErrQEMUStart, vm.waitErr, strings.TrimSpace(vm.stderr.String()))
+		case <-ctx.Done():
+			return fmt.Errorf("connecting to QMP: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// drainEvents consumes QMP events for the VM's whole life: go-qemu blocks
+// every later command while an event is left unread.
+func (vm *VM) drainEvents(events <-chan qmp.Event) {
+	for ev := range events {
+		if ev.Event == "SHUTDOWN" {
+			vm.mu.Lock()
+			e := ev
+			vm.shutdown = &e
+			vm.mu.Unlock()
+		}
+	}
+}
+
+func (vm *VM) queryFacts() error {
+	kvm, err := vm.raw.QueryKVM()
+	if err != nil {
+		return fmt.Errorf("QMP query-kvm: %w", err)
+	}
+	vm.Accel = "tcg"
+	if kvm.Enabled {
+		vm.Accel = "kvm"
+	}
+	v, err := vm.raw.QueryVersion()
+	if err != nil {
+		return fmt.Errorf("QMP query-version: %w", err)
+	}
+	vm.Version = fmt.Sprintf("%d.%d.%d", v.Qemu.Major, v.Qemu.Minor, v.Qemu.Micro)
+	if p := strings.TrimSpace(v.Package); p != "" {
+		vm.Version += " (" + p + ")"
+	}
+	return nil
+}
+
+// Exited is closed when QEMU has exited.
+func (vm *VM) Exited() <-chan struct{} { return vm.exited }
+
+// ShutdownSeen reports whether the guest shut down (QMP SHUTDOWN event).
+func (vm *VM) ShutdownSeen() bool {
+	vm.mu.Lock()
+	defer vm.mu.Unlock()
+	return vm.shutdown != nil
+}
+
+// Stop asks QEMU to quit over QMP and kills it if it has not exited within
+// grace. It returns once QEMU is gone.
+func (vm *VM) Stop(grace time.Duration) {
+	select {
+	case <-vm.exited:
+		return
+	default:
+	}
+	go vm.raw.Quit() // go-qemu's Run takes no context: never wait on it
+	select {
+	case <-vm.exited:
+	case <-time.After(grace):
+		vm.kill()
+		<-vm.exited
+	}
+}
+
+func (vm *VM) kill() {
+	if vm.cmd.Process != nil {
+		vm.cmd.Process.Kill()
+	}
+}
+
+// Wait waits for QEMU to exit and for the console and results copies to
+// finish, then returns QEMU's exit error, if any.
+func (vm *VM) Wait() error {
+	<-vm.exited
+	vm.copies.Wait()
+	if vm.mon != nil {
+		vm.mon.Disconnect()
+	}
+	return vm.waitErr
+}
+
+// Stderr is the tail of what QEMU printed.
+func (vm *VM) Stderr() string { return vm.stderr.String() }
+
+// tailBuffer keeps the last n bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	n   int
+	buf []byte
+}
+
+func newTailBuffer(n int) *tailBuffer { return &tailBuffer{n: n} }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.n {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.n:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}

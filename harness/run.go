@@ -1,0 +1,297 @@
+package harness
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"kharness/initramfs"
+	"kharness/kernels"
+	"kharness/results"
+)
+
+// RunOptions say where a run goes and how it runs; the matrix comes from
+// the Config.
+type RunOptions struct {
+	Config     *Config
+	ConfigPath string
+	OutDir     string
+	Jobs       int    // concurrent VMs; 0 means host cores ÷ guest vCPUs
+	CacheDir   string // kernels and images
+	SourceDir  string // the kharness module, for building the image
+	QEMU       string
+	Command    []string // recorded in run.json
+	Progress   *Progress
+}
+
+// RunSummary is what a run did.
+type RunSummary struct {
+	Store     *results.Store
+	Accel     AccelChoice
+	Jobs      int
+	Boots     int // boots run by this invocation (attempts, failed ones included)
+	Failed    int // failed attempts in this invocation
+	Skipped   int // boots already complete from an earlier invocation
+	BadBoots  []string
+	Wall      time.Duration
+	Kernels   []results.KernelInfo
+	ImagePath string
+}
+
+// job is one boot of one cell, with the attempts already spent on it.
+type job struct {
+	cell     string
+	kernel   *kernels.Kernel
+	info     results.KernelInfo
+	config   BootConfig
+	boot     int
+	attempts int
+}
+
+// Run runs a matrix into opt.OutDir, resuming what an earlier invocation
+// with the same config left there: complete boots are kept, half-written
+// ones discarded, and each cell ends with the boots asked for. It returns
+// ErrInterrupted when ctx ends first; the directory is then consistent and
+// the same command resumes it.
+func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
+	start := time.Now()
+	cfg, p := opt.Config, opt.Progress
+	store, err := results.Open(opt.OutDir)
+	if err != nil {
+		return nil, err
+	}
+	sum := &RunSummary{Store: store}
+	jobs, err := chooseJobs(opt.Jobs, cfg.MaxSMP(), p)
+	if err != nil {
+		return nil, err
+	}
+	sum.Jobs = jobs
+
+	rec, err := startRecord(ctx, store, opt, jobs)
+	if err != nil {
+		return nil, err
+	}
+	sum.Kernels = rec.Kernels
+	cache := &kernels.Cache{Dir: opt.CacheDir}
+	kerns := make([]*kernels.Kernel, len(cfg.Kernels))
+	for i, kc := range cfg.Kernels {
+		info := rec.Kernels[i]
+		p.Logf("kernel %s: fetching %s", kc.Name, kernelDesc(info))
+		k, err := cache.Fetch(ctx, kernels.Candidate{Package: info.Package, Version: info.Version}, kc.Source())
+		if err != nil {
+			return nil, fmt.Errorf("kernel %s: %w", kc.Name, err)
+		}
+		if info.SHA256 != "" && k.SHA256 != info.SHA256 {
+			return nil, fmt.Errorf("kernel %s: bzImage sha256 %s differs from %s recorded when the run started", kc.Name, k.SHA256, info.SHA256)
+		}
+		rec.Kernels[i].Release, rec.Kernels[i].SHA256 = k.Release, k.SHA256
+		kerns[i] = k
+	}
+	if err := store.WriteRun(rec); err != nil {
+		return nil, err
+	}
+
+	img, err := initramfs.Build(ctx, initramfs.Options{SourceDir: opt.SourceDir, CacheDir: opt.CacheDir, Log: p.Logf})
+	if err != nil {
+		return nil, err
+	}
+	sum.ImagePath = img.Path
+
+	accel, err := ChooseAccel(ctx, cfg.Accel, func(ctx context.Context, accel string) error {
+		return probeBoot(ctx, opt, kerns[0], img.Path, accel)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if accel.Note != "" {
+		p.Logf("%s", accel.Note)
+	}
+	sum.Accel = accel
+
+	todo, err := plan(store, cfg, rec, kerns, sum)
+	if err != nil {
+		return nil, err
+	}
+	p.Begin(len(todo), sum.Skipped, jobs)
+	ch := make(chan job)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for w := 0; w < jobs; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range ch {
+				err := runJob(ctx, opt, j, img.Path, accel, jobs, sum, &mu)
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+feed:
+	for _, j := range todo {
+		select {
+		case ch <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(ch)
+	wg.Wait()
+	p.End()
+	sum.Wall = time.Since(start)
+	if ctx.Err() != nil {
+		return sum, fmt.Errorf("run %s: %w (run the same command again to resume)", opt.OutDir, ErrInterrupted)
+	}
+	return sum, firstErr
+}
+
+func kernelDesc(k results.KernelInfo) string {
+	if k.Package != "" {
+		return k.Package + " " + k.Version
+	}
+	return k.Source
+}
+
+// chooseJobs keeps concurrent VMs from sharing a host core: under TCG every
+// vCPU is a host thread, and a vCPU descheduled mid-loop inflates what it
+// times.
+func chooseJobs(asked, smp int, p *Progress) (int, error) {
+	limit := max(1, runtime.NumCPU()/smp)
+	if asked < 0 {
+		return 0, fmt.Errorf("-j %d: want 0 (automatic) or more", asked)
+	}
+	if asked == 0 {
+		return limit, nil
+	}
+	if asked > limit {
+		p.Logf("-j %d would put %d vCPUs on %d host cores; using -j %d", asked, asked*smp, runtime.NumCPU(), limit)
+		return limit, nil
+	}
+	return asked, nil
+}
+
+// startRecord reads run.json when resuming (refusing a different config) or
+// resolves every kernel and writes a new one.
+func startRecord(ctx context.Context, store *results.Store, opt RunOptions, jobs int) (*results.RunRecord, error) {
+	cfg := opt.Config
+	sum := sha256.Sum256(cfg.src)
+	digest := hex.EncodeToString(sum[:])
+	old, err := store.ReadRun()
+	switch {
+	case err == nil:
+		if old.ConfigSHA256 != digest {
+			return nil, fmt.Errorf("%s holds a run of a different config (see its config.toml): use another output directory", opt.OutDir)
+		}
+		opt.Progress.Logf("resuming %s", opt.OutDir)
+		old.Jobs, old.Command = jobs, opt.Command
+		return old, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, err
+	}
+	rec := &results.RunRecord{
+		Schema: results.SchemaVersion, Created: time.Now().UTC(), Config: opt.ConfigPath, ConfigSHA256: digest,
+		Boots: cfg.Boots, Retries: cfg.Retries, Jobs: jobs, Accel: cfg.Accel, Command: opt.Command, Host: hostInfo(),
+	}
+	for _, b := range cfg.Configs {
+		rec.Configs = append(rec.Configs, results.BootConfig{Name: b.Name, Cmdline: b.Cmdline})
+	}
+	for _, kc := range cfg.Kernels {
+		cand, err := kernels.Resolve(ctx, kc.Source())
+		if err != nil {
+			return nil, fmt.Errorf("kernel %s: %w", kc.Name, err)
+		}
+		rec.Kernels = append(rec.Kernels, results.KernelInfo{
+			Label: kc.Name, Source: kc.Source().String(), Package: cand.Package, Version: cand.Version,
+		})
+	}
+	if err := store.WriteConfig(cfg.src); err != nil {
+		return nil, err
+	}
+	return rec, store.WriteRun(rec)
+}
+
+// plan lists the boots still to run. Boots are interleaved across cells
+// (boot 0 of every cell, then boot 1, ...) so that drift in the host's
+// speed over a long run touches every cell alike, and a run cut short still
+// has every cell.
+func plan(store *results.Store, cfg *Config, rec *results.RunRecord, kerns []*kernels.Kernel, sum *RunSummary) ([]job, error) {
+	state, err := store.State()
+	if err != nil {
+		return nil, err
+	}
+	var todo []job
+	for b := 0; b < cfg.Boots; b++ {
+		for ki, kc := range cfg.Kernels {
+			for _, bc := range cfg.Configs {
+				cell := results.CellName(kc.Name, bc.Name)
+				st := state[cell][b]
+				switch {
+				case st.OK:
+					sum.Skipped++
+				case st.Attempts >= 1+cfg.Retries:
+					sum.BadBoots = append(sum.BadBoots, fmt.Sprintf("%s boot %d: %s", cell, b, st.LastReason))
+				default:
+					todo = append(todo, job{cell: cell, kernel: kerns[ki], info: rec.Kernels[ki], config: bc, boot: b, attempts: st.Attempts})
+				}
+			}
+		}
+	}
+	return todo, nil
+}
+
+// cmdline is the kernel command line of a boot: the base, the boot config's
+// arguments, then the guest's parameters.
+func cmdline(cfg *Config, bc BootConfig, mode string) string {
+	parts := []string{baseCmdline}
+	if s := strings.TrimSpace(bc.Cmdline); s != "" {
+		parts = append(parts, s)
+	}
+	parts = append(parts, "kharness.run="+cfg.Bench.Run, "kharness.benchtime="+cfg.Bench.Benchtime,
+		fmt.Sprintf("kharness.count=%d", cfg.Bench.Count))
+	if mode != "" {
+		parts = append(parts, "kharness.mode="+mode)
+	}
+	return strings.Join(parts, " ")
+}
+
+func vmOptions(opt RunOptions, k *kernels.Kernel, image, accel string, bc BootConfig, mode string) VMOptions {
+	return VMOptions{
+		QEMU: opt.QEMU, Kernel: k.Path, Initrd: image, Cmdline: cmdline(opt.Config, bc, mode),
+		Accel: accel, CPU: opt.Config.CPU, SMP: bc.SMP, MemoryMB: opt.Config.MemoryMB,
+	}
+}
+
+// probeBoot boots the first kernel in probe mode under accel.
+func probeBoot(ctx context.Context, opt RunOptions, k *kernels.Kernel, image, accel string) error {
+	dir, err := os.MkdirTemp("", "kharness-probe-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(ProbeTimeout)
+	}
+	spec := BootSpec{VM: vmOptions(opt, k, image, accel, BootConfig{Name: "probe", SMP: 1}, "probe"), Deadline: time.Until(deadline)}
+	v, err := Boot(ctx, spec, dir+"/console.log", dir+"/results.raw")
+	if err != nil {
+		return err
+	}
+	if v.Status != results.StatusOK {
+		return fmt.Errorf("%s: %s", v.Status, v.Reason)
+	}
+	return nil
+}

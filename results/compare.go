@@ -1,0 +1,436 @@
+package results
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/perf/benchmath"
+	"golang.org/x/perf/benchunit"
+)
+
+// CompareOptions configures Compare.
+type CompareOptions struct {
+	// Column is the axis of the table's columns: "config" (the default)
+	// or "kernel". The other axis goes in the rows.
+	Column string
+	// Force compares boots even if their accelerator, QEMU version or
+	// guest CPU differ.
+	Force bool
+	// Confidence is the level of the confidence intervals, in (0, 1);
+	// 0 means 0.95.
+	Confidence float64
+}
+
+// Table is the comparison of one or more runs: one row for each benchmark,
+// unit and value of the row axis, one cell for each value of the column
+// axis. WriteText prints it.
+type Table struct {
+	Column     string   // the column axis: "config" or "kernel"
+	Row        string   // the row axis, the other one
+	Columns    []string // values of the column axis; the first is the baseline of ratios
+	Rows       []Row
+	Confidence float64
+
+	// Distinct values among the ok boots compared.
+	Accel, QEMUVersion, GuestCPU, HostCPU []string
+	Jobs                                  []int
+
+	Notes    []string // statistical caveats, which cells refer to by number from 1
+	Warnings []string // directories skipped and lines that did not parse
+}
+
+// Row is one row of a Table.
+type Row struct {
+	Benchmark string // as in boot.bench, without the "Benchmark" prefix
+	Unit      string // tidied, e.g. "sec/op"
+	Key       string // the value of the row axis: a kernel label or a config name
+	Cells     []Cell // one for each of Table.Columns
+}
+
+// Cell is one kernel and config's summary of one benchmark: the median of
+// the per-boot medians with its confidence interval.
+type Cell struct {
+	Kernel, Config string
+	Boots          int     // ok boots that reported the benchmark; 0 if none
+	OKBoots        int     // ok boots in the kernel and config's cell, with the benchmark or not
+	Failed         int     // failed attempts in the kernel and config's cell
+	Status         Status  // the status of the most common failure
+	Reason         string  // the most common failure, "status: reason"
+	Center, Lo, Hi float64 // median over boots and its confidence interval
+	Ratio          float64 // Center over the first column's; 0 if either has no boots
+	P              float64 // Mann-Whitney U p-value against the first column; valid if Ratio != 0
+
+	ciNotes, pNotes, failNotes []int
+}
+
+// benchKey is a benchmark and unit.
+type benchKey struct{ name, unit string }
+
+// cellData is what the boots of one kernel and config hold.
+type cellData struct {
+	perBoot map[benchKey][]float64 // per-boot medians
+	ok      int
+	failed  []*BootRecord
+}
+
+// Compare loads the boots of the run directories dirs, merged as one run,
+// and tabulates them. The boot is the unit of replication: each ok boot
+// gives one median per benchmark and unit, and a cell summarises those
+// medians over its boots with a confidence interval. Compare fails with a
+// *MismatchError if the ok boots ran under different accelerators, QEMU
+// versions or guest CPUs, unless opt.Force is set.
+func Compare(dirs []string, opt CompareOptions) (*Table, error) {
+	t := &Table{Column: opt.Column, Row: "kernel", Confidence: opt.Confidence}
+	switch t.Column {
+	case "", "config":
+		t.Column = "config"
+	case "kernel":
+		t.Row = "config"
+	default:
+		return nil, fmt.Errorf("comparing runs: column axis %q is neither \"config\" nor \"kernel\"", opt.Column)
+	}
+	if t.Confidence == 0 {
+		t.Confidence = 0.95
+	}
+	if t.Confidence <= 0 || t.Confidence >= 1 {
+		return nil, fmt.Errorf("comparing runs: confidence %v is not in (0, 1)", opt.Confidence)
+	}
+	boots, warns, err := loadBoots(dirs)
+	if err != nil {
+		return nil, err
+	}
+	t.Warnings = warns
+	if len(boots) == 0 {
+		return nil, fmt.Errorf("comparing %s: no committed boots", strings.Join(dirs, ", "))
+	}
+	if err := checkSameSetup(boots); err != nil && !opt.Force {
+		return nil, err
+	}
+	kernels, configs := axisOrder(dirs)
+	cells := make(map[[2]string]*cellData)
+	var keys []benchKey
+	for _, b := range boots {
+		kernels, configs = appendNew(kernels, b.Kernel.Label), appendNew(configs, b.Config.Name)
+		id := [2]string{b.Kernel.Label, b.Config.Name}
+		if cells[id] == nil {
+			cells[id] = &cellData{perBoot: make(map[benchKey][]float64)}
+		}
+		if keys, err = t.add(cells[id], b, keys); err != nil {
+			return nil, err
+		}
+	}
+	if t.Column == "kernel" {
+		t.fill(cells, keys, configs, kernels)
+	} else {
+		t.fill(cells, keys, kernels, configs)
+	}
+	return t, nil
+}
+
+// add adds boot b to cd and returns keys with the benchmarks it adds.
+func (t *Table) add(cd *cellData, b *BootRecord, keys []benchKey) ([]benchKey, error) {
+	if !b.Status.OK() {
+		cd.failed = append(cd.failed, b)
+		return keys, nil
+	}
+	cd.ok++
+	t.noteSetup(b)
+	meds, order, warns, err := bootMedians(b)
+	if err != nil {
+		return nil, err
+	}
+	t.Warnings = append(t.Warnings, warns...)
+	for _, k := range order {
+		cd.perBoot[k] = append(cd.perBoot[k], meds[k])
+		keys = appendNew(keys, k)
+	}
+	return keys, nil
+}
+
+// fill makes the table's rows: for each benchmark, one row a value of the
+// row axis, one cell a value of the column axis.
+func (t *Table) fill(cells map[[2]string]*cellData, keys []benchKey, rows, cols []string) {
+	if len(keys) == 0 {
+		keys = []benchKey{{name: "-"}} // so that failed cells still show
+	}
+	t.Columns = cols
+	for _, k := range keys {
+		for _, rv := range rows {
+			row := Row{Benchmark: k.name, Unit: k.unit, Key: rv}
+			var base *benchmath.Sample
+			for i, cv := range cols {
+				kernel, config := rv, cv
+				if t.Column == "kernel" {
+					kernel, config = cv, rv
+				}
+				c, s := t.summarise(cells[[2]string{kernel, config}], k)
+				c.Kernel, c.Config = kernel, config
+				if i == 0 {
+					base = s
+				} else if base != nil && s != nil && row.Cells[0].Center != 0 {
+					cmp := benchmath.AssumeNothing.Compare(base, s)
+					c.Ratio, c.P = c.Center/row.Cells[0].Center, cmp.P
+					c.pNotes = t.note(errorTexts(cmp.Warnings)...)
+				}
+				row.Cells = append(row.Cells, c)
+			}
+			t.Rows = append(t.Rows, row)
+		}
+	}
+}
+
+// summarise fills a cell from cd's boots for benchmark k, and returns the
+// sample of per-boot medians, nil if there is none.
+func (t *Table) summarise(cd *cellData, k benchKey) (Cell, *benchmath.Sample) {
+	var c Cell
+	if cd == nil {
+		return c, nil
+	}
+	c.OKBoots, c.Failed = cd.ok, len(cd.failed)
+	if common := commonFailure(cd.failed); common != nil {
+		c.Status, c.Reason = common.Status, failReason(common)
+		if c.OKBoots == 0 {
+			c.failNotes = t.note(printable(c.Reason, 200))
+		}
+	}
+	vals := cd.perBoot[k]
+	if len(vals) == 0 {
+		return c, nil
+	}
+	s := benchmath.NewSample(slices.Clone(vals), &benchmath.DefaultThresholds)
+	sum := benchmath.AssumeNothing.Summary(s, t.Confidence)
+	c.Boots, c.Center, c.Lo, c.Hi = len(vals), sum.Center, sum.Lo, sum.Hi
+	c.ciNotes = t.note(errorTexts(append(s.Warnings, sum.Warnings...))...)
+	return c, s
+}
+
+// note records notes of the table and returns their numbers.
+func (t *Table) note(notes ...string) []int {
+	var ns []int
+	for _, n := range notes {
+		i := slices.Index(t.Notes, n)
+		if i < 0 {
+			t.Notes = append(t.Notes, n)
+			i = len(t.Notes) - 1
+		}
+		ns = appendNew(ns, i+1)
+	}
+	return ns
+}
+
+// noteSetup records the setup of ok boot b in the table's footer lists.
+func (t *Table) noteSetup(b *BootRecord) {
+	t.Accel = appendNew(t.Accel, b.Accel)
+	t.QEMUVersion = appendNew(t.QEMUVersion, b.QEMUVersion)
+	t.GuestCPU = appendNew(t.GuestCPU, b.GuestCPU)
+	t.HostCPU = appendNew(t.HostCPU, b.HostCPU)
+	t.Jobs = appendNew(t.Jobs, b.Jobs)
+}
+
+// commonFailure returns the boot with the most common failure reason in
+// failed, the first in boot order among equals; nil if there is none.
+func commonFailure(failed []*BootRecord) *BootRecord {
+	count := make(map[string]int)
+	var best *BootRecord
+	for _, b := range failed {
+		r := failReason(b)
+		count[r]++
+		if best == nil || count[r] > count[failReason(best)] {
+			best = b
+		}
+	}
+	return best
+}
+
+func errorTexts(errs []error) []string {
+	var s []string
+	for _, e := range errs {
+		s = append(s, e.Error())
+	}
+	return s
+}
+
+// axisOrder returns the kernels and configs in the order the runs' run.json
+// list them, so that the first column is the one the user put first.
+func axisOrder(dirs []string) (kernels, configs []string) {
+	for _, d := range dirs {
+		r, err := readRun(d)
+		if err != nil {
+			continue // a run without run.json still compares, in boot order
+		}
+		for _, k := range r.Kernels {
+			kernels = appendNew(kernels, k.Label)
+		}
+		for _, c := range r.Configs {
+			configs = appendNew(configs, c.Name)
+		}
+	}
+	return kernels, configs
+}
+
+func appendNew[T comparable](s []T, v T) []T {
+	if slices.Contains(s, v) {
+		return s
+	}
+	return append(s, v)
+}
+
+// WriteText writes t as an aligned text table, followed by a footer naming
+// the setup the numbers came from and the notes that cells refer to.
+func (t *Table) WriteText(w io.Writer) error {
+	var tab bytes.Buffer
+	tw := tabwriter.NewWriter(&tab, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "columns: %s", t.Column)
+	if len(t.Columns) > 1 {
+		fmt.Fprintf(tw, "; ratios and p-values (Mann-Whitney U over boots) against %s", t.Columns[0])
+	}
+	fmt.Fprintf(tw, "\n\nbenchmark\tunit\t%s", t.Row)
+	for i, c := range t.Columns {
+		fmt.Fprintf(tw, "\t%s\t±\tn", c)
+		if i > 0 {
+			fmt.Fprintf(tw, "\tvs %s", t.Columns[0])
+		}
+	}
+	fmt.Fprintln(tw)
+	for _, r := range t.Rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s", r.Benchmark, r.Unit, r.Key)
+		for i, c := range r.Cells {
+			fmt.Fprintf(tw, "\t%s", strings.Join(c.text(r.Unit, i > 0), "\t"))
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush() // cannot fail: it writes to a bytes.Buffer
+	var b strings.Builder
+	for line := range strings.Lines(tab.String()) {
+		b.WriteString(strings.TrimRight(line, " \n") + "\n")
+	}
+	fmt.Fprintf(&b, "\naccel %s; QEMU %s; guest CPU %s; host CPU %s; -j %s\n",
+		list(t.Accel), list(t.QEMUVersion), list(t.GuestCPU), list(t.HostCPU), list(t.Jobs))
+	fmt.Fprintf(&b, "n = boots per cell; ± is the %s%% CI of the median over boots\n",
+		strconv.FormatFloat(t.Confidence*100, 'g', 4, 64))
+	for i, n := range t.Notes {
+		fmt.Fprintf(&b, "%s %s\n", marker(i+1), n)
+	}
+	for _, w := range t.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing comparison: %w", err)
+	}
+	return nil
+}
+
+// text returns the cell's sub-columns: median, ± CI, n and, if ratio is
+// set, the ratio to the first column.
+func (c Cell) text(unit string, ratio bool) []string {
+	cols := []string{"-", "", ""}
+	switch {
+	case c.Boots > 0:
+		ci := benchmath.Summary{Center: c.Center, Lo: c.Lo, Hi: c.Hi}
+		cols = []string{formatValue(c.Center, unit), "± " + ci.PctRangeString() + markers(c.ciNotes), strconv.Itoa(c.Boots)}
+		if c.Failed > 0 {
+			cols[2] += fmt.Sprintf(" (+%d failed)", c.Failed)
+		}
+	case c.OKBoots == 0 && c.Failed > 0:
+		cols[0] = fmt.Sprintf("failed (%d: %s)%s", c.Failed, c.Status, markers(c.failNotes))
+	}
+	if ratio {
+		r := ""
+		if c.Ratio != 0 {
+			r = fmt.Sprintf("×%.2f p=%.3f%s", c.Ratio, c.P, markers(c.pNotes))
+		}
+		cols = append(cols, r)
+	}
+	return cols
+}
+
+// formatValue formats v, in the tidied unit, with four significant digits:
+// times as 462.3ns or 10.20µs, other units with an SI or binary prefix.
+func formatValue(v float64, unit string) string {
+	if unit != "sec" && !strings.HasPrefix(unit, "sec/") {
+		return benchunit.Scale(v, benchunit.ClassOf(unit))
+	}
+	r := round4(v)
+	for _, u := range []struct {
+		f float64
+		s string
+	}{{1, "s"}, {1e-3, "ms"}, {1e-6, "µs"}} {
+		if math.Abs(r) >= u.f {
+			return sig4(v/u.f) + u.s
+		}
+	}
+	return sig4(v/1e-9) + "ns"
+}
+
+// round4 rounds x to four significant digits.
+func round4(x float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 4, 64), 64)
+	return r
+}
+
+// sig4 formats x with four significant digits, or more for x ≥ 10000.
+func sig4(x float64) string {
+	if math.Abs(x) >= 1e4 {
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	x = round4(x)
+	if x == 0 || math.IsInf(x, 0) || math.IsNaN(x) {
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	d := max(3-int(math.Floor(math.Log10(math.Abs(x)))), 0)
+	return strconv.FormatFloat(x, 'f', d, 64)
+}
+
+// marker returns the note marker for note n: ¹, ², … ⁹, then (10), ….
+func marker(n int) string {
+	const sup = "¹²³⁴⁵⁶⁷⁸⁹"
+	if n >= 1 && n <= 9 {
+		return string([]rune(sup)[n-1])
+	}
+	return fmt.Sprintf("(%d)", n)
+}
+
+func markers(ns []int) string {
+	s := ""
+	for _, n := range ns {
+		s += " " + marker(n)
+	}
+	return s
+}
+
+// printable replaces control characters in s, which may come from a
+// guest's console, and cuts it to n runes.
+func printable(s string, n int) string {
+	rs := []rune(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, s))
+	if len(rs) > n {
+		return string(rs[:n-1]) + "…"
+	}
+	return string(rs)
+}
+
+// list joins distinct values for the footer; "?" if there are none.
+func list[T any](vs []T) string {
+	var s []string
+	for _, v := range vs {
+		if x := fmt.Sprint(v); x != "" {
+			s = append(s, x)
+		}
+	}
+	if len(s) == 0 {
+		return "?"
+	}
+	return strings.Join(s, ", ")
+}

@@ -1,0 +1,320 @@
+package results
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"golang.org/x/perf/benchfmt"
+)
+
+// SchemaVersion is the version of run.json and boot.json written by this
+// package. Readers refuse records with a newer schema.
+const SchemaVersion = 1
+
+// KernelInfo identifies one kernel of the matrix, as resolved when a run
+// first started.
+type KernelInfo struct {
+	Label   string `json:"label"`   // the name used in cell names
+	Source  string `json:"source"`  // where it came from: a path, a URL, a package
+	Package string `json:"package"` // distribution package name, if any
+	Version string `json:"version"` // package version, if any
+	Release string `json:"release"` // uname -r of the kernel
+	SHA256  string `json:"sha256"`  // of the kernel image
+}
+
+// BootConfig is one boot configuration of the matrix: a name and the extra
+// kernel command line it adds.
+type BootConfig struct {
+	Name    string `json:"name"`
+	Cmdline string `json:"cmdline"`
+}
+
+// HostInfo describes the machine a run happened on.
+type HostInfo struct {
+	Hostname string `json:"hostname"`
+	CPUModel string `json:"cpu_model"`
+	Cores    int    `json:"cores"`
+	Kernel   string `json:"kernel"`
+}
+
+// RunRecord is RUN/run.json: what a run was asked to do. It is written when
+// a run starts and rewritten on resume; Kernels are resolved at the first
+// start and reused on resume, so that a distribution rotating its packages
+// cannot change the kernels of a run half way.
+type RunRecord struct {
+	Schema       int          `json:"schema"`
+	Created      time.Time    `json:"created"`
+	Config       string       `json:"config"` // the path given on the command line
+	ConfigSHA256 string       `json:"config_sha256"`
+	Kernels      []KernelInfo `json:"kernels"`
+	Configs      []BootConfig `json:"configs"`
+	Boots        int          `json:"boots"`   // boots per cell
+	Retries      int          `json:"retries"` // extra attempts per boot
+	Jobs         int          `json:"jobs"`
+	Accel        string       `json:"accel"` // as requested
+	Command      []string     `json:"command"`
+	Host         HostInfo     `json:"host"`
+}
+
+// Status is the outcome of one boot attempt.
+type Status string
+
+// The outcomes of a boot attempt. Only StatusOK carries results.
+const (
+	StatusOK          Status = "ok"
+	StatusHang        Status = "hang"
+	StatusPanic       Status = "panic"
+	StatusOops        Status = "oops"
+	StatusFlood       Status = "flood"
+	StatusGarbled     Status = "garbled"
+	StatusTruncated   Status = "truncated"
+	StatusMiscount    Status = "miscount"
+	StatusQEMUFailed  Status = "qemu-failed"
+	StatusQEMUExit    Status = "qemu-exit"
+	StatusInterrupted Status = "interrupted"
+	StatusError       Status = "error"
+)
+
+// OK reports whether s is StatusOK, the only status whose boot has results.
+func (s Status) OK() bool { return s == StatusOK }
+
+// BootRecord is boot.json: everything about one committed boot attempt.
+type BootRecord struct {
+	Schema  int        `json:"schema"`
+	Cell    string     `json:"cell"`
+	Kernel  KernelInfo `json:"kernel"`
+	Config  BootConfig `json:"config"`
+	Boot    int        `json:"boot"`    // boot index in the cell, from 0
+	Attempt int        `json:"attempt"` // attempt at that boot, from 1
+
+	Accel          string     `json:"accel"` // as read back over QMP: "kvm" or "tcg"
+	AccelRequested string     `json:"accel_requested"`
+	AccelNote      string     `json:"accel_note"`
+	QEMUVersion    string     `json:"qemu_version"`
+	QEMUBinary     string     `json:"qemu_binary"`
+	GuestCPU       string     `json:"guest_cpu"`
+	SMP            int        `json:"smp"`
+	MemoryMB       int        `json:"memory_mb"`
+	HostCPU        string     `json:"host_cpu"`
+	Jobs           int        `json:"jobs"`
+	HostLoad       [3]float64 `json:"host_load"`
+	Argv           []string   `json:"argv"`
+
+	Started     time.Time `json:"started"`
+	WallSeconds float64   `json:"wall_seconds"`
+	BootSeconds float64   `json:"boot_seconds"` // QEMU start to the first result byte
+
+	Status      Status   `json:"status"`
+	Reason      string   `json:"reason"`
+	ConsoleTail []string `json:"console_tail"`
+	PanicLines  []string `json:"panic_lines"`
+	Oops        []string `json:"oops"`
+	Tainted     bool     `json:"tainted"`
+	Results     int      `json:"results"` // benchmark lines in boot.bench
+	BenchSHA256 string   `json:"bench_sha256"`
+
+	// Dir is the committed attempt directory the record was read from. It
+	// is not stored; it is empty for a record not read from a store.
+	Dir string `json:"-"`
+}
+
+// WriteFileAtomic writes data to path so that path holds either its old
+// content or all of data, never a part: it writes a temporary file in the
+// same directory, fsyncs it, renames it over path and fsyncs the directory.
+// On error the temporary file is removed and path is left as it was.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+			err = fmt.Errorf("writing %s: %w", path, err)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Chmod(perm); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// WriteJSONAtomic writes v as indented JSON to path with WriteFileAtomic,
+// mode 0644.
+func WriteJSONAtomic(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, append(data, '\n'), 0o644)
+}
+
+// readJSON decodes the JSON file at path into v.
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("decoding %s: %w", path, err)
+	}
+	return nil
+}
+
+// checkSchema refuses a record written by a newer kharness.
+func checkSchema(path string, schema int) error {
+	if schema > SchemaVersion {
+		return fmt.Errorf("reading %s: schema %d is newer than this kharness understands (%d)", path, schema, SchemaVersion)
+	}
+	return nil
+}
+
+// syncDir fsyncs the directory dir, so that renames and creations in it
+// survive a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing directory %s: %w", dir, err)
+	}
+	return nil
+}
+
+// bootMedians reads ok boot b's boot.bench and returns the median of each
+// benchmark and unit, the keys in the order they first appear, and
+// warnings for lines that did not parse.
+func bootMedians(b *BootRecord) (map[benchKey]float64, []benchKey, []string, error) {
+	path := filepath.Join(b.Dir, BenchFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("reading results of an ok boot: %w", err)
+	}
+	if b.BenchSHA256 != "" {
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, b.BenchSHA256) {
+			return nil, nil, nil, fmt.Errorf("reading %s: sha256 %s does not match %s in %s", path, got, b.BenchSHA256, BootFile)
+		}
+	}
+	samples := make(map[benchKey][]float64)
+	var order []benchKey
+	var warns []string
+	r := benchfmt.NewReader(bytes.NewReader(data), path)
+	for r.Scan() {
+		switch rec := r.Result().(type) {
+		case *benchfmt.SyntaxError:
+			warns = append(warns, rec.Error())
+		case *benchfmt.Result:
+			name := rec.Name.String()
+			for _, v := range rec.Values {
+				k := benchKey{name, v.Unit}
+				if _, ok := samples[k]; !ok {
+					order = append(order, k)
+				}
+				samples[k] = append(samples[k], v.Value)
+			}
+		}
+	}
+	if err := r.Err(); err != nil {
+		return nil, nil, nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	meds := make(map[benchKey]float64, len(samples))
+	for k, vs := range samples {
+		meds[k] = median(vs)
+	}
+	return meds, order, warns, nil
+}
+
+// median returns the median of vs, which it sorts.
+func median(vs []float64) float64 {
+	sort.Float64s(vs)
+	n := len(vs)
+	if n%2 == 1 {
+		return vs[n/2]
+	}
+	return (vs[n/2-1] + vs[n/2]) / 2
+}
+
+// A MismatchError says that boots to be compared ran under different
+// setups: numbers from KVM and TCG, or from two QEMU versions or guest
+// CPUs, do not compare.
+type MismatchError struct {
+	Diffs []Mismatch
+}
+
+// Mismatch is one field in which two ok boots differ.
+type Mismatch struct {
+	Field  string // "accel", "qemu_version" or "guest_cpu"
+	Value1 string
+	Boot1  string // the committed directory of the boot with Value1
+	Value2 string
+	Boot2  string
+}
+
+func (e *MismatchError) Error() string {
+	var parts []string
+	for _, d := range e.Diffs {
+		parts = append(parts, fmt.Sprintf("%s %q (%s) vs %q (%s)", d.Field, d.Value1, d.Boot1, d.Value2, d.Boot2))
+	}
+	return "comparing runs: boots differ in " + strings.Join(parts, "; ") + "; force to compare anyway"
+}
+
+// checkSameSetup returns a *MismatchError if the ok boots differ in
+// accelerator, QEMU version or guest CPU. Empty values are not compared.
+func checkSameSetup(boots []*BootRecord) error {
+	fields := []struct {
+		name string
+		get  func(*BootRecord) string
+	}{
+		{"accel", func(b *BootRecord) string { return b.Accel }},
+		{"qemu_version", func(b *BootRecord) string { return b.QEMUVersion }},
+		{"guest_cpu", func(b *BootRecord) string { return b.GuestCPU }},
+	}
+	var e MismatchError
+	for _, f := range fields {
+		var first *BootRecord
+		for _, b := range boots {
+			if !b.Status.OK() || f.get(b) == "" {
+				continue
+			}
+			if first == nil {
+				first = b
+			} else if f.get(b) != f.get(first) {
+				e.Diffs = append(e.Diffs, Mismatch{f.name, f.get(first), first.Dir, f.get(b), b.Dir})
+				break
+			}
+		}
+	}
+	if len(e.Diffs) > 0 {
+		return &e
+	}
+	return nil
+}
