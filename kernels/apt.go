@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // Candidate is one Debian kernel package known to apt, at one version.
@@ -201,6 +202,7 @@ func aptCache(ctx context.Context, args ...string) ([]byte, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.WaitDelay = 5 * time.Second // apt's helpers may outlive a cancelled apt-cache
 	out, err := cmd.Output()
 	if err != nil {
 		return nil, fmt.Errorf("running apt-cache %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
@@ -225,6 +227,7 @@ func aptDownload(ctx context.Context, dir, pkg, version string) (string, error) 
 	cmd := exec.CommandContext(ctx, "apt-get", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.WaitDelay = 5 * time.Second // apt's download methods may outlive a cancelled apt-get
 	debDownloads.Add(1)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("downloading %s=%s with apt-get: %w: %s", pkg, version, err, strings.TrimSpace(string(out)))
