@@ -208,6 +208,16 @@ func (t *Table) summarise(cd *cellData, k benchKey) (Cell, *benchmath.Sample) {
 	s := benchmath.NewSample(slices.Clone(vals), &benchmath.DefaultThresholds)
 	sum := benchmath.AssumeNothing.Summary(s, t.Confidence)
 	c.Boots, c.Center, c.Lo, c.Hi = len(vals), sum.Center, sum.Lo, sum.Hi
+	if math.IsInf(sum.Lo, 0) || math.IsInf(sum.Hi, 0) {
+		// Too few boots for a distribution-free CI at this level: show the
+		// range over boots, and say how often a range of n boots covers the
+		// true median (1 - 2·0.5^n), rather than an uninformative ∞.
+		c.Lo, c.Hi = slices.Min(vals), slices.Max(vals)
+		cover := 100 * (1 - 2*math.Pow(0.5, float64(len(vals))))
+		c.ciNotes = t.note(fmt.Sprintf("%d boots: too few for a %s%% CI; ± is the range over boots (covers the median with %.1f%% probability)",
+			len(vals), strconv.FormatFloat(t.Confidence*100, 'g', 4, 64), cover))
+		return c, s
+	}
 	c.ciNotes = t.note(errorTexts(append(s.Warnings, sum.Warnings...))...)
 	return c, s
 }
