@@ -87,18 +87,23 @@ func TestBootQEMUFails(t *testing.T) {
 	dir := t.TempDir()
 	bad := dir + "/not-a-kernel"
 	os.WriteFile(bad, []byte("hello"), 0o644)
-	for name, vm := range map[string]VMOptions{
-		"bad kernel": {Kernel: bad, Initrd: img, Accel: "tcg"},
-		"bad memory": {Kernel: k.Path, Initrd: img, Accel: "tcg", MemoryMB: 1 << 30},
-		"no binary":  {QEMU: dir + "/no-qemu", Kernel: k.Path, Initrd: img, Accel: "tcg"},
+	for name, tc := range map[string]struct {
+		vm   VMOptions
+		want string // what QEMU or the OS said
+	}{
+		"bad kernel": {VMOptions{Kernel: bad, Initrd: img, Accel: "tcg"}, "qemu: "},
+		"bad memory": {VMOptions{Kernel: k.Path, Initrd: img, Accel: "tcg", MemoryMB: 1 << 30}, "cannot set up guest memory"},
+		"bad accel":  {VMOptions{Kernel: k.Path, Initrd: img, Accel: "nosuch"}, "invalid accelerator nosuch"},
+		"no binary":  {VMOptions{QEMU: dir + "/no-qemu", Kernel: k.Path, Initrd: img, Accel: "tcg"}, "no such file"},
 	} {
+		vm := tc.vm
 		t.Run(name, func(t *testing.T) {
 			v, err := Boot(t.Context(), BootSpec{VM: vm, Deadline: 30 * time.Second}, dir+"/c", dir+"/r")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if v.Status != results.StatusQEMUFailed || v.Reason == "" {
-				t.Fatalf("status %s (%s), want qemu-failed with a reason", v.Status, v.Reason)
+			if v.Status != results.StatusQEMUFailed || !strings.Contains(v.Reason, tc.want) {
+				t.Fatalf("status %s (%s), want qemu-failed with a reason mentioning %q", v.Status, v.Reason, tc.want)
 			}
 			t.Log(v.Reason)
 		})

@@ -180,9 +180,18 @@ func Start(ctx context.Context, opts VMOptions, console, results io.Writer) (*VM
 	}()
 
 	if err := vm.connectQMP(ctx); err != nil {
-		vm.kill()
-		<-vm.exited
+		// QEMU exits by itself after most start-up failures; give it a
+		// moment so its stderr, which says why, is complete.
+		select {
+		case <-vm.exited:
+		case <-time.After(time.Second):
+			vm.kill()
+			<-vm.exited
+		}
 		vm.closeListeners()
+		if msg := vm.Stderr(); msg != "" {
+			err = fmt.Errorf("%w\n%s", err, msg)
+		}
 		return nil, err
 	}
 	// QEMU opened its client chardevs before QMP answered.
@@ -229,7 +238,7 @@ func (vm *VM) connectQMP(ctx context.Context) error {
 		}
 		select {
 		case <-vm.exited:
-			return fmt.Errorf("%w (%v): %s", ErrQEMUStart, vm.waitErr, strings.TrimSpace(vm.stderr.String()))
+			return fmt.Errorf("%w (%v)", ErrQEMUStart, vm.waitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("connecting to QMP: %w", ctx.Err())
 		case <-tick.C:
@@ -314,8 +323,19 @@ func (vm *VM) Wait() error {
 	return vm.waitErr
 }
 
-// Stderr is the tail of what QEMU printed.
-func (vm *VM) Stderr() string { return vm.stderr.String() }
+// Stderr is the tail of what QEMU printed, less its note that it waits for
+// the QMP connection.
+func (vm *VM) Stderr() string { return cleanStderr(vm.stderr.String()) }
+
+func cleanStderr(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.Contains(l, "info: QEMU waiting for connection") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
 
 // tailBuffer keeps the last n bytes written to it.
 type tailBuffer struct {
