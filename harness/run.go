@@ -281,11 +281,7 @@ func probeBoot(ctx context.Context, opt RunOptions, k *kernels.Kernel, image, ac
 		return err
 	}
 	defer os.RemoveAll(dir)
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		deadline = time.Now().Add(ProbeTimeout)
-	}
-	spec := BootSpec{VM: vmOptions(opt, k, image, accel, BootConfig{Name: "probe", SMP: 1}, "probe"), Deadline: time.Until(deadline)}
+	spec := BootSpec{VM: vmOptions(opt, k, image, accel, BootConfig{Name: "probe", SMP: 1}, "probe"), Deadline: ProbeTimeout}
 	v, err := Boot(ctx, spec, dir+"/console.log", dir+"/results.raw")
 	if err != nil {
 		return err

@@ -1,0 +1,247 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/u-root/mkuimage/cpio"
+
+	"kharness/initramfs"
+	"kharness/kernels"
+	"kharness/results"
+)
+
+// benchFixture is bootFixture for benchmarks: the same kernel and image,
+// from the same shared fixture.
+func benchFixture(b *testing.B) (*kernels.Kernel, string) {
+	b.Helper()
+	if testing.Short() {
+		b.Skip("boots a kernel; not in -short mode")
+	}
+	if _, err := exec.LookPath(DefaultQEMU); err != nil {
+		b.Fatalf("%s not found: install qemu-system-x86 (make deps)", DefaultQEMU)
+	}
+	fixture.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		fixture.cache, fixture.err = testCacheDir()
+		if fixture.err != nil {
+			return
+		}
+		src := kernels.Source{Family: "6.1", Flavour: "cloud-amd64"}
+		cand, err := kernels.Resolve(ctx, src)
+		if err != nil {
+			fixture.err = err
+			return
+		}
+		c := &kernels.Cache{Dir: fixture.cache}
+		if fixture.kernel, fixture.err = c.Fetch(ctx, cand, src); fixture.err != nil {
+			return
+		}
+		srcDir, _ := filepath.Abs("..")
+		img, err := initramfs.Build(ctx, initramfs.Options{SourceDir: srcDir, CacheDir: fixture.cache})
+		if err != nil {
+			fixture.err = err
+			return
+		}
+		fixture.image = img.Path
+	})
+	if fixture.err != nil {
+		b.Fatal(fixture.err)
+	}
+	return fixture.kernel, fixture.image
+}
+
+// benchBoots is how many boots of each kind BenchmarkBootOverhead times:
+// $KHARNESS_BENCH_BOOTS, else 5.
+func benchBoots(b *testing.B) int {
+	s := os.Getenv("KHARNESS_BENCH_BOOTS")
+	if s == "" {
+		return 5
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		b.Fatalf("KHARNESS_BENCH_BOOTS=%q: want a positive integer", s)
+	}
+	return n
+}
+
+// bareInitramfs builds testdata/bareinit statically and packs it as /init,
+// alone, in a newc cpio under dir.
+func bareInitramfs(b *testing.B, dir string) string {
+	b.Helper()
+	bin := filepath.Join(dir, "init")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./testdata/bareinit")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("building bareinit: %v\n%s", err, out)
+	}
+	content, err := os.ReadFile(bin)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := cpio.Newc.Writer(&buf)
+	if err := cpio.WriteRecordsAndDirs(w, []cpio.Record{cpio.StaticFile("init", string(content), 0o755)}); err != nil {
+		b.Fatal(err)
+	}
+	if err := cpio.WriteTrailer(w); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(dir, "bare.cpio")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// bareBoot runs plain QEMU on kernel and initrd, with kharness's machine
+// but none of its sockets, QMP or guest, and returns its wall time. The
+// guest must power off (not panic) within 60 seconds.
+func bareBoot(b *testing.B, kernel, initrd string) time.Duration {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, DefaultQEMU,
+		"-nodefaults", "-no-user-config", "-display", "none", "-machine", "pc",
+		"-accel", "tcg", "-cpu", "qemu64", "-smp", "1", "-m", "512", "-no-reboot",
+		"-serial", "stdio",
+		"-kernel", kernel, "-initrd", initrd, "-append", baseCmdline)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		b.Fatalf("bare QEMU did not exit within 60s:\n%s", out.Bytes())
+	case err != nil:
+		b.Fatalf("bare QEMU: %v:\n%s", err, out.Bytes())
+	case strings.Contains(out.String(), "Kernel panic") || !strings.Contains(out.String(), "Power down"):
+		b.Fatalf("bare guest did not power off cleanly:\n%s", out.Bytes())
+	}
+	return wall
+}
+
+// kharnessBoot runs one harness.Boot of kernel and image in probe mode
+// (config lines, end marker, power-off; no benchmark) and returns its
+// wall time as the caller sees it.
+func kharnessBoot(b *testing.B, kernel, image string) time.Duration {
+	b.Helper()
+	dir := b.TempDir()
+	cfg := &Config{Bench: BenchConfig{Run: ".", Benchtime: "100ms", Count: 1}}
+	vm := VMOptions{Kernel: kernel, Initrd: image, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, "probe")}
+	start := time.Now()
+	v, err := Boot(context.Background(), BootSpec{VM: vm, Deadline: 60 * time.Second},
+		filepath.Join(dir, "console.log"), filepath.Join(dir, "results.raw"))
+	wall := time.Since(start)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if v.Status != results.StatusOK {
+		b.Fatalf("probe boot: %s: %s\nconsole:\n%s", v.Status, v.Reason, strings.Join(v.ConsoleTail, "\n"))
+	}
+	return wall
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+// BenchmarkBootOverhead compares one kharness boot (harness.Boot of the
+// real image in probe mode) with a bare QEMU boot of the same kernel whose
+// /init only powers off: the difference is what kharness's sockets, QMP,
+// u-root image and guest program add to every boot. Boots alternate, to
+// spread drift in the host's load over both; medians are reported.
+func BenchmarkBootOverhead(b *testing.B) {
+	k, img := benchFixture(b)
+	bare := bareInitramfs(b, b.TempDir())
+	n := benchBoots(b)
+	for range b.N {
+		var kh, bb []time.Duration
+		for i := range n {
+			// Alternate which goes first, so neither always follows the other.
+			if i%2 == 0 {
+				kh = append(kh, kharnessBoot(b, k.Path, img))
+				bb = append(bb, bareBoot(b, k.Path, bare))
+			} else {
+				bb = append(bb, bareBoot(b, k.Path, bare))
+				kh = append(kh, kharnessBoot(b, k.Path, img))
+			}
+		}
+		mk, mb := median(kh), median(bb)
+		b.ReportMetric(mk.Seconds(), "kharness-boot-s")
+		b.ReportMetric(mb.Seconds(), "bare-boot-s")
+		b.ReportMetric(mk.Seconds()/mb.Seconds(), "x-bare")
+		b.Logf("kernel %s, %d boots each: kharness median %v %v, bare median %v %v: %.2fx bare (+%v)",
+			k.Release, n, mk.Round(time.Millisecond), roundAll(kh), mb.Round(time.Millisecond), roundAll(bb),
+			mk.Seconds()/mb.Seconds(), (mk - mb).Round(time.Millisecond))
+	}
+	// The figures are per boot, not per b.N iteration.
+	b.ReportMetric(0, "ns/op")
+}
+
+func roundAll(d []time.Duration) string {
+	s := make([]string, len(d))
+	for i, x := range d {
+		s[i] = x.Round(10 * time.Millisecond).String()
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
+// BenchmarkNullSyscallBoot runs one full boot with the default benchmark
+// settings (run ".", benchtime 100ms, count 10) and reports the guest's
+// median NullSyscall time, so make bench shows the number kharness exists
+// to measure, under TCG here.
+func BenchmarkNullSyscallBoot(b *testing.B) {
+	k, img := benchFixture(b)
+	for range b.N {
+		dir := b.TempDir()
+		cfg := &Config{Bench: BenchConfig{Run: ".", Benchtime: "100ms", Count: 10}}
+		vm := VMOptions{Kernel: k.Path, Initrd: img, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, "")}
+		v, err := Boot(context.Background(), BootSpec{VM: vm, Deadline: 120 * time.Second},
+			filepath.Join(dir, "console.log"), filepath.Join(dir, "results.raw"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if v.Status != results.StatusOK {
+			b.Fatalf("boot: %s: %s\nconsole:\n%s", v.Status, v.Reason, strings.Join(v.ConsoleTail, "\n"))
+		}
+		var ns []float64
+		for _, r := range v.Stream.Results {
+			if strings.HasPrefix(r.Name, "NullSyscall") && len(r.Values) > 0 && r.Values[0].Unit == "ns/op" {
+				ns = append(ns, r.Values[0].Value)
+			}
+		}
+		if len(ns) == 0 {
+			b.Fatalf("no NullSyscall ns/op in the stream:\n%s", v.Stream.Raw)
+		}
+		slices.Sort(ns)
+		med := ns[len(ns)/2]
+		if len(ns)%2 == 0 {
+			med = (ns[len(ns)/2-1] + ns[len(ns)/2]) / 2
+		}
+		b.ReportMetric(med, "guest-null-syscall-ns")
+		b.ReportMetric(v.Wall.Seconds(), "boot-s")
+		b.Logf("kernel %s under %s: guest NullSyscall median %.1f ns/op over %d samples (%.1f..%.1f), boot %v",
+			k.Release, v.Accel, med, len(ns), ns[0], ns[len(ns)-1], v.Wall.Round(time.Millisecond))
+	}
+	b.ReportMetric(0, "ns/op")
+}
+
