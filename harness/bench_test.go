@@ -244,4 +244,3 @@ func BenchmarkNullSyscallBoot(b *testing.B) {
 	}
 	b.ReportMetric(0, "ns/op")
 }
-

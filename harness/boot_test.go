@@ -109,3 +109,38 @@ func TestBootQEMUFails(t *testing.T) {
 		})
 	}
 }
+
+// TestBootGuestFaults boots guests that misbehave on purpose: each fault
+// gets its own status, a reason and no number.
+func TestBootGuestFaults(t *testing.T) {
+	k, img := bootFixture(t)
+	for _, tc := range []struct {
+		mode   string
+		status results.Status
+		want   string
+	}{
+		{"truncate", results.StatusTruncated, "end"},
+		{"miscount", results.StatusMiscount, "count"},
+		{"garble", results.StatusGarbled, "after the end marker"},
+		{"flood", results.StatusFlood, "limit"},
+		{"crash", results.StatusPanic, "sysrq triggered crash"},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := &Config{Bench: BenchConfig{Run: ".", Benchtime: "20ms", Count: 2}}
+			vm := VMOptions{Kernel: k.Path, Initrd: img, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, tc.mode)}
+			spec := BootSpec{VM: vm, Deadline: 60 * time.Second, ConsoleLimit: 64 << 10}
+			v, err := Boot(t.Context(), spec, dir+"/console.log", dir+"/results.raw")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s in %v: %s", v.Status, v.Wall.Round(time.Millisecond), v.Reason)
+			if v.Status != tc.status || v.Stream != nil || !strings.Contains(strings.ToLower(v.Reason), tc.want) {
+				t.Errorf("status %s, reason %q, stream %v: want %s mentioning %q and no stream", v.Status, v.Reason, v.Stream != nil, tc.status, tc.want)
+			}
+			if len(v.ConsoleTail) == 0 {
+				t.Error("no console tail")
+			}
+		})
+	}
+}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"kharness/kernels"
+	"kharness/results"
+)
+
+// The tests here run the real binary, as a user or a scheduler would, and
+// kill it for real.
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "kharness-bin-")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "kharness")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic(string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func cacheDir(t *testing.T) string {
+	if d := os.Getenv("KHARNESS_TEST_CACHE"); d != "" {
+		return d
+	}
+	d, err := kernels.DefaultCacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+const smallConfig = `
+boots = 3
+retries = 0
+accel = "tcg"
+timeout = "60s"
+[bench]
+benchtime = "20ms"
+count = 2
+[[kernel]]
+name = "6.1-cloud"
+family = "6.1"
+[[config]]
+name = "default"
+`
+
+// kharnessCmd prepares the binary with a private TMPDIR, so the QEMU
+// processes it starts can be told from any other (their sockets live there).
+func kharnessCmd(t *testing.T, tmp string, args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "KHARNESS_SRC="+mustAbs(t, "../.."))
+	return cmd
+}
+
+func mustAbs(t *testing.T, p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// qemuUnder counts QEMU processes whose sockets are under tmp.
+func qemuUnder(tmp string) int {
+	out, _ := exec.Command("pgrep", "-f", "qemu-system.*"+tmp).Output()
+	return len(strings.Fields(string(out)))
+}
+
+// startUntilFirstBoot starts a run and returns once its first boot is
+// committed (the progress line for it is printed after the commit).
+func startUntilFirstBoot(t *testing.T, tmp, cfg, out string) *exec.Cmd {
+	cmd := kharnessCmd(t, tmp, "run", "-cache", cacheDir(t), "-o", out, cfg)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		t.Log(sc.Text())
+		if strings.HasPrefix(sc.Text(), "[1/") {
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return cmd
+		}
+	}
+	cmd.Wait()
+	t.Fatalf("run ended before its first boot: %v", sc.Err())
+	return nil
+}
+
+func writeConfig(t *testing.T, dir string) string {
+	p := filepath.Join(dir, "small.toml")
+	if err := os.WriteFile(p, []byte(smallConfig), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func okBoots(t *testing.T, out string) map[int]int {
+	s, err := results.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boots, err := s.Boots()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := map[int]int{}
+	for _, b := range boots {
+		if b.Status.OK() {
+			n[b.Boot]++
+		}
+	}
+	return n
+}
+
+// TestKill9Resume kills kharness with SIGKILL mid-matrix: its QEMU children
+// die with it (parent-death signal), and the same command again finishes
+// the run with every boot exactly once.
+func TestKill9Resume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots kernels")
+	}
+	dir, tmp := t.TempDir(), t.TempDir()
+	cfg, out := writeConfig(t, dir), filepath.Join(dir, "run")
+	cmd := startUntilFirstBoot(t, tmp, cfg, out)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for qemuUnder(tmp) > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond) // the kernel delivers the death signal asynchronously
+	}
+	if n := qemuUnder(tmp); n > 0 {
+		t.Fatalf("%d QEMU processes outlived kharness after SIGKILL", n)
+	}
+	before := okBoots(t, out)
+	if len(before) == 0 || len(before) >= 3 {
+		t.Fatalf("after the kill: ok boots %v, want some but not all", before)
+	}
+	var stdout, stderr bytes.Buffer
+	again := kharnessCmd(t, tmp, "run", "-cache", cacheDir(t), "-o", out, cfg)
+	again.Stdout, again.Stderr = &stdout, &stderr
+	if err := again.Run(); err != nil {
+		t.Fatalf("resume: %v\n%s", err, stderr.String())
+	}
+	t.Logf("resume:\n%s%s", stderr.String(), stdout.String())
+	if !strings.Contains(stderr.String(), "resuming") || !strings.Contains(stderr.String(), "already complete") {
+		t.Errorf("resume did not say it resumed")
+	}
+	after := okBoots(t, out)
+	for b := 0; b < 3; b++ {
+		if after[b] != 1 {
+			t.Errorf("boot %d has %d ok records, want exactly 1 (all: %v)", b, after[b], after)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(out, ".tmp")); len(ents) > 0 {
+		t.Errorf("half-written attempts left in .tmp: %d", len(ents))
+	}
+	if !strings.Contains(stdout.String(), "NullSyscall") {
+		t.Errorf("no table after resume:\n%s", stdout.String())
+	}
+}
+
+// TestSIGTERMStopsEverything: SIGTERM stops every QEMU, leaves the run
+// directory resumable and exits with the interrupted status.
+func TestSIGTERMStopsEverything(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots kernels")
+	}
+	dir, tmp := t.TempDir(), t.TempDir()
+	cfg, out := writeConfig(t, dir), filepath.Join(dir, "run")
+	cmd := startUntilFirstBoot(t, tmp, cfg, out)
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Errorf("exit: %v, want status %d", err, exitInterrupted)
+	}
+	if n := qemuUnder(tmp); n > 0 {
+		t.Errorf("%d QEMU processes still running after kharness exited", n)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(out, ".tmp")); len(ents) > 0 {
+		t.Errorf("interrupted attempt left in .tmp")
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) > 0 {
+		t.Errorf("temporary files left in TMPDIR: %v", ents)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	os.WriteFile(bad, []byte("boots = 5\nbootz = 1\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, exitUsage, "usage"},
+		{[]string{"frobnicate"}, exitUsage, "unknown command"},
+		{[]string{"run"}, exitUsage, "usage"},
+		{[]string{"run", bad}, exitError, bad + ":2: unknown key \"bootz\""},
+		{[]string{"run", filepath.Join(dir, "missing.toml")}, exitError, "missing.toml"},
+		{[]string{"compare", "-col", "colour", dir}, exitError, "-col"},
+		{[]string{"run", "-o", "/proc/no/such", "../../configs/default.toml"}, exitError, "/proc/no/such"},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), tc.args, &stdout, &stderr)
+		code := exitCode(err, &stderr)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("kharness %q: exit %d, stderr %q; want %d and %q", tc.args, code, stderr.String(), tc.code, tc.want)
+		}
+	}
+}
