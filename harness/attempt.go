@@ -71,6 +71,9 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 	if err := os.WriteFile(att.Path("qemu.argv"), []byte(QuoteArgv(argv)+"\n"), 0o644); err != nil {
 		return nil, err
 	}
+	if opt.Verbose {
+		opt.Progress.Logf("%s boot %d attempt %d: %s", j.cell, j.boot, att.Attempt, QuoteArgv(argv))
+	}
 	load := hostLoad()
 	started := time.Now().UTC()
 	v, err := Boot(ctx, BootSpec{VM: vmo, Deadline: cfg.BootTimeout()}, att.Path("console.log"), att.Path("results.raw"))

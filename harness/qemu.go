@@ -130,6 +130,9 @@ type VM struct {
 	Accel string
 	// Version is QEMU's version as reported over QMP.
 	Version string
+	// RunState is QEMU's run state when QMP first answered ("prelaunch"
+	// or "running").
+	RunState string
 	// Started is when QEMU was started.
 	Started time.Time
 }
@@ -268,6 +271,11 @@ func (vm *VM) queryFacts() error {
 	if kvm.Enabled {
 		vm.Accel = "kvm"
 	}
+	st, err := vm.raw.QueryStatus()
+	if err != nil {
+		return fmt.Errorf("QMP query-status: %w", err)
+	}
+	vm.RunState = st.Status.String()
 	v, err := vm.raw.QueryVersion()
 	if err != nil {
 		return fmt.Errorf("QMP query-version: %w", err)

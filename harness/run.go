@@ -29,6 +29,7 @@ type RunOptions struct {
 	QEMU       string
 	Command    []string // recorded in run.json
 	Progress   *Progress
+	Verbose    bool // log each boot's QEMU command line
 }
 
 // RunSummary is what a run did.

@@ -26,6 +26,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cache := fs.String("cache", "", "cache for kernels and images (default $KHARNESS_CACHE or the XDG cache)")
 	qemu := fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
 	col := fs.String("col", "config", "table column axis: config or kernel")
+	verbose := fs.Bool("v", false, "log each boot's QEMU command line, quoted for pasting")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness run [flags] CONFIG.toml")
 		fs.PrintDefaults()
@@ -63,7 +64,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	p.Logf("run %s: %d kernels × %d configs × %d boots", *out, len(cfg.Kernels), len(cfg.Configs), cfg.Boots)
 	sum, err := harness.Run(ctx, harness.RunOptions{
 		Config: cfg, ConfigPath: cfgPath, OutDir: *out, Jobs: *jobs, CacheDir: *cache,
-		SourceDir: src, QEMU: *qemu, Command: append([]string{"kharness", "run"}, args...), Progress: p,
+		SourceDir: src, QEMU: *qemu, Command: append([]string{"kharness", "run"}, args...), Progress: p, Verbose: *verbose,
 	})
 	if errors.Is(err, harness.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
