@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -140,4 +142,33 @@ func (linuxMachine) Crash() error {
 		return err
 	}
 	return errors.New("wrote c to /proc/sysrq-trigger and the kernel is still running")
+}
+
+// Shells the shell mode tries, in order: u-root's gosh as the busybox
+// links it, then the default shell link.
+var shells = []string{"/bin/gosh", "/bbin/gosh", "/bin/sh"}
+
+// Shell runs u-root's gosh on the console (ttyS0) as its controlling
+// terminal, in a session of its own, with the guest program on the PATH.
+func (linuxMachine) Shell() error {
+	tty, err := os.OpenFile("/dev/ttyS0", os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer tty.Close()
+	var sh string
+	for _, s := range shells {
+		if _, err := os.Stat(s); err == nil {
+			sh = s
+			break
+		}
+	}
+	if sh == "" {
+		return fmt.Errorf("no shell in the image (tried %v)", shells)
+	}
+	cmd := exec.Command(sh)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.Env = append(os.Environ(), "PATH=/bin:/bbin:/ubin:/sbin:/usr/bin", "HOME=/", "TERM=vt100")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	return cmd.Run()
 }

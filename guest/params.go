@@ -31,10 +31,11 @@ const (
 	ModeGarble   Mode = "garble"   // valid stream, then 4 KiB of random bytes
 	ModeFlood    Mode = "flood"    // flood the console forever, never power off
 	ModeCrash    Mode = "crash"    // panic the kernel through /proc/sysrq-trigger
+	ModeShell    Mode = "shell"    // an interactive shell on the console; power off when it exits
 )
 
 // Modes lists every known mode.
-var Modes = []Mode{ModeBench, ModeProbe, ModeHang, ModeTruncate, ModeMiscount, ModeGarble, ModeFlood, ModeCrash}
+var Modes = []Mode{ModeBench, ModeProbe, ModeHang, ModeTruncate, ModeMiscount, ModeGarble, ModeFlood, ModeCrash, ModeShell}
 
 // streamModes are the modes that write a stream WriteStream can produce.
 var streamModes = map[Mode]bool{ModeBench: true, ModeProbe: true, ModeTruncate: true, ModeMiscount: true, ModeGarble: true}

@@ -105,6 +105,8 @@ type machine interface {
 	Flood()
 	// Crash panics the kernel; it returns only if that failed.
 	Crash() error
+	// Shell runs an interactive shell on the console until it exits.
+	Shell() error
 }
 
 // runGuest is guest mode. It ends in m.PowerOff, m.Hang, m.Flood or a kernel
@@ -152,6 +154,13 @@ func runGuest(ctx context.Context, opts Options, m machine) {
 		return
 	case ModeFlood:
 		m.Flood()
+		return
+	case ModeShell:
+		fmt.Fprintf(log, "kguest: shell on the console; 'exit', 'poweroff' or Ctrl-D powers off\n")
+		if err := m.Shell(); err != nil {
+			fmt.Fprintf(log, "kguest: shell: %v\n", err)
+		}
+		m.PowerOff()
 		return
 	case ModeCrash:
 		fmt.Fprintf(log, "kguest: crashing the kernel on purpose\n")

@@ -35,6 +35,7 @@ func (m *fakeMachine) PowerOff()       { m.calls = append(m.calls, "poweroff") }
 func (m *fakeMachine) Hang()           { m.calls = append(m.calls, "hang") }
 func (m *fakeMachine) Flood()          { m.calls = append(m.calls, "flood") }
 func (m *fakeMachine) Crash() error    { m.calls = append(m.calls, "crash"); return m.crashErr }
+func (m *fakeMachine) Shell() error    { m.calls = append(m.calls, "shell"); return nil }
 
 func TestRunGuestFake(t *testing.T) {
 	const base = "console=ttyS0 kharness.benchtime=5ms kharness.count=2 "

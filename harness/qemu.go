@@ -122,6 +122,7 @@ type VM struct {
 	waitErr error
 	copies  sync.WaitGroup
 	lns     []net.Listener
+	console net.Conn
 
 	mu       sync.Mutex
 	shutdown *qmp.Event // the SHUTDOWN event, once seen
@@ -200,6 +201,7 @@ func Start(ctx context.Context, opts VMOptions, console, results io.Writer) (*VM
 	// QEMU opened its client chardevs before QMP answered.
 	accepted.Wait()
 	vm.closeListeners()
+	vm.console = conns[0]
 	for i, w := range []io.Writer{console, results} {
 		if conns[i] == nil {
 			continue
@@ -285,6 +287,15 @@ func (vm *VM) queryFacts() error {
 		vm.Version += " (" + p + ")"
 	}
 	return nil
+}
+
+// ConsoleInput is the guest console's input: what is written to it reaches
+// ttyS0. It is nil if QEMU never connected the console.
+func (vm *VM) ConsoleInput() io.Writer {
+	if vm.console == nil {
+		return nil
+	}
+	return vm.console
 }
 
 // Exited is closed when QEMU has exited.

@@ -275,6 +275,13 @@ func vmOptions(opt RunOptions, k *kernels.Kernel, image, accel string, bc BootCo
 	}
 }
 
+// ProbeKernel boots k once in probe mode under accel and returns nil if the
+// guest powered off with a complete stream before ProbeTimeout.
+func ProbeKernel(ctx context.Context, qemu string, k *kernels.Kernel, image, accel string) error {
+	cfg := &Config{MemoryMB: 512, Bench: BenchConfig{Run: ".", Benchtime: "10ms", Count: 1}}
+	return probeBoot(ctx, RunOptions{Config: cfg, QEMU: qemu}, k, image, accel)
+}
+
 // probeBoot boots the first kernel in probe mode under accel.
 func probeBoot(ctx context.Context, opt RunOptions, k *kernels.Kernel, image, accel string) error {
 	dir, err := os.MkdirTemp("", "kharness-probe-")

@@ -24,6 +24,7 @@ const usage = `usage: kharness <command> [flags] [args]
 commands:
   run [-o DIR] [-j N] [-accel auto|kvm|tcg] CONFIG.toml   boot the matrix, store results, print the table
   compare [-col config|kernel] [-force] RUN...             compare stored runs (several dirs merge into one run)
+  shell [-accel A] KERNEL [-- kernel args...]              boot a kernel with the benchmark image and get a shell on its console
 
 Run "kharness <command> -h" for a command's flags.
 `
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCmd(ctx, args[1:], stdout, stderr)
 	case "compare":
 		return compareCmd(args[1:], stdout, stderr)
+	case "shell":
+		return shellCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

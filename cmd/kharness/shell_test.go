@@ -1,0 +1,121 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"kharness/kernels"
+)
+
+// openPTY returns a pseudo-terminal's master and slave.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	master = os.NewFile(uintptr(fd), "ptmx")
+	slave, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return master, slave
+}
+
+// screen collects what the terminal shows.
+type screen struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (s *screen) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.buf.String() }
+
+// waitFor waits until the screen shows want after position from, and returns
+// the position after it.
+func (s *screen) waitFor(t *testing.T, want string, from int, d time.Duration) int {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if str := s.String(); len(str) >= from {
+			if i := strings.Index(str[from:], want); i >= 0 {
+				return from + i + len(want)
+			}
+		}
+		time.Sleep(50 * time.Millisecond) // the pty has no "changed" event to wait on
+	}
+	t.Fatalf("terminal never showed %q; it shows:\n%s", want, s.String())
+	return 0
+}
+
+// TestShellThroughPTY drives `kharness shell` as a person would: a command
+// typed at the guest's shell runs in the guest, and `poweroff` ends the
+// session with no QEMU left.
+func TestShellThroughPTY(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots a kernel")
+	}
+	for _, family := range []string{"6.1", "6.12"} {
+		t.Run(family, func(t *testing.T) {
+			cand, err := kernels.Resolve(t.Context(), kernels.Source{Family: family})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tmp := t.TempDir()
+			master, slave := openPTY(t)
+			defer master.Close()
+			cmd := kharnessCmd(t, tmp, "shell", "-accel", "tcg", "-cache", cacheDir(t), family)
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			slave.Close()
+			scr := &screen{}
+			go func() {
+				b := make([]byte, 4096)
+				for {
+					n, err := master.Read(b)
+					scr.mu.Lock()
+					scr.buf.Write(b[:n])
+					scr.mu.Unlock()
+					if err != nil {
+						return
+					}
+				}
+			}()
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			pos := scr.waitFor(t, "kguest: shell on the console", 0, 3*time.Minute)
+			time.Sleep(time.Second) // let the shell open its terminal
+			master.Write([]byte("uname -r; kguest -run . -benchtime 10ms -count 1 | grep -c ^Benchmark\r"))
+			pos = scr.waitFor(t, cand.Release, pos, 60*time.Second)
+			scr.waitFor(t, "\n1", pos, 60*time.Second)
+			master.Write([]byte("poweroff\r"))
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("kharness shell: %v\n%s", err, scr.String())
+				}
+			case <-time.After(60 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("kharness shell did not end after poweroff:\n%s", scr.String())
+			}
+			if n := qemuUnder(tmp); n > 0 {
+				t.Errorf("%d QEMU processes outlived kharness shell", n)
+			}
+		})
+	}
+}
