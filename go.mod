@@ -8,6 +8,7 @@ tool (
 	github.com/u-root/u-root/cmds/core/dmesg
 	github.com/u-root/u-root/cmds/core/echo
 	github.com/u-root/u-root/cmds/core/gosh
+	github.com/u-root/u-root/cmds/core/grep
 	github.com/u-root/u-root/cmds/core/init
 	github.com/u-root/u-root/cmds/core/ls
 	github.com/u-root/u-root/cmds/core/mkdir

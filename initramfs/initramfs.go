@@ -34,7 +34,7 @@ const GuestPath = "/bin/kguest"
 // as a tool directive in go.mod, or `go mod tidy` drops its dependencies.
 var DefaultCommands = []string{
 	"init", "gosh", "ls", "cat", "dmesg", "echo", "mount", "ps", "uname",
-	"poweroff", "shutdown", "sleep", "mkdir", "rm", "cp",
+	"poweroff", "shutdown", "sleep", "mkdir", "rm", "cp", "grep",
 }
 
 // formatVersion changes whenever the layout of the image changes, so stale
