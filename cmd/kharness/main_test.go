@@ -235,3 +235,70 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestFailingCellRetriedAndReported: a boot config whose kernel panics is
+// retried, every attempt is kept with its reason, the run exits with the
+// boots-failed status, and compare shows the cell as failed.
+func TestFailingCellRetriedAndReported(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots kernels")
+	}
+	dir, tmp := t.TempDir(), t.TempDir()
+	cfg := filepath.Join(dir, "panic.toml")
+	os.WriteFile(cfg, []byte(`
+boots = 1
+retries = 1
+accel = "tcg"
+timeout = "60s"
+[bench]
+benchtime = "10ms"
+count = 1
+[[kernel]]
+name = "6.1-cloud"
+family = "6.1"
+[[config]]
+name = "default"
+[[config]]
+name = "noinit"
+cmdline = "rdinit=/does-not-exist root=/dev/nonexistent"
+`), 0o644)
+	out := filepath.Join(dir, "run")
+	var stdout, stderr bytes.Buffer
+	cmd := kharnessCmd(t, tmp, "run", "-cache", cacheDir(t), "-o", out, cfg)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitBootsFailed {
+		t.Fatalf("exit %v, want %d\n%s", err, exitBootsFailed, stderr.String())
+	}
+	s, _ := results.Open(out)
+	boots, _ := s.Boots()
+	var panics, oks int
+	for _, b := range boots {
+		switch {
+		case b.Status == results.StatusPanic && b.Config.Name == "noinit" && len(b.PanicLines) > 0:
+			panics++
+		case b.Status.OK() && b.Config.Name == "default":
+			oks++
+		default:
+			t.Errorf("unexpected boot %s/%d attempt %d: %s %s", b.Cell, b.Boot, b.Attempt, b.Status, b.Reason)
+		}
+	}
+	if panics != 2 || oks != 1 {
+		t.Errorf("%d panicked attempts (want 2: one retry), %d ok boots (want 1)", panics, oks)
+	}
+	if !strings.Contains(stdout.String(), "failed (2: panic)") {
+		t.Errorf("table does not show the failed cell:\n%s", stdout.String())
+	}
+	if !strings.Contains(stderr.String(), "noinit boot 0: panic") {
+		t.Errorf("stderr does not name the failed boot:\n%s", stderr.String())
+	}
+	// Run again: nothing to do, the failure stays reported.
+	again := kharnessCmd(t, tmp, "run", "-cache", cacheDir(t), "-o", out, cfg)
+	var e2 bytes.Buffer
+	again.Stderr = &e2
+	err = again.Run()
+	if !errors.As(err, &ee) || ee.ExitCode() != exitBootsFailed || !strings.Contains(e2.String(), "0 to run") {
+		t.Errorf("second run: %v\n%s", err, e2.String())
+	}
+}
