@@ -1,0 +1,98 @@
+package initramfs
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/u-root/mkuimage/cpio"
+)
+
+func TestFindSourceDir(t *testing.T) {
+	t.Setenv("KHARNESS_SRC", "")
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, start := range []string{".", "../harness", ".."} {
+		got, err := FindSourceDir(start)
+		if err != nil || got != root {
+			t.Errorf("FindSourceDir(%s) = %q, %v; want %q", start, got, err, root)
+		}
+	}
+	if _, err := FindSourceDir(t.TempDir()); err == nil || !strings.Contains(err.Error(), "KHARNESS_SRC") {
+		t.Errorf("outside the tree: err = %v, want a hint about KHARNESS_SRC", err)
+	}
+	t.Setenv("KHARNESS_SRC", t.TempDir())
+	if _, err := FindSourceDir("."); err == nil {
+		t.Error("KHARNESS_SRC pointing at an empty dir accepted")
+	}
+}
+
+// TestBuildShared builds into an empty cache from two goroutines at once:
+// both get the same image, built once; a third call is a cache hit; the
+// image holds u-root's init, the guest as uinit and the shell.
+func TestBuildShared(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds u-root")
+	}
+	t.Setenv("KHARNESS_SRC", "")
+	src, err := FindSourceDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	var wg sync.WaitGroup
+	imgs := make([]*Image, 2)
+	errs := make([]error, 2)
+	for i := range imgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			imgs[i], errs[i] = Build(t.Context(), Options{SourceDir: src, CacheDir: cache})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if imgs[0].Path != imgs[1].Path || imgs[0].Cached == imgs[1].Cached {
+		t.Errorf("two builds: %+v and %+v; want one path, one built and one cached", imgs[0], imgs[1])
+	}
+	start := time.Now()
+	again, err := Build(t.Context(), Options{SourceDir: src, CacheDir: cache})
+	if err != nil || !again.Cached || again.Path != imgs[0].Path {
+		t.Fatalf("warm build: %+v, %v", again, err)
+	}
+	t.Logf("warm build (guest compile + hash) took %v", time.Since(start))
+	ents, _ := os.ReadDir(filepath.Join(cache, "initramfs"))
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".build-") {
+			t.Errorf("build dir left behind: %s", e.Name())
+		}
+	}
+
+	f, err := os.Open(imgs[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]cpio.Record{}
+	for _, r := range recs {
+		names[r.Name] = r
+	}
+	for _, want := range []string{"init", "bin/kguest", "bin/uinit", "bbin/gosh", "bbin/grep"} {
+		if _, ok := names[want]; !ok {
+			t.Errorf("image lacks %s", want)
+		}
+	}
+}
