@@ -82,7 +82,10 @@ func Boot(ctx context.Context, spec BootSpec, consolePath, resultsPath string) (
 	res := &capture{limit: spec.ResultsLimit, first: make(chan struct{})}
 	v := &Verdict{Argv: spec.VM.Argv()}
 
-	vm, err := Start(ctx, spec.VM, io.MultiWriter(conFile, scan), io.MultiWriter(resFile, res))
+	// A full disk must not stop the copy from QEMU (the guest would block
+	// on its port and look hung): file errors are kept and reported after.
+	conOut, resOut := &fileWriter{f: conFile}, &fileWriter{f: resFile}
+	vm, err := Start(ctx, spec.VM, io.MultiWriter(conOut, scan), io.MultiWriter(resOut, res))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ErrInterrupted
@@ -129,6 +132,11 @@ wait:
 	v.Wall = time.Since(vm.Started)
 	if interrupted {
 		return nil, ErrInterrupted
+	}
+	for _, w := range []*fileWriter{conOut, resOut} {
+		if w.err != nil {
+			return nil, fmt.Errorf("writing %s: %w", w.f.Name(), w.err)
+		}
 	}
 	v.ConsoleTail = scan.Tail(40)
 	v.PanicLines, _ = scan.Panic()
@@ -242,4 +250,18 @@ func (c *capture) bytes() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]byte(nil), c.buf...)
+}
+
+// fileWriter writes to a file, keeps the first error and never fails, so
+// the copy from QEMU goes on whatever the disk does.
+type fileWriter struct {
+	f   *os.File
+	err error
+}
+
+func (w *fileWriter) Write(p []byte) (int, error) {
+	if w.err == nil {
+		_, w.err = w.f.Write(p)
+	}
+	return len(p), nil
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"kharness/initramfs"
 	"kharness/kernels"
 	"kharness/results"
@@ -69,6 +71,9 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		return nil, err
 	}
 	sum := &RunSummary{Store: store}
+	if err := checkFreeSpace(opt.OutDir, MinFreeSpace); err != nil {
+		return nil, err
+	}
 	jobs, err := chooseJobs(opt.Jobs, cfg.MaxSMP(), p)
 	if err != nil {
 		return nil, err
@@ -296,6 +301,24 @@ func probeBoot(ctx context.Context, opt RunOptions, k *kernels.Kernel, image, ac
 	}
 	if v.Status != results.StatusOK {
 		return fmt.Errorf("%s: %s", v.Status, v.Reason)
+	}
+	return nil
+}
+
+// MinFreeSpace is the space a run directory must have before any boot
+// starts: a boot writes its console log, results and record (tens of KiB),
+// and a run of many boots more.
+var MinFreeSpace uint64 = 16 << 20
+
+// checkFreeSpace fails, before any boot, when dir's file system is short of
+// space.
+func checkFreeSpace(dir string, need uint64) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return fmt.Errorf("checking free space in %s: %w", dir, err)
+	}
+	if free := st.Bavail * uint64(st.Bsize); free < need {
+		return fmt.Errorf("%s: only %d KiB free, need at least %d KiB for a run", dir, free>>10, need>>10)
 	}
 	return nil
 }

@@ -302,3 +302,36 @@ cmdline = "rdinit=/does-not-exist root=/dev/nonexistent"
 		t.Errorf("second run: %v\n%s", err, e2.String())
 	}
 }
+
+// TestDiskFull runs into a file system with no room: the error comes before
+// any boot, names the directory, and nothing is counted.
+func TestDiskFull(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots kernels")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a small tmpfs needs root (CI runs as root)")
+	}
+	dir, tmp := t.TempDir(), t.TempDir()
+	mnt := filepath.Join(dir, "small")
+	os.Mkdir(mnt, 0o755)
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mount tmpfs: %v: %s", err, out)
+	}
+	defer exec.Command("umount", mnt).Run()
+	out := filepath.Join(mnt, "run")
+	var stderr bytes.Buffer
+	cmd := kharnessCmd(t, tmp, "run", "-cache", cacheDir(t), "-o", out, writeConfig(t, dir))
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitError || !strings.Contains(stderr.String(), out+": only") {
+		t.Fatalf("exit %v, stderr %q: want an error naming %s and its free space", err, stderr.String(), out)
+	}
+	if strings.Contains(stderr.String(), "boots to run") {
+		t.Error("boots started on a full disk")
+	}
+	if n := okBoots(t, out); len(n) != 0 {
+		t.Errorf("boots counted: %v", n)
+	}
+}
