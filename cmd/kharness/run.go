@@ -89,4 +89,3 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	return nil
 }
-
