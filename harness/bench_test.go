@@ -16,51 +16,8 @@ import (
 
 	"github.com/u-root/mkuimage/cpio"
 
-	"kharness/initramfs"
-	"kharness/kernels"
 	"kharness/results"
 )
-
-// benchFixture is bootFixture for benchmarks: the same kernel and image,
-// from the same shared fixture.
-func benchFixture(b *testing.B) (*kernels.Kernel, string) {
-	b.Helper()
-	if testing.Short() {
-		b.Skip("boots a kernel; not in -short mode")
-	}
-	if _, err := exec.LookPath(DefaultQEMU); err != nil {
-		b.Fatalf("%s not found: install qemu-system-x86 (make deps)", DefaultQEMU)
-	}
-	fixture.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		defer cancel()
-		fixture.cache, fixture.err = testCacheDir()
-		if fixture.err != nil {
-			return
-		}
-		src := kernels.Source{Family: "6.1", Flavour: "cloud-amd64"}
-		cand, err := kernels.Resolve(ctx, src)
-		if err != nil {
-			fixture.err = err
-			return
-		}
-		c := &kernels.Cache{Dir: fixture.cache}
-		if fixture.kernel, fixture.err = c.Fetch(ctx, cand, src); fixture.err != nil {
-			return
-		}
-		srcDir, _ := filepath.Abs("..")
-		img, err := initramfs.Build(ctx, initramfs.Options{SourceDir: srcDir, CacheDir: fixture.cache})
-		if err != nil {
-			fixture.err = err
-			return
-		}
-		fixture.image = img.Path
-	})
-	if fixture.err != nil {
-		b.Fatal(fixture.err)
-	}
-	return fixture.kernel, fixture.image
-}
 
 // benchBoots is how many boots of each kind BenchmarkBootOverhead times:
 // $KHARNESS_BENCH_BOOTS, else 5.
@@ -170,7 +127,7 @@ func median(d []time.Duration) time.Duration {
 // u-root image and guest program add to every boot. Boots alternate, to
 // spread drift in the host's load over both; medians are reported.
 func BenchmarkBootOverhead(b *testing.B) {
-	k, img := benchFixture(b)
+	k, img := bootFixture(b)
 	bare := bareInitramfs(b, b.TempDir())
 	n := benchBoots(b)
 	for range b.N {
@@ -210,7 +167,7 @@ func roundAll(d []time.Duration) string {
 // median NullSyscall time, so make bench shows the number kharness exists
 // to measure, under TCG here.
 func BenchmarkNullSyscallBoot(b *testing.B) {
-	k, img := benchFixture(b)
+	k, img := bootFixture(b)
 	for range b.N {
 		dir := b.TempDir()
 		cfg := &Config{Bench: BenchConfig{Run: ".", Benchtime: "100ms", Count: 10}}

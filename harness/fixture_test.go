@@ -31,7 +31,7 @@ func testCacheDir() (string, error) {
 }
 
 // bootFixture returns the newest Debian 6.1 cloud kernel and the image.
-func bootFixture(t *testing.T) (*kernels.Kernel, string) {
+func bootFixture(t testing.TB) (*kernels.Kernel, string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("boots a kernel; not in -short mode")

@@ -1,0 +1,168 @@
+package results
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/perf/benchmath"
+	"golang.org/x/perf/benchunit"
+)
+
+// WriteText writes t as an aligned text table, followed by a footer naming
+// the setup the numbers came from and the notes that cells refer to.
+func (t *Table) WriteText(w io.Writer) error {
+	var tab bytes.Buffer
+	tw := tabwriter.NewWriter(&tab, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "columns: %s", t.Column)
+	if len(t.Columns) > 1 {
+		fmt.Fprintf(tw, "; ratios and p-values (Mann-Whitney U over boots) against %s", t.Columns[0])
+	}
+	fmt.Fprintf(tw, "\n\nbenchmark\tunit\t%s", t.Row)
+	for i, c := range t.Columns {
+		fmt.Fprintf(tw, "\t%s\t±\tn", c)
+		if i > 0 {
+			fmt.Fprintf(tw, "\tvs %s", t.Columns[0])
+		}
+	}
+	fmt.Fprintln(tw)
+	for _, r := range t.Rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s", r.Benchmark, r.Unit, r.Key)
+		for i, c := range r.Cells {
+			fmt.Fprintf(tw, "\t%s", strings.Join(c.text(r.Unit, i > 0), "\t"))
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush() // cannot fail: it writes to a bytes.Buffer
+	var b strings.Builder
+	for line := range strings.Lines(tab.String()) {
+		b.WriteString(strings.TrimRight(line, " \n") + "\n")
+	}
+	fmt.Fprintf(&b, "\naccel %s; QEMU %s; guest CPU %s; host CPU %s; -j %s\n",
+		list(t.Accel), list(t.QEMUVersion), list(t.GuestCPU), list(t.HostCPU), list(t.Jobs))
+	fmt.Fprintf(&b, "n = boots per cell; ± is the %s%% CI of the median over boots\n",
+		strconv.FormatFloat(t.Confidence*100, 'g', 4, 64))
+	for i, n := range t.Notes {
+		fmt.Fprintf(&b, "%s %s\n", marker(i+1), n)
+	}
+	for _, w := range t.Warnings {
+		fmt.Fprintf(&b, "warning: %s\n", w)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("writing comparison: %w", err)
+	}
+	return nil
+}
+
+// text returns the cell's sub-columns: median, ± CI, n and, if ratio is
+// set, the ratio to the first column.
+func (c Cell) text(unit string, ratio bool) []string {
+	cols := []string{"-", "", ""}
+	switch {
+	case c.Boots > 0:
+		ci := benchmath.Summary{Center: c.Center, Lo: c.Lo, Hi: c.Hi}
+		cols = []string{formatValue(c.Center, unit), "± " + ci.PctRangeString() + markers(c.ciNotes), strconv.Itoa(c.Boots)}
+		if c.Failed > 0 {
+			cols[2] += fmt.Sprintf(" (+%d failed)", c.Failed)
+		}
+	case c.OKBoots == 0 && c.Failed > 0:
+		cols[0] = fmt.Sprintf("failed (%d: %s)%s", c.Failed, c.Status, markers(c.failNotes))
+	}
+	if ratio {
+		r := ""
+		if c.Ratio != 0 {
+			r = fmt.Sprintf("×%.2f p=%.3f%s", c.Ratio, c.P, markers(c.pNotes))
+		}
+		cols = append(cols, r)
+	}
+	return cols
+}
+
+// formatValue formats v, in the tidied unit, with four significant digits:
+// times as 462.3ns or 10.20µs, other units with an SI or binary prefix.
+func formatValue(v float64, unit string) string {
+	if unit != "sec" && !strings.HasPrefix(unit, "sec/") {
+		return benchunit.Scale(v, benchunit.ClassOf(unit))
+	}
+	r := round4(v)
+	for _, u := range []struct {
+		f float64
+		s string
+	}{{1, "s"}, {1e-3, "ms"}, {1e-6, "µs"}} {
+		if math.Abs(r) >= u.f {
+			return sig4(v/u.f) + u.s
+		}
+	}
+	return sig4(v/1e-9) + "ns"
+}
+
+// round4 rounds x to four significant digits.
+func round4(x float64) float64 {
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 4, 64), 64)
+	return r
+}
+
+// sig4 formats x with four significant digits, or more for x ≥ 10000.
+func sig4(x float64) string {
+	if math.Abs(x) >= 1e4 {
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	x = round4(x)
+	if x == 0 || math.IsInf(x, 0) || math.IsNaN(x) {
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	d := max(3-int(math.Floor(math.Log10(math.Abs(x)))), 0)
+	return strconv.FormatFloat(x, 'f', d, 64)
+}
+
+// marker returns the note marker for note n: ¹, ², … ⁹, then (10), ….
+func marker(n int) string {
+	const sup = "¹²³⁴⁵⁶⁷⁸⁹"
+	if n >= 1 && n <= 9 {
+		return string([]rune(sup)[n-1])
+	}
+	return fmt.Sprintf("(%d)", n)
+}
+
+func markers(ns []int) string {
+	s := ""
+	for _, n := range ns {
+		s += " " + marker(n)
+	}
+	return s
+}
+
+// printable replaces control characters in s, which may come from a
+// guest's console, and cuts it to n runes.
+func printable(s string, n int) string {
+	rs := []rune(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, s))
+	if len(rs) > n {
+		return string(rs[:n-1]) + "…"
+	}
+	return string(rs)
+}
+
+// list joins distinct values for the footer; "?" if there are none.
+func list[T any](vs []T) string {
+	var s []string
+	for _, v := range vs {
+		if x := fmt.Sprint(v); x != "" {
+			s = append(s, x)
+		}
+	}
+	if len(s) == 0 {
+		return "?"
+	}
+	return strings.Join(s, ", ")
+}
