@@ -1,19 +1,14 @@
 package results
 
 import (
-	"bytes"
+	"cmp"
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/perf/benchmath"
-	"golang.org/x/perf/benchunit"
 )
 
 // CompareOptions configures Compare.
@@ -27,7 +22,38 @@ type CompareOptions struct {
 	// Confidence is the level of the confidence intervals, in (0, 1);
 	// 0 means 0.95.
 	Confidence float64
+	// Alpha is the significance level of the calls, in (0, 1): a cell is
+	// called a regression or an improvement only if the Mann-Whitney U
+	// p-value against the first column is below it. 0 means 0.05.
+	Alpha float64
+	// Threshold is the smallest change of the median, as a fraction of
+	// the first column's, that is called: 0.02 calls changes of more than
+	// 2%. 0 means 0.02; a negative value means 0, calling every
+	// significant change however small.
+	Threshold float64
 }
+
+// Call is the verdict on a cell against the first column of its row.
+//
+// Whether a change is for the worse depends on the unit: for a rate,
+// whose unit is per unit of time (B/s, which MB/s tidies to, ops/s,
+// frames/sec), higher is better; for every other unit (sec/op, B/op,
+// allocs/op, cycles/op, ...) lower is better. benchunit classes units by
+// their scale only, not by direction, so the direction comes from the
+// unit's name: see higherIsBetter.
+type Call string
+
+const (
+	// CallNone: no call, in the first column or where either side has no boots.
+	CallNone Call = ""
+	// CallSame: no significant change, a change within the threshold, or
+	// too few boots to tell.
+	CallSame Call = "~"
+	// CallRegression: significantly worse by more than the threshold.
+	CallRegression Call = "regression"
+	// CallImprovement: significantly better by more than the threshold.
+	CallImprovement Call = "improvement"
+)
 
 // Table is the comparison of one or more runs: one row for each benchmark,
 // unit and value of the row axis, one cell for each value of the column
@@ -38,6 +64,8 @@ type Table struct {
 	Columns    []string // values of the column axis; the first is the baseline of ratios
 	Rows       []Row
 	Confidence float64
+	Alpha      float64 // significance level of the calls
+	Threshold  float64 // smallest change called, as a fraction; 0.02 is 2%
 
 	// Distinct values among the ok boots compared.
 	Accel, QEMUVersion, GuestCPU, HostCPU []string
@@ -67,6 +95,7 @@ type Cell struct {
 	Center, Lo, Hi float64 // median over boots and its confidence interval
 	Ratio          float64 // Center over the first column's; 0 if either has no boots
 	P              float64 // Mann-Whitney U p-value against the first column; valid if Ratio != 0
+	Call           Call    // the verdict against the first column; CallNone if Ratio == 0
 
 	ciNotes, pNotes, failNotes []int
 }
@@ -103,6 +132,14 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 	if t.Confidence <= 0 || t.Confidence >= 1 {
 		return nil, fmt.Errorf("comparing runs: confidence %v is not in (0, 1)", opt.Confidence)
 	}
+	t.Alpha, t.Threshold = cmp.Or(opt.Alpha, 0.05), cmp.Or(opt.Threshold, 0.02)
+	if !(t.Alpha > 0 && t.Alpha < 1) {
+		return nil, fmt.Errorf("comparing runs: alpha %v is not in (0, 1)", opt.Alpha)
+	}
+	if math.IsNaN(t.Threshold) || math.IsInf(t.Threshold, 0) {
+		return nil, fmt.Errorf("comparing runs: threshold %v is not a number", opt.Threshold)
+	}
+	t.Threshold = max(t.Threshold, 0)
 	boots, warns, err := loadBoots(dirs)
 	if err != nil {
 		return nil, err
@@ -176,15 +213,105 @@ func (t *Table) fill(cells map[[2]string]*cellData, keys []benchKey, rows, cols 
 				if i == 0 {
 					base = s
 				} else if base != nil && s != nil && row.Cells[0].Center != 0 {
-					cmp := benchmath.AssumeNothing.Compare(base, s)
-					c.Ratio, c.P = c.Center/row.Cells[0].Center, cmp.P
-					c.pNotes = t.note(errorTexts(cmp.Warnings)...)
+					t.compare(&c, k.unit, base, s, row.Cells[0].Center)
 				}
 				row.Cells = append(row.Cells, c)
 			}
 			t.Rows = append(t.Rows, row)
 		}
 	}
+}
+
+// compare fills c's ratio, p-value and call against the first column's
+// sample base, whose median is center.
+func (t *Table) compare(c *Cell, unit string, base, s *benchmath.Sample, center float64) {
+	res := benchmath.AssumeNothing.Compare(base, s)
+	c.Ratio, c.P = c.Center/center, res.P
+	var tooFew bool
+	c.Call, tooFew = decide(unit, c.Ratio, c.P, len(base.Values), len(s.Values), t.Alpha, t.Threshold)
+	if tooFew {
+		// This note says what benchmath's "need >= N samples" warning
+		// would, and also holds when p happens to be below alpha.
+		c.pNotes = t.note(fmt.Sprintf("too few boots to call (need >= %d a side): a Mann-Whitney U test of so few boots cannot reach p < %s",
+			needPerSide(t.Alpha), strconv.FormatFloat(t.Alpha, 'g', -1, 64)))
+		return
+	}
+	c.pNotes = t.note(errorTexts(res.Warnings)...)
+}
+
+// decide returns the call on a cell whose median is ratio times the first
+// column's, with Mann-Whitney U p-value p over n1 boots in the first
+// column and n2 in the cell: a regression or an improvement if p < alpha
+// and the median changed by more than threshold (a fraction) for the
+// worse or the better in unit, CallSame otherwise. tooFew reports that
+// n1 and n2 are too few for the test ever to reach p < alpha, in which
+// case the call is CallSame whatever p is.
+func decide(unit string, ratio, p float64, n1, n2 int, alpha, threshold float64) (call Call, tooFew bool) {
+	if minUTestP(n1, n2) >= alpha {
+		return CallSame, true
+	}
+	// The slack keeps a change of exactly the threshold, such as a ratio
+	// of 1.02 (1.0200000000000000178 as a float64), uncalled.
+	if !(p < alpha) || math.Abs(ratio-1) <= threshold+1e-12 {
+		return CallSame, false
+	}
+	if (ratio > 1) != higherIsBetter(unit) {
+		return CallRegression, false
+	}
+	return CallImprovement, false
+}
+
+// higherIsBetter reports whether a higher value is better in the tidied
+// unit: true for rates, whose denominator is a unit of time ("B/s",
+// "ops/s", "frames/sec"), false for all other units ("sec/op", "B/op",
+// "allocs/op", "cycles"), where lower is better.
+func higherIsBetter(unit string) bool {
+	i := strings.LastIndexByte(unit, '/')
+	if i < 0 {
+		return false
+	}
+	switch unit[i+1:] {
+	case "s", "sec", "second", "ms", "us", "µs", "ns":
+		return true
+	}
+	return false
+}
+
+// minUTestP returns the smallest two-sided p-value a Mann-Whitney U test
+// of samples of n1 and n2 values can give, 2/C(n1+n2, n1): the samples do
+// not overlap at all and have no ties (ties only raise it).
+func minUTestP(n1, n2 int) float64 {
+	if n1 == 0 || n2 == 0 {
+		return 1
+	}
+	c := 1.0
+	for i := 1; i <= n1; i++ {
+		c *= float64(n2+i) / float64(i)
+	}
+	return min(2/c, 1)
+}
+
+// needPerSide returns the fewest boots a side with which a Mann-Whitney U
+// test can reach p < alpha: 4 for alpha 0.05.
+func needPerSide(alpha float64) int {
+	n := 1
+	for minUTestP(n, n) >= alpha {
+		n++
+	}
+	return n
+}
+
+// Regressions returns the number of cells called regressions.
+func (t *Table) Regressions() int {
+	n := 0
+	for _, r := range t.Rows {
+		for _, c := range r.Cells {
+			if c.Call == CallRegression {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // summarise fills a cell from cd's boots for benchmark k, and returns the
@@ -205,7 +332,7 @@ func (t *Table) summarise(cd *cellData, k benchKey) (Cell, *benchmath.Sample) {
 	if len(vals) == 0 {
 		return c, nil
 	}
-	s := benchmath.NewSample(slices.Clone(vals), &benchmath.DefaultThresholds)
+	s := benchmath.NewSample(slices.Clone(vals), &benchmath.Thresholds{CompareAlpha: t.Alpha})
 	sum := benchmath.AssumeNothing.Summary(s, t.Confidence)
 	c.Boots, c.Center, c.Lo, c.Hi = len(vals), sum.Center, sum.Lo, sum.Hi
 	if math.IsInf(sum.Lo, 0) || math.IsInf(sum.Hi, 0) {
@@ -292,4 +419,3 @@ func appendNew[T comparable](s []T, v T) []T {
 	}
 	return append(s, v)
 }
-

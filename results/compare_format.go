@@ -22,7 +22,7 @@ func (t *Table) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(&tab, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "columns: %s", t.Column)
 	if len(t.Columns) > 1 {
-		fmt.Fprintf(tw, "; ratios and p-values (Mann-Whitney U over boots) against %s", t.Columns[0])
+		fmt.Fprintf(tw, "; ratios, p-values (Mann-Whitney U over boots) and calls against %s", t.Columns[0])
 	}
 	fmt.Fprintf(tw, "\n\nbenchmark\tunit\t%s", t.Row)
 	for i, c := range t.Columns {
@@ -48,6 +48,10 @@ func (t *Table) WriteText(w io.Writer) error {
 		list(t.Accel), list(t.QEMUVersion), list(t.GuestCPU), list(t.HostCPU), list(t.Jobs))
 	fmt.Fprintf(&b, "n = boots per cell; ± is the %s%% CI of the median over boots\n",
 		strconv.FormatFloat(t.Confidence*100, 'g', 4, 64))
+	if len(t.Columns) > 1 {
+		fmt.Fprintf(&b, "call: regression or improvement where p < %s and the median changed by more than %s%%, ~ otherwise; higher is better for rates (B/s, ops/s), lower for other units\n",
+			strconv.FormatFloat(t.Alpha, 'g', -1, 64), strconv.FormatFloat(t.Threshold*100, 'g', 4, 64))
+	}
 	for i, n := range t.Notes {
 		fmt.Fprintf(&b, "%s %s\n", marker(i+1), n)
 	}
@@ -61,7 +65,7 @@ func (t *Table) WriteText(w io.Writer) error {
 }
 
 // text returns the cell's sub-columns: median, ± CI, n and, if ratio is
-// set, the ratio to the first column.
+// set, the ratio to the first column with its p-value and call.
 func (c Cell) text(unit string, ratio bool) []string {
 	cols := []string{"-", "", ""}
 	switch {
@@ -77,7 +81,7 @@ func (c Cell) text(unit string, ratio bool) []string {
 	if ratio {
 		r := ""
 		if c.Ratio != 0 {
-			r = fmt.Sprintf("×%.2f p=%.3f%s", c.Ratio, c.P, markers(c.pNotes))
+			r = fmt.Sprintf("×%.2f p=%.3f %s%s", c.Ratio, c.P, c.Call, markers(c.pNotes))
 		}
 		cols = append(cols, r)
 	}
