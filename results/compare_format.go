@@ -49,7 +49,8 @@ func (t *Table) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "n = boots per cell; ± is the %s%% CI of the median over boots\n",
 		strconv.FormatFloat(t.Confidence*100, 'g', 4, 64))
 	if len(t.Columns) > 1 {
-		fmt.Fprintf(&b, "call: regression or improvement where p < %s and the median changed by more than %s%%, ~ otherwise; higher is better for rates (B/s, ops/s), lower for other units\n",
+		fmt.Fprintf(&b, "call: regression or improvement where p < %s and the median moved by more than %s%%, ~ otherwise\n"+
+			"      (higher is better for rates such as B/s and ops/s, lower for other units)\n",
 			strconv.FormatFloat(t.Alpha, 'g', -1, 64), strconv.FormatFloat(t.Threshold*100, 'g', 4, 64))
 	}
 	for i, n := range t.Notes {

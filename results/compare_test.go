@@ -3,13 +3,16 @@ package results
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/csv"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -140,29 +143,225 @@ func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Abs(b) }
 func TestCompareGolden(t *testing.T) {
 	dirs := fakeRuns(t)
 	for _, col := range []string{"kernel", "config"} {
-		t.Run(col, func(t *testing.T) {
-			tab, err := Compare(dirs, CompareOptions{Column: col})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b bytes.Buffer
-			if err := tab.WriteText(&b); err != nil {
-				t.Fatal(err)
-			}
-			golden := filepath.Join("testdata", "compare", col+".golden")
-			if *update {
-				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+		for _, format := range []string{"text", "csv", "json"} {
+			t.Run(col+"/"+format, func(t *testing.T) {
+				tab, err := Compare(dirs, CompareOptions{Column: col})
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			want, err := os.ReadFile(golden)
+				var b bytes.Buffer
+				golden := filepath.Join("testdata", "compare", col+".golden")
+				switch format {
+				case "text":
+					err = tab.WriteText(&b)
+				case "csv":
+					err, golden = tab.WriteCSV(&b), filepath.Join("testdata", "compare", col+".csv")
+				case "json":
+					err, golden = tab.WriteJSON(&b), filepath.Join("testdata", "compare", col+".json")
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if *update {
+					if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("reading golden file (go test -run Compare -update writes it): %v", err)
+				}
+				if !bytes.Equal(b.Bytes(), want) {
+					t.Errorf("%s output differs from %s (rerun with -update if the change is right):\n%s", format, golden, b.String())
+				}
+			})
+		}
+	}
+}
+
+// TestCompareExportParses checks that the CSV and JSON outputs read back
+// with the standard decoders, to the numbers of the table.
+func TestCompareExportParses(t *testing.T) {
+	tab, err := Compare(fakeRuns(t), CompareOptions{Column: "kernel"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cb, jb bytes.Buffer
+	if err := tab.WriteCSV(&cb); err != nil {
+		t.Fatal(err)
+	}
+	if err := tab.WriteJSON(&jb); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&cb).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j JSONTable
+	if err := json.Unmarshal(jb.Bytes(), &j); err != nil {
+		t.Fatal(err)
+	}
+	if want := 1 + len(tab.Rows)*len(tab.Columns); len(recs) != want || len(j.Results) != want-1 {
+		t.Fatalf("%d CSV records and %d JSON results, want %d and %d", len(recs), len(j.Results), want, want-1)
+	}
+	if got := strings.Join(recs[0][:4], ","); got != "benchmark,unit,config,kernel" {
+		t.Errorf("CSV header starts %s", got)
+	}
+	// Row 1 is NullSyscall-2 sec/op default: fast, slow, broken.
+	slow := recs[2]
+	if slow[3] != "slow" || slow[9] == "" || slow[11] != "regression" || j.Results[1].Call != CallRegression {
+		t.Errorf("slow/default CSV %q, JSON %+v: want a regression", slow, j.Results[1])
+	}
+	if v, err := strconv.ParseFloat(slow[6], 64); err != nil || v != tab.Rows[0].Cells[1].Center || *j.Results[1].Median != v {
+		t.Errorf("slow/default median %q, want %v unrounded", slow[6], tab.Rows[0].Cells[1].Center)
+	}
+	if j.Regressions != tab.Regressions() || j.Accel[0] != "kvm" || j.GuestCPU[0] != "max" || j.QEMUVersion[0] != "8.2.2" {
+		t.Errorf("JSON table facts %+v", j)
+	}
+}
+
+// benchRun makes a run of kernels "base" and "new" under config
+// "default", one boot a value, each boot reporting BenchmarkX-2 once
+// with that value in unit.
+func benchRun(t *testing.T, unit string, base, new []float64) []string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "run")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteRun(&RunRecord{Kernels: []KernelInfo{{Label: "base"}, {Label: "new"}}, Configs: []BootConfig{{Name: "default"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []struct {
+		label string
+		vals  []float64
+	}{{"base", base}, {"new", new}} {
+		for i, v := range k.vals {
+			a, err := s.NewAttempt(CellName(k.label, "default"), i, 1)
 			if err != nil {
-				t.Fatalf("reading golden file (go test -run Compare -update writes it): %v", err)
+				t.Fatal(err)
 			}
-			if !bytes.Equal(b.Bytes(), want) {
-				t.Errorf("WriteText differs from %s (rerun with -update if the change is right):\n%s", golden, b.String())
+			bench := fmt.Sprintf("BenchmarkX-2\t1\t%g %s\n", v, unit)
+			if err := os.WriteFile(a.Path(BenchFile), []byte(bench), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rec := &BootRecord{Kernel: KernelInfo{Label: k.label}, Config: BootConfig{Name: "default"},
+				Accel: "kvm", QEMUVersion: "8.2.2", GuestCPU: "max", Status: StatusOK}
+			if err := a.Commit(rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return []string{dir}
+}
+
+func TestCompareCalls(t *testing.T) {
+	five := []float64{100, 101, 102, 103, 104}
+	six := []float64{100, 101, 102, 103, 104, 105}
+	scale := func(vs []float64, f float64) []float64 {
+		var out []float64
+		for _, v := range vs {
+			out = append(out, v*f)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name      string
+		unit      string
+		base, new []float64
+		opt       CompareOptions
+		want      Call
+		note      string // a note the cell must have
+	}{
+		{"slower", "ns/op", five, scale(five, 1.10), CompareOptions{}, CallRegression, ""},
+		{"faster", "ns/op", five, scale(five, 0.90), CompareOptions{}, CallImprovement, ""},
+		{"more bytes", "B/op", five, scale(five, 1.10), CompareOptions{}, CallRegression, ""},
+		{"higher throughput", "MB/s", five, scale(five, 1.10), CompareOptions{}, CallImprovement, ""},
+		{"lower throughput", "MB/s", five, scale(five, 0.90), CompareOptions{}, CallRegression, ""},
+		{"fewer ops/s", "ops/s", five, scale(five, 0.5), CompareOptions{}, CallRegression, ""},
+		{"significant but below threshold", "ns/op", []float64{100, 100.1, 100.2, 100.3, 100.4}, []float64{101, 101.1, 101.2, 101.3, 101.4}, CompareOptions{}, CallSame, ""},
+		{"below threshold, threshold 0", "ns/op", []float64{100, 100.1, 100.2, 100.3, 100.4}, []float64{101, 101.1, 101.2, 101.3, 101.4}, CompareOptions{Threshold: -1}, CallRegression, ""},
+		{"above threshold but noisy", "ns/op", []float64{100, 200, 300, 400, 500}, []float64{150, 250, 360, 450, 550}, CompareOptions{}, CallSame, ""},
+		{"overlapping, alpha 0.05", "ns/op", six, []float64{103.5, 104.5, 107, 108, 109, 110}, CompareOptions{}, CallRegression, ""},
+		{"overlapping, p above alpha 0.01", "ns/op", six, []float64{103.5, 104.5, 107, 108, 109, 110}, CompareOptions{Alpha: 0.01}, CallSame, ""},
+		{"too few boots", "ns/op", five[:3], scale(five[:3], 2), CompareOptions{}, CallSame, "too few boots to call (need >= 4 a side)"},
+		{"too few baseline boots", "ns/op", five[:2], scale(five, 2), CompareOptions{}, CallSame, "too few boots to call (need >= 4 a side)"},
+		{"3 and 5 boots can be called", "ns/op", five[:3], scale(five, 2), CompareOptions{}, CallRegression, ""},
+		{"too few for alpha 0.01", "ns/op", five[:4], scale(five[:4], 2), CompareOptions{Alpha: 0.01}, CallSame, "too few boots to call (need >= 5 a side)"},
+		{"A/A", "ns/op", five, []float64{104, 100, 103, 101, 102}, CompareOptions{}, CallSame, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opt.Column = "kernel"
+			tab, err := Compare(benchRun(t, tc.unit, tc.base, tc.new), tc.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := tab.Rows[0].Cells[1]
+			var notes []string
+			for _, n := range c.pNotes {
+				notes = append(notes, tab.Notes[n-1])
+			}
+			if c.Call != tc.want || tc.note != "" && !strings.Contains(strings.Join(notes, "\n"), tc.note) {
+				t.Errorf("%s: call %q (ratio %.4f, p %.4f), notes %q; want %q and note %q", tab.Rows[0].Unit, c.Call, c.Ratio, c.P, notes, tc.want, tc.note)
+			}
+			if want := 0; c.Call == CallRegression {
+				want = 1
+				if tab.Regressions() != want {
+					t.Errorf("Regressions() = %d, want %d", tab.Regressions(), want)
+				}
+			} else if tab.Regressions() != want {
+				t.Errorf("Regressions() = %d, want %d", tab.Regressions(), want)
+			}
+			if c0 := tab.Rows[0].Cells[0]; c0.Call != CallNone {
+				t.Errorf("first column call %q, want none", c0.Call)
 			}
 		})
+	}
+}
+
+func TestDecide(t *testing.T) {
+	for _, tc := range []struct {
+		unit   string
+		ratio  float64
+		p      float64
+		n1, n2 int
+		want   Call
+		tooFew bool
+	}{
+		{"sec/op", 1.02, 0.001, 10, 10, CallSame, false}, // exactly the threshold is not more than it
+		{"sec/op", 1.0201, 0.001, 10, 10, CallRegression, false},
+		{"sec/op", 0.9799, 0.001, 10, 10, CallImprovement, false},
+		{"sec/op", 1.5, 0.05, 10, 10, CallSame, false}, // p must be below alpha
+		{"B/s", 1.5, 0.001, 10, 10, CallImprovement, false},
+		{"B/s", 0.5, 0.001, 10, 10, CallRegression, false},
+		{"allocs/op", 0.5, 0.001, 10, 10, CallImprovement, false},
+		{"sec/op", 2, 0.001, 3, 3, CallSame, true}, // whatever p says
+		{"sec/op", 2, 0.029, 4, 4, CallRegression, false},
+		{"sec/op", 2, 0.001, 0, 4, CallSame, true},
+	} {
+		call, tooFew := decide(tc.unit, tc.ratio, tc.p, tc.n1, tc.n2, 0.05, 0.02)
+		if call != tc.want || tooFew != tc.tooFew {
+			t.Errorf("decide(%s, ×%v, p=%v, %d vs %d) = %q, %v; want %q, %v", tc.unit, tc.ratio, tc.p, tc.n1, tc.n2, call, tooFew, tc.want, tc.tooFew)
+		}
+	}
+	for _, tc := range []struct {
+		alpha float64
+		want  int
+	}{{0.05, 4}, {0.1, 4}, {0.11, 3}, {0.01, 5}, {0.001, 7}} {
+		if got := needPerSide(tc.alpha); got != tc.want {
+			t.Errorf("needPerSide(%v) = %d, want %d", tc.alpha, got, tc.want)
+		}
+	}
+	for _, u := range []string{"B/s", "ops/s", "frames/sec"} {
+		if !higherIsBetter(u) {
+			t.Errorf("higherIsBetter(%s) = false", u)
+		}
+	}
+	for _, u := range []string{"sec/op", "B/op", "allocs/op", "sec", "cycles", "s/op"} {
+		if higherIsBetter(u) {
+			t.Errorf("higherIsBetter(%s) = true", u)
+		}
 	}
 }
 
@@ -197,6 +396,11 @@ func TestCompareErrors(t *testing.T) {
 	dirs := fakeRuns(t)
 	if _, err := Compare(dirs, CompareOptions{Column: "boot"}); err == nil {
 		t.Error("Compare with column axis boot succeeded")
+	}
+	for _, opt := range []CompareOptions{{Alpha: 1}, {Alpha: -0.1}, {Alpha: math.NaN()}, {Threshold: math.Inf(1)}, {Threshold: math.NaN()}} {
+		if _, err := Compare(dirs, opt); err == nil {
+			t.Errorf("Compare with %+v succeeded", opt)
+		}
 	}
 	if _, err := Compare([]string{t.TempDir()}, CompareOptions{}); err == nil {
 		t.Error("Compare of an empty run succeeded")

@@ -3,8 +3,10 @@
 // costs across kernels and boot configs.
 //
 // Exit status: 0 success; 1 error; 2 bad usage; 3 the run finished but some
-// boots failed after their retries; 130 interrupted (SIGINT/SIGTERM; run the
-// same command again to resume).
+// boots failed after their retries; 4 compare called a regression (a
+// benchmark's median worse than the first column's by more than -threshold,
+// with a Mann-Whitney U p-value below -alpha; the table is still printed);
+// 130 interrupted (SIGINT/SIGTERM; run the same command again to resume).
 package main
 
 import (
@@ -23,7 +25,8 @@ const usage = `usage: kharness <command> [flags] [args]
 
 commands:
   run [-o DIR] [-j N] [-accel auto|kvm|tcg] CONFIG.toml   boot the matrix, store results, print the table
-  compare [-col config|kernel] [-force] RUN...             compare stored runs (several dirs merge into one run)
+  compare [-col config|kernel] [-format text|csv|json]    compare stored runs (several dirs merge into one run);
+          [-alpha 0.05] [-threshold 2%] [-force] RUN...   exit 4 if a regression is called
   shell [-accel A] KERNEL [-- kernel args...]              boot a kernel with the benchmark image and get a shell on its console
 
 Run "kharness <command> -h" for a command's flags.
@@ -34,6 +37,7 @@ const (
 	exitError       = 1
 	exitUsage       = 2
 	exitBootsFailed = 3
+	exitRegression  = 4
 	exitInterrupted = 130
 )
 

@@ -1,0 +1,143 @@
+package results
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// JSONTable is the form of a Table that WriteJSON writes: the setup the
+// numbers came from and one JSONResult for each benchmark, unit, row and
+// column, in the order of the text table's rows and cells.
+type JSONTable struct {
+	ColumnAxis string   `json:"column_axis"` // "config" or "kernel"
+	RowAxis    string   `json:"row_axis"`    // the other one
+	Columns    []string `json:"columns"`     // values of the column axis; the first is the baseline of ratios
+	Confidence float64  `json:"confidence"`  // level of the intervals [lo, hi], e.g. 0.95
+	Alpha      float64  `json:"alpha"`       // significance level of the calls
+	Threshold  float64  `json:"threshold"`   // smallest change called, a fraction: 0.02 is 2%
+
+	// Distinct values among the ok boots compared.
+	Accel       []string `json:"accel"`
+	QEMUVersion []string `json:"qemu_version"`
+	GuestCPU    []string `json:"guest_cpu"`
+	HostCPU     []string `json:"host_cpu"`
+	Jobs        []int    `json:"jobs"`
+
+	Regressions int          `json:"regressions"` // cells called "regression"
+	Results     []JSONResult `json:"results"`
+	Warnings    []string     `json:"warnings"` // directories skipped and lines that did not parse
+}
+
+// JSONResult is one cell of a JSONTable, with the fields of a row of
+// WriteCSV. Values are unrounded and in the tidied base unit of Unit:
+// seconds for sec/op, bytes for B/op, bytes per second for B/s.
+type JSONResult struct {
+	Benchmark string   `json:"benchmark"` // without the "Benchmark" prefix
+	Unit      string   `json:"unit"`      // tidied, e.g. "sec/op"
+	Kernel    string   `json:"kernel"`    // kernel label
+	Config    string   `json:"config"`    // boot config name
+	N         int      `json:"n"`         // ok boots that reported the benchmark
+	Failed    int      `json:"failed"`    // failed attempts of the kernel and config
+	Median    *float64 `json:"median"`    // median of the per-boot medians; null if n is 0
+	Lo        *float64 `json:"lo"`        // its confidence interval, or the range over boots (see notes)
+	Hi        *float64 `json:"hi"`
+	Ratio     *float64 `json:"ratio"` // median over the first column's; null in the first column or without boots on either side
+	P         *float64 `json:"p"`     // Mann-Whitney U p-value over per-boot medians against the first column; null with ratio
+	Call      Call     `json:"call"`  // "regression", "improvement", "~", or "" where ratio is null
+	Notes     []string `json:"notes"` // statistical caveats and the most common failure of a cell with no ok boot
+}
+
+// JSON returns the table in the form WriteJSON writes.
+func (t *Table) JSON() *JSONTable {
+	j := &JSONTable{
+		ColumnAxis: t.Column, RowAxis: t.Row, Columns: nonNil(t.Columns),
+		Confidence: t.Confidence, Alpha: t.Alpha, Threshold: t.Threshold,
+		Accel: nonNil(t.Accel), QEMUVersion: nonNil(t.QEMUVersion), GuestCPU: nonNil(t.GuestCPU),
+		HostCPU: nonNil(t.HostCPU), Jobs: nonNil(t.Jobs),
+		Regressions: t.Regressions(), Results: []JSONResult{}, Warnings: nonNil(t.Warnings),
+	}
+	for _, r := range t.Rows {
+		for i, c := range r.Cells {
+			res := JSONResult{Benchmark: r.Benchmark, Unit: r.Unit, Kernel: c.Kernel, Config: c.Config,
+				N: c.Boots, Failed: c.Failed, Call: c.Call, Notes: []string{}}
+			if c.Boots > 0 {
+				res.Median, res.Lo, res.Hi = finite(c.Center), finite(c.Lo), finite(c.Hi)
+			}
+			if i > 0 && c.Ratio != 0 {
+				res.Ratio, res.P = finite(c.Ratio), finite(c.P)
+			}
+			for _, ns := range [][]int{c.ciNotes, c.pNotes, c.failNotes} {
+				for _, n := range ns {
+					res.Notes = append(res.Notes, t.Notes[n-1])
+				}
+			}
+			j.Results = append(j.Results, res)
+		}
+	}
+	return j
+}
+
+// WriteJSON writes t as an indented JSONTable.
+func (t *Table) WriteJSON(w io.Writer) error {
+	data, err := json.MarshalIndent(t.JSON(), "", "  ")
+	if err != nil {
+		return fmt.Errorf("writing comparison: %w", err)
+	}
+	if _, err := w.Write(append(data, '\n')); err != nil {
+		return fmt.Errorf("writing comparison: %w", err)
+	}
+	return nil
+}
+
+// WriteCSV writes t as CSV: a header, then one record for each
+// benchmark, unit, row and column with the fields of a JSONResult in the
+// order benchmark, unit, the row axis's value, the column axis's value,
+// n, failed, median, lo, hi, ratio, p, call, note. The header names the
+// row and column axes ("kernel", "config"). Numbers are unrounded, in base
+// units; a field with no value is empty; note joins the notes with "; ".
+func (t *Table) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"benchmark", "unit", t.Row, t.Column, "n", "failed", "median", "lo", "hi", "ratio", "p", "call", "note"})
+	for _, r := range t.JSON().Results {
+		row, col := r.Kernel, r.Config
+		if t.Column == "kernel" {
+			row, col = col, row
+		}
+		cw.Write([]string{r.Benchmark, r.Unit, row, col, strconv.Itoa(r.N), strconv.Itoa(r.Failed),
+			num(r.Median), num(r.Lo), num(r.Hi), num(r.Ratio), num(r.P), string(r.Call), strings.Join(r.Notes, "; ")})
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("writing comparison: %w", err)
+	}
+	return nil
+}
+
+// finite returns a pointer to v, or nil if v is NaN or infinite, which
+// JSON cannot hold.
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+// num formats *v exactly, or "" if v is nil.
+func num(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v, 'g', -1, 64)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
