@@ -31,7 +31,8 @@ type RunOptions struct {
 	QEMU       string
 	Command    []string // recorded in run.json
 	Progress   *Progress
-	Verbose    bool // log each boot's QEMU command line
+	Verbose    bool  // log each boot's QEMU command line
+	Shard      Shard // the slice of the matrix this invocation runs
 }
 
 // RunSummary is what a run did.
@@ -87,7 +88,11 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 	sum.Kernels = rec.Kernels
 	cache := &kernels.Cache{Dir: opt.CacheDir}
 	kerns := make([]*kernels.Kernel, len(cfg.Kernels))
+	var first *kernels.Kernel
 	for i, kc := range cfg.Kernels {
+		if !opt.Shard.hasKernel(cfg, i) {
+			continue
+		}
 		info := rec.Kernels[i]
 		p.Logf("kernel %s: fetching %s", kc.Name, kernelDesc(info))
 		k, err := cache.Fetch(ctx, kernels.Candidate{Package: info.Package, Version: info.Version}, kc.Source())
@@ -99,6 +104,12 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		}
 		rec.Kernels[i].Release, rec.Kernels[i].SHA256 = k.Release, k.SHA256
 		kerns[i] = k
+		if first == nil {
+			first = k
+		}
+	}
+	if first == nil {
+		return nil, fmt.Errorf("shard %s of %d cells is empty", opt.Shard, len(cfg.Kernels)*len(cfg.Configs))
 	}
 	if err := store.WriteRun(rec); err != nil {
 		return nil, err
@@ -111,7 +122,7 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 	sum.ImagePath = img.Path
 
 	accel, err := ChooseAccel(ctx, cfg.Accel, func(ctx context.Context, accel string) error {
-		return probeBoot(ctx, opt, kerns[0], img.Path, accel)
+		return probeBoot(ctx, opt, first, img.Path, accel)
 	})
 	if err != nil {
 		return nil, err
@@ -121,7 +132,7 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 	}
 	sum.Accel = accel
 
-	todo, err := plan(store, cfg, rec, kerns, sum)
+	todo, err := plan(store, cfg, rec, kerns, opt.Shard, sum)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +244,7 @@ func startRecord(ctx context.Context, store *results.Store, opt RunOptions, jobs
 // (boot 0 of every cell, then boot 1, ...) so that drift in the host's
 // speed over a long run touches every cell alike, and a run cut short still
 // has every cell.
-func plan(store *results.Store, cfg *Config, rec *results.RunRecord, kerns []*kernels.Kernel, sum *RunSummary) ([]job, error) {
+func plan(store *results.Store, cfg *Config, rec *results.RunRecord, kerns []*kernels.Kernel, shard Shard, sum *RunSummary) ([]job, error) {
 	state, err := store.State()
 	if err != nil {
 		return nil, err
@@ -241,7 +252,10 @@ func plan(store *results.Store, cfg *Config, rec *results.RunRecord, kerns []*ke
 	var todo []job
 	for b := 0; b < cfg.Boots; b++ {
 		for ki, kc := range cfg.Kernels {
-			for _, bc := range cfg.Configs {
+			for ci, bc := range cfg.Configs {
+				if !shard.Has(ki*len(cfg.Configs) + ci) {
+					continue
+				}
 				cell := results.CellName(kc.Name, bc.Name)
 				st := state[cell][b]
 				switch {

@@ -27,6 +27,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	qemu := fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
 	col := fs.String("col", "config", "table column axis: config or kernel")
 	verbose := fs.Bool("v", false, "log each boot's QEMU command line, quoted for pasting")
+	shardFlag := fs.String("shard", "", "run only shard i/n of the matrix's cells (auto/n: i from JOB_COMPLETION_INDEX)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness run [flags] CONFIG.toml")
 		fs.PrintDefaults()
@@ -39,6 +40,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return errUsage
 	}
 	cfgPath := fs.Arg(0)
+	shard, err := harness.ParseShard(*shardFlag)
+	if err != nil {
+		return err
+	}
 	cfg, err := harness.LoadConfig(cfgPath)
 	if err != nil {
 		return err
@@ -49,6 +54,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if *out == "" {
 		base := strings.TrimSuffix(filepath.Base(cfgPath), filepath.Ext(cfgPath))
 		*out = filepath.Join("runs", base+"-"+time.Now().Format("20060102-150405"))
+		if shard.Count > 1 {
+			*out += fmt.Sprintf("-shard%dof%d", shard.Index, shard.Count)
+		}
 	}
 	if *cache == "" {
 		if *cache, err = kernels.DefaultCacheDir(); err != nil {
@@ -64,7 +72,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	p.Logf("run %s: %d kernels × %d configs × %d boots", *out, len(cfg.Kernels), len(cfg.Configs), cfg.Boots)
 	sum, err := harness.Run(ctx, harness.RunOptions{
 		Config: cfg, ConfigPath: cfgPath, OutDir: *out, Jobs: *jobs, CacheDir: *cache,
-		SourceDir: src, QEMU: *qemu, Command: append([]string{"kharness", "run"}, args...), Progress: p, Verbose: *verbose,
+		SourceDir: src, QEMU: *qemu, Command: append([]string{"kharness", "run"}, args...), Progress: p, Verbose: *verbose, Shard: shard,
 	})
 	if errors.Is(err, harness.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}

@@ -1,0 +1,86 @@
+package harness
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"kharness/results"
+)
+
+// Shard is a deterministic slice of a matrix, for running one matrix on
+// several machines: each shard writes its own run directory, and compare or
+// report take them all as one run. A cell (kernel × boot config) is never
+// split, so all boots of a cell come from one machine.
+type Shard struct {
+	Index, Count int // 0 <= Index < Count; Count 0 or 1 means the whole matrix
+}
+
+// ParseShard reads "i/n" (0-based i), or "auto/n" to take i from
+// JOB_COMPLETION_INDEX, the index a Kubernetes Indexed Job gives each pod.
+// An empty string is the whole matrix.
+func ParseShard(s string) (Shard, error) {
+	if s == "" {
+		return Shard{}, nil
+	}
+	is, ns, ok := strings.Cut(s, "/")
+	if !ok {
+		return Shard{}, fmt.Errorf("-shard %q: want i/n or auto/n", s)
+	}
+	n, err := strconv.Atoi(ns)
+	if err != nil || n < 1 || n > 10000 {
+		return Shard{}, fmt.Errorf("-shard %q: shard count %q: want 1..10000", s, ns)
+	}
+	if is == "auto" {
+		is = os.Getenv("JOB_COMPLETION_INDEX")
+		if is == "" {
+			return Shard{}, fmt.Errorf("-shard %q: JOB_COMPLETION_INDEX is not set", s)
+		}
+	}
+	i, err := strconv.Atoi(is)
+	if err != nil || i < 0 || i >= n {
+		return Shard{}, fmt.Errorf("-shard %q: index %q: want 0..%d", s, is, n-1)
+	}
+	return Shard{Index: i, Count: n}, nil
+}
+
+// Has reports whether the cell with the given index (kernel-major order:
+// kernel index × number of configs + config index) belongs to the shard.
+// Cells are dealt round-robin, so every shard gets a mix of kernels.
+func (s Shard) Has(cell int) bool {
+	return s.Count <= 1 || cell%s.Count == s.Index
+}
+
+// String is "i/n", or "" for the whole matrix.
+func (s Shard) String() string {
+	if s.Count <= 1 {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", s.Index, s.Count)
+}
+
+// Cells lists the names of the cells of cfg that belong to the shard, in
+// kernel-major order.
+func (s Shard) Cells(cfg *Config) []string {
+	var cells []string
+	for ki, k := range cfg.Kernels {
+		for ci, c := range cfg.Configs {
+			if s.Has(ki*len(cfg.Configs) + ci) {
+				cells = append(cells, results.CellName(k.Name, c.Name))
+			}
+		}
+	}
+	return cells
+}
+
+// hasKernel reports whether any cell of kernel ki is in the shard, so a
+// shard fetches only the kernels it boots.
+func (s Shard) hasKernel(cfg *Config, ki int) bool {
+	for ci := range cfg.Configs {
+		if s.Has(ki*len(cfg.Configs) + ci) {
+			return true
+		}
+	}
+	return false
+}
