@@ -33,6 +33,16 @@ type RunOptions struct {
 	Progress   *Progress
 	Verbose    bool  // log each boot's QEMU command line
 	Shard      Shard // the slice of the matrix this invocation runs
+
+	// UntilDecided adds boots, after the configured ones, to the cells of
+	// every comparison that is neither called nor clearly within the
+	// threshold, up to MaxBoots per cell. Comparisons are against the first
+	// value of Column ("config" or "kernel") at Alpha and Threshold.
+	UntilDecided bool
+	MaxBoots     int
+	Column       string
+	Alpha        float64
+	Threshold    float64
 }
 
 // RunSummary is what a run did.
@@ -47,6 +57,7 @@ type RunSummary struct {
 	Wall      time.Duration
 	Kernels   []results.KernelInfo
 	ImagePath string
+	Decisions []Decision // with UntilDecided: how each comparison ended
 }
 
 // job is one boot of one cell, with the attempts already spent on it.
@@ -137,6 +148,21 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		return nil, err
 	}
 	p.Begin(len(todo), sum.Skipped, jobs)
+	err = runJobs(ctx, opt, todo, img.Path, accel, jobs, sum)
+	if err == nil && ctx.Err() == nil && opt.UntilDecided {
+		err = untilDecided(ctx, opt, rec, kerns, img.Path, accel, jobs, sum)
+	}
+	p.End()
+	sum.Wall = time.Since(start)
+	if ctx.Err() != nil {
+		return sum, fmt.Errorf("run %s: %w (run the same command again to resume)", opt.OutDir, ErrInterrupted)
+	}
+	return sum, err
+}
+
+// runJobs runs boots on jobs workers and returns the first error that is
+// not a boot's own failure.
+func runJobs(ctx context.Context, opt RunOptions, todo []job, image string, accel AccelChoice, jobs int, sum *RunSummary) error {
 	ch := make(chan job)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -146,8 +172,7 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				err := runJob(ctx, opt, j, img.Path, accel, jobs, sum, &mu)
-				if err != nil {
+				if err := runJob(ctx, opt, j, image, accel, jobs, sum, &mu); err != nil {
 					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
@@ -167,12 +192,7 @@ feed:
 	}
 	close(ch)
 	wg.Wait()
-	p.End()
-	sum.Wall = time.Since(start)
-	if ctx.Err() != nil {
-		return sum, fmt.Errorf("run %s: %w (run the same command again to resume)", opt.OutDir, ErrInterrupted)
-	}
-	return sum, firstErr
+	return firstErr
 }
 
 func kernelDesc(k results.KernelInfo) string {

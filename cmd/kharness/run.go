@@ -27,6 +27,11 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	qemu := fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
 	col := fs.String("col", "config", "table column axis: config or kernel")
 	verbose := fs.Bool("v", false, "log each boot's QEMU command line, quoted for pasting")
+	until := fs.Bool("until-decided", false, "after the configured boots, add boots to cells whose comparison (against the first -col value) is neither called nor clearly within -threshold, up to -max-boots")
+	maxBoots := fs.Int("max-boots", 20, "with -until-decided: most boots per cell")
+	alpha := fs.Float64("alpha", 0.05, "significance level of calls")
+	threshold := thresholdFlag(0.02)
+	fs.Var(&threshold, "threshold", "smallest change called, as \"2%\" or 0.02")
 	shardFlag := fs.String("shard", "", "run only shard i/n of the matrix's cells (auto/n: i from JOB_COMPLETION_INDEX)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness run [flags] CONFIG.toml")
@@ -40,6 +45,16 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return errUsage
 	}
 	cfgPath := fs.Arg(0)
+	if *col != "config" && *col != "kernel" {
+		return fmt.Errorf("-col %q: want config or kernel", *col)
+	}
+	if !(*alpha > 0 && *alpha < 1) {
+		return fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", *alpha)
+	}
+	th := float64(threshold)
+	if th == 0 {
+		th = -1 // CompareOptions reads 0 as the default; below 0 is no threshold
+	}
 	shard, err := harness.ParseShard(*shardFlag)
 	if err != nil {
 		return err
@@ -73,6 +88,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	sum, err := harness.Run(ctx, harness.RunOptions{
 		Config: cfg, ConfigPath: cfgPath, OutDir: *out, Jobs: *jobs, CacheDir: *cache,
 		SourceDir: src, QEMU: *qemu, Command: append([]string{"kharness", "run"}, args...), Progress: p, Verbose: *verbose, Shard: shard,
+		UntilDecided: *until, MaxBoots: *maxBoots, Column: *col, Alpha: *alpha, Threshold: th,
 	})
 	if errors.Is(err, harness.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
@@ -81,12 +97,18 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	p.Logf("accelerator %s; %d boots in %s (-j %d), %d failed attempts", sum.Accel.Accel, sum.Boots, sum.Wall.Round(time.Second), sum.Jobs, sum.Failed)
-	tab, err := results.Compare([]string{*out}, results.CompareOptions{Column: *col})
+	tab, err := results.Compare([]string{*out}, results.CompareOptions{Column: *col, Alpha: *alpha, Threshold: th})
 	if err != nil {
 		return err
 	}
 	if err := tab.WriteText(stdout); err != nil {
 		return err
+	}
+	if *until {
+		fmt.Fprintln(stdout, "\nuntil decided:")
+		for _, d := range sum.Decisions {
+			fmt.Fprintln(stdout, "  "+d.String())
+		}
 	}
 	fmt.Fprintf(stdout, "\nresults: %s\n", *out)
 	if len(sum.BadBoots) > 0 {

@@ -1,0 +1,126 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"kharness/kernels"
+	"kharness/results"
+)
+
+// Decision is how one comparison ended under UntilDecided.
+type Decision struct {
+	Benchmark, Unit, Row, Column string // the compared cell: row key and column value
+	Base                         string // the baseline column value
+	Outcome                      string // "regression", "improvement", "within threshold" or "undecided at cap"
+	Ratio, P                     float64
+	Boots, BaseBoots             int
+}
+
+func (d Decision) String() string {
+	return fmt.Sprintf("%s %s %s: %s vs %s: %s (×%.3f p=%.3f, %d vs %d boots)",
+		d.Benchmark, d.Unit, d.Row, d.Column, d.Base, d.Outcome, d.Ratio, d.P, d.Boots, d.BaseBoots)
+}
+
+// within reports whether the cell's ratio to base is clearly inside the
+// threshold: the whole interval of ratios the two cells' intervals allow
+// lies in [1-threshold, 1+threshold].
+func within(c, base results.Cell, threshold float64) bool {
+	if base.Lo <= 0 || base.Hi <= 0 || c.Lo <= 0 {
+		return false
+	}
+	return c.Lo/base.Hi >= 1-threshold && c.Hi/base.Lo <= 1+threshold
+}
+
+// decisions judges every comparison of the table; the second result holds
+// the cells (kernel, config) that need another boot.
+func decisions(t *results.Table, maxBoots int) ([]Decision, map[[2]string]bool) {
+	var out []Decision
+	more := map[[2]string]bool{}
+	for _, r := range t.Rows {
+		base := r.Cells[0]
+		for i, c := range r.Cells[1:] {
+			if c.Boots == 0 || base.Boots == 0 {
+				continue
+			}
+			d := Decision{Benchmark: r.Benchmark, Unit: r.Unit, Row: r.Key, Column: t.Columns[i+1], Base: t.Columns[0],
+				Ratio: c.Ratio, P: c.P, Boots: c.Boots, BaseBoots: base.Boots}
+			switch {
+			case c.Call == results.CallRegression || c.Call == results.CallImprovement:
+				d.Outcome = string(c.Call)
+			case within(c, base, t.Threshold):
+				d.Outcome = "within threshold"
+			case c.Boots >= maxBoots && base.Boots >= maxBoots:
+				d.Outcome = "undecided at cap"
+			default:
+				d.Outcome = "undecided"
+				if c.Boots < maxBoots {
+					more[[2]string{c.Kernel, c.Config}] = true
+				}
+				if base.Boots < maxBoots {
+					more[[2]string{base.Kernel, base.Config}] = true
+				}
+			}
+			out = append(out, d)
+		}
+	}
+	return out, more
+}
+
+// untilDecided adds one boot at a time to each cell an open comparison
+// needs, re-judging after every round, until nothing is open or the cap is
+// reached.
+func untilDecided(ctx context.Context, opt RunOptions, rec *results.RunRecord, kerns []*kernels.Kernel, image string, accel AccelChoice, jobs int, sum *RunSummary) error {
+	cfg, p := opt.Config, opt.Progress
+	maxBoots := opt.MaxBoots
+	if maxBoots < cfg.Boots {
+		maxBoots = cfg.Boots
+	}
+	for round := 1; round <= maxBoots && ctx.Err() == nil; round++ {
+		tab, err := results.Compare([]string{opt.OutDir}, results.CompareOptions{Column: opt.Column, Alpha: opt.Alpha, Threshold: opt.Threshold})
+		if err != nil {
+			return err
+		}
+		ds, more := decisions(tab, maxBoots)
+		sum.Decisions = ds
+		state, err := sum.Store.State()
+		if err != nil {
+			return err
+		}
+		var todo []job
+		for ki, kc := range cfg.Kernels {
+			for ci, bc := range cfg.Configs {
+				if !opt.Shard.Has(ki*len(cfg.Configs)+ci) || !more[[2]string{kc.Name, bc.Name}] {
+					continue
+				}
+				cell := results.CellName(kc.Name, bc.Name)
+				next := 0
+				for b := range state[cell] {
+					next = max(next, b+1)
+				}
+				todo = append(todo, job{cell: cell, kernel: kerns[ki], info: rec.Kernels[ki], config: bc, boot: next})
+			}
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		sort.Slice(todo, func(i, j int) bool { return todo[i].cell < todo[j].cell })
+		p.Logf("until decided, round %d: %d comparisons open, one more boot for %d cells", round, countOpen(ds), len(todo))
+		p.Begin(len(todo), 0, jobs)
+		if err := runJobs(ctx, opt, todo, image, accel, jobs, sum); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func countOpen(ds []Decision) int {
+	n := 0
+	for _, d := range ds {
+		if d.Outcome == "undecided" {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,95 @@
+package harness
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"kharness/results"
+)
+
+const statsConfig = `
+boots = 5
+retries = 1
+accel = "tcg"
+timeout = "90s"
+[bench]
+benchtime = "20ms"
+count = 3
+[[kernel]]
+name = "6.1-cloud"
+family = "6.1"
+[[config]]
+name = "a"
+[[config]]
+name = "b"       # the same boot as a: an A/A comparison
+[[config]]
+name = "pti-on"
+cmdline = "pti=on"
+`
+
+// TestCallsWithRealBoots: with the boot as the unit, an A/A comparison (two
+// cells booting the same kernel the same way) calls nothing, and pti=on
+// against default is called a regression with its size. Then -until-decided
+// adds boots only where a comparison is open, never past its cap.
+//
+// The A/A check runs at alpha 0.01: at 5 boots a side only a complete
+// separation of the boots reaches it (p = 0.008), so a correct procedure
+// fails this test less than 1% of the time. `make bench` measures the false-
+// call rate at the default alpha over repeated A/A trials.
+func TestCallsWithRealBoots(t *testing.T) {
+	k, _ := bootFixture(t)
+	cfg, err := ParseConfig("stats.toml", []byte(statsConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srcDir, _ := filepath.Abs("..")
+	out := filepath.Join(t.TempDir(), "run")
+	opt := RunOptions{Config: cfg, ConfigPath: "stats.toml", OutDir: out, CacheDir: fixture.cache, SourceDir: srcDir,
+		Column: "config", Alpha: 0.01}
+	if _, err := Run(t.Context(), opt); err != nil {
+		t.Fatal(err)
+	}
+	tab, err := results.Compare([]string{out}, results.CompareOptions{Column: "config", Alpha: 0.01})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	tab.WriteText(&sb)
+	t.Logf("%s (kernel %s)\n%s", k.Release, k.Path, sb.String())
+	if tab.Columns[0] != "a" || len(tab.Rows) == 0 {
+		t.Fatalf("columns %v, %d rows", tab.Columns, len(tab.Rows))
+	}
+	for _, r := range tab.Rows {
+		aa, pti := r.Cells[1], r.Cells[2]
+		if aa.Call != results.CallSame {
+			t.Errorf("A/A %s: call %q (×%.3f p=%.3f), want ~", r.Benchmark, aa.Call, aa.Ratio, aa.P)
+		}
+		if strings.HasPrefix(r.Benchmark, "NullSyscall") && (pti.Call != results.CallRegression || pti.Ratio < 5) {
+			t.Errorf("pti=on %s: call %q ×%.2f p=%.3f, want a regression of more than ×5", r.Benchmark, pti.Call, pti.Ratio, pti.P)
+		}
+	}
+
+	// Adaptive boots on the same run: a 10% threshold, at most 7 boots.
+	opt.UntilDecided, opt.MaxBoots, opt.Threshold = true, 7, 0.10
+	sum, err := Run(t.Context(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range sum.Decisions {
+		t.Log(d)
+		switch {
+		case d.Outcome == "undecided":
+			t.Errorf("left open: %v", d)
+		case d.Boots > 7 || d.BaseBoots > 7:
+			t.Errorf("past the cap: %v", d)
+		case d.Column == "pti-on" && strings.HasPrefix(d.Benchmark, "NullSyscall") && d.Outcome != "regression":
+			t.Errorf("pti-on: %v", d)
+		case d.Column == "b" && d.Outcome != "within threshold" && d.Outcome != "undecided at cap":
+			t.Errorf("A/A called under -until-decided: %v", d)
+		}
+	}
+	if len(sum.Decisions) == 0 {
+		t.Error("no decisions reported")
+	}
+}
