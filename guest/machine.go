@@ -168,7 +168,11 @@ func (linuxMachine) Shell() error {
 	}
 	cmd := exec.Command(sh)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
-	cmd.Env = append(os.Environ(), "PATH=/bin:/bbin:/ubin:/sbin:/usr/bin", "HOME=/", "TERM=vt100")
+	cmd.Env = append(os.Environ(), "PATH=/bin:/bbin:/ubin:/sbin:/usr/bin", "HOME=/",
+		// TERM=screen keeps gosh's line editor from querying the terminal
+		// (colours, cursor position): over an emulated UART the answers can
+		// arrive after it gave up and land in the command line.
+		"TERM=screen")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	return cmd.Run()
 }
