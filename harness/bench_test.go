@@ -112,7 +112,7 @@ func kharnessBoot(b *testing.B, kernel, image string) time.Duration {
 	return wall
 }
 
-func median(d []time.Duration) time.Duration {
+func medianDuration(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	if n := len(s); n%2 == 0 {
@@ -142,7 +142,7 @@ func BenchmarkBootOverhead(b *testing.B) {
 				kh = append(kh, kharnessBoot(b, k.Path, img))
 			}
 		}
-		mk, mb := median(kh), median(bb)
+		mk, mb := medianDuration(kh), medianDuration(bb)
 		b.ReportMetric(mk.Seconds(), "kharness-boot-s")
 		b.ReportMetric(mb.Seconds(), "bare-boot-s")
 		b.ReportMetric(mk.Seconds()/mb.Seconds(), "x-bare")

@@ -40,9 +40,13 @@ type RunOptions struct {
 	// value of Column ("config" or "kernel") at Alpha and Threshold.
 	UntilDecided bool
 	MaxBoots     int
-	Column       string
-	Alpha        float64
-	Threshold    float64
+	// Boots, when above the config's, is the boots per cell this
+	// invocation brings every cell up to (the config, and so the run's
+	// identity, stays the same).
+	Boots     int
+	Column    string
+	Alpha     float64
+	Threshold float64
 }
 
 // RunSummary is what a run did.
@@ -143,7 +147,7 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 	}
 	sum.Accel = accel
 
-	todo, err := plan(store, cfg, rec, kerns, opt.Shard, sum)
+	todo, err := plan(store, opt, rec, kerns, sum)
 	if err != nil {
 		return nil, err
 	}
@@ -264,13 +268,14 @@ func startRecord(ctx context.Context, store *results.Store, opt RunOptions, jobs
 // (boot 0 of every cell, then boot 1, ...) so that drift in the host's
 // speed over a long run touches every cell alike, and a run cut short still
 // has every cell.
-func plan(store *results.Store, cfg *Config, rec *results.RunRecord, kerns []*kernels.Kernel, shard Shard, sum *RunSummary) ([]job, error) {
+func plan(store *results.Store, opt RunOptions, rec *results.RunRecord, kerns []*kernels.Kernel, sum *RunSummary) ([]job, error) {
+	cfg, shard := opt.Config, opt.Shard
 	state, err := store.State()
 	if err != nil {
 		return nil, err
 	}
 	var todo []job
-	for b := 0; b < cfg.Boots; b++ {
+	for b := 0; b < max(cfg.Boots, opt.Boots); b++ {
 		for ki, kc := range cfg.Kernels {
 			for ci, bc := range cfg.Configs {
 				if !shard.Has(ki*len(cfg.Configs) + ci) {

@@ -27,6 +27,7 @@ commands:
   run [-o DIR] [-j N] [-accel auto|kvm|tcg] CONFIG.toml   boot the matrix, store results, print the table
   compare [-col config|kernel] [-format text|csv|json]    compare stored runs (several dirs merge into one run);
           [-alpha 0.05] [-threshold 2%] [-force] RUN...   exit 4 if a regression is called
+  bisect -good K1 -bad K2 [-family 6.1,6.12] [-bench RE]  find the first released kernel where a benchmark changed
   shell [-accel A] KERNEL [-- kernel args...]              boot a kernel with the benchmark image and get a shell on its console
 
 Run "kharness <command> -h" for a command's flags.
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCmd(ctx, args[1:], stdout, stderr)
 	case "compare":
 		return compareCmd(args[1:], stdout, stderr)
+	case "bisect":
+		return bisectCmd(ctx, args[1:], stdout, stderr)
 	case "shell":
 		return shellCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"kharness/harness"
+	"kharness/initramfs"
+	"kharness/kernels"
+)
+
+// exitUndecided is bisect's status when the search stopped without naming
+// a first bad kernel.
+const exitUndecided = 5
+
+// listFamilies lists the kernels of several Debian families, oldest first.
+func listFamilies(ctx context.Context, families, flavour string) ([]kernels.Candidate, error) {
+	var all []kernels.Candidate
+	for _, f := range strings.Split(families, ",") {
+		cs, err := kernels.ListFamily(ctx, strings.TrimSpace(f), flavour)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, cs...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return kernels.CompareVersions(all[i].Version, all[j].Version) < 0 })
+	return all, nil
+}
+
+// findKernel finds a kernel named by package, release, release prefix
+// ("6.1.0-47", "6.12.117") or upstream version.
+func findKernel(cs []kernels.Candidate, name string) (int, error) {
+	var hits []int
+	for i, c := range cs {
+		if name == c.Package || name == c.Release || name == c.Upstream || name == harness.KernelLabel(c) ||
+			strings.HasPrefix(c.Release, name+"-") || strings.HasPrefix(c.Release, name+"+") {
+			hits = append(hits, i)
+		}
+	}
+	switch len(hits) {
+	case 1:
+		return hits[0], nil
+	case 0:
+		var names []string
+		for _, c := range cs {
+			names = append(names, c.Release)
+		}
+		return 0, fmt.Errorf("kernel %q is not in the list (%s)", name, strings.Join(names, ", "))
+	}
+	return 0, fmt.Errorf("kernel %q is ambiguous: %d kernels match", name, len(hits))
+}
+
+func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bisect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	good := fs.String("good", "", "the good kernel (package, release or its prefix such as 6.1.0-47)")
+	bad := fs.String("bad", "", "the bad kernel")
+	family := fs.String("family", "6.1,6.12", "Debian families whose kernels, in version order, are bisected (comma-separated)")
+	flavour := fs.String("flavour", kernels.DefaultFlavour, "Debian kernel flavour")
+	bench := fs.String("bench", "NullSyscall", "regexp: the benchmark compared (first match by name)")
+	unit := fs.String("unit", "sec/op", "its unit, as benchfmt tidies it")
+	cmdline := fs.String("cmdline", "", "extra kernel arguments for every boot")
+	out := fs.String("o", "runs/bisect", "results root: one run directory a kernel, reused by later bisections")
+	boots := fs.Int("boots", 5, "boots per kernel before its first test")
+	maxBoots := fs.Int("max-boots", 15, "most boots per kernel")
+	alpha := fs.Float64("alpha", 0.05, "significance level of each test")
+	benchtime := fs.String("benchtime", "100ms", "one sample")
+	count := fs.Int("count", 10, "samples per boot")
+	accel := fs.String("accel", "auto", "auto, kvm or tcg")
+	cache := fs.String("cache", "", "cache for kernels and images")
+	jobs := fs.Int("j", 0, "concurrent VMs (default host cores ÷ vCPUs)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: kharness bisect -good K1 -bad K2 [flags]")
+		fmt.Fprintf(stderr, "Exits 0 naming the first bad kernel, %d when the search stops undecided.\n", exitUndecided)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil || *good == "" || *bad == "" || fs.NArg() != 0 {
+		if err == nil {
+			fs.Usage()
+		}
+		return errUsage
+	}
+	var err error
+	if *cache == "" {
+		if *cache, err = kernels.DefaultCacheDir(); err != nil {
+			return err
+		}
+	}
+	wd, _ := os.Getwd()
+	src, err := initramfs.FindSourceDir(wd)
+	if err != nil {
+		return err
+	}
+	cs, err := listFamilies(ctx, *family, *flavour)
+	if err != nil {
+		return err
+	}
+	gi, err := findKernel(cs, *good)
+	if err != nil {
+		return err
+	}
+	bi, err := findKernel(cs, *bad)
+	if err != nil {
+		return err
+	}
+	if gi >= bi {
+		return fmt.Errorf("-good %s must be older than -bad %s", cs[gi].Release, cs[bi].Release)
+	}
+	cs = cs[gi : bi+1]
+	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
+	p.Logf("bisecting %s over %d kernels: %s .. %s", *bench, len(cs), cs[0].Release, cs[len(cs)-1].Release)
+	kb := &harness.KernelBisect{
+		Kernels: cs, Good: 0, Bad: len(cs) - 1, Bench: *bench, Unit: *unit, Cmdline: *cmdline,
+		Benchtime: *benchtime, Count: *count, Accel: *accel,
+		Params: harness.BisectParams{Alpha: *alpha, StartBoots: *boots, MaxBoots: *maxBoots},
+		Run:    harness.RunOptions{OutDir: *out, CacheDir: *cache, SourceDir: src, QEMU: harness.DefaultQEMU, Jobs: *jobs, Progress: p},
+	}
+	start := time.Now()
+	r, err := harness.BisectKernels(ctx, kb)
+	if errors.Is(err, harness.ErrInterrupted) {
+		return &exitError2{exitInterrupted, err}
+	}
+	if r != nil && len(r.Steps) > 0 {
+		harness.WriteBisect(stdout, r, *unit, time.Since(start))
+	}
+	if err != nil {
+		return err
+	}
+	if r.FirstBad < 0 {
+		return &exitError2{exitUndecided, nil}
+	}
+	return nil
+}

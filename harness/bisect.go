@@ -1,0 +1,175 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"golang.org/x/perf/benchmath"
+)
+
+// SampleFunc returns the per-boot medians of the benchmark for kernel i,
+// after bringing it to at least boots ok boots. Boots already stored are
+// reused.
+type SampleFunc func(ctx context.Context, i, boots int) ([]float64, error)
+
+// BisectParams are the statistics of a bisection.
+type BisectParams struct {
+	Alpha      float64 // significance level of each test (0.05)
+	StartBoots int     // boots per kernel before the first test (5)
+	MaxBoots   int     // boots per kernel at most (15)
+}
+
+// BisectStep is one kernel judged, with its evidence.
+type BisectStep struct {
+	Index        int
+	Label        string
+	Boots        int
+	Median       float64 // of the per-boot medians
+	PGood, PBad  float64 // Mann-Whitney U p-values against the endpoints
+	Verdict      string  // "good", "bad", "endpoint" or "undecided"
+	GoodB, BadB  int     // endpoint boots at the time
+	GoodM, BadM  float64 // endpoint medians at the time
+	RatioToGood  float64
+	RatioToBadly float64
+}
+
+// BisectResult is where the first bad kernel lies.
+type BisectResult struct {
+	Labels   []string
+	FirstBad int // index into Labels; -1 if the search stopped undecided
+	Lo, Hi   int // the first bad kernel is in (Lo, Hi]: Lo last known good, Hi first known bad
+	Steps    []BisectStep
+	Reason   string // why it stopped, when it did not decide
+}
+
+// ErrEndpointsSame means the good and bad kernels could not be told apart
+// within the boot cap: there is nothing to bisect.
+var ErrEndpointsSame = errors.New("good and bad kernels do not differ significantly")
+
+// Bisect finds the first kernel in labels[good+1..bad] that behaves like
+// bad. It first confirms that the endpoints differ (adding boots up to the
+// cap), then binary-searches; each kernel is "good" when it differs
+// significantly from bad but not from good and lies nearer good, "bad" the
+// mirror, and otherwise gets more boots (and so do the endpoints, to keep
+// the tests' power) until it is decided or the cap is hit, when the search
+// stops and says between which kernels the change lies. With N kernels it
+// judges at most ⌈log2 N⌉ kernels besides the two endpoints.
+func Bisect(ctx context.Context, labels []string, good, bad int, f SampleFunc, p BisectParams) (*BisectResult, error) {
+	if p.Alpha == 0 {
+		p.Alpha = 0.05
+	}
+	if p.StartBoots < 4 {
+		p.StartBoots = 5 // fewer than 4 a side can never reach p < 0.05
+	}
+	p.MaxBoots = max(p.MaxBoots, p.StartBoots)
+	if good < 0 || bad >= len(labels) || good >= bad {
+		return nil, fmt.Errorf("bisect: good (%d) must come before bad (%d) in %d kernels", good, bad, len(labels))
+	}
+	r := &BisectResult{Labels: labels, FirstBad: -1, Lo: good, Hi: bad}
+	n := p.StartBoots
+	var g, b []float64
+	var err error
+	for ; ; n++ {
+		if g, err = f(ctx, good, n); err != nil {
+			return r, err
+		}
+		if b, err = f(ctx, bad, n); err != nil {
+			return r, err
+		}
+		if pv := utest(g, b); pv < p.Alpha {
+			r.Steps = append(r.Steps, endpointStep(good, labels, g, g, b, pv), endpointStep(bad, labels, b, g, b, pv))
+			break
+		}
+		if n >= p.MaxBoots {
+			return r, fmt.Errorf("%w: %s vs %s after %d boots each (p = %.3f)", ErrEndpointsSame, labels[good], labels[bad], n, utest(g, b))
+		}
+	}
+	lo, hi := good, bad
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		step, err := judgeKernel(ctx, f, labels, mid, good, bad, n, p)
+		if err != nil {
+			return r, err
+		}
+		r.Steps = append(r.Steps, step)
+		switch step.Verdict {
+		case "good":
+			lo = mid
+		case "bad":
+			hi = mid
+		default:
+			r.Lo, r.Hi = lo, hi
+			r.Reason = fmt.Sprintf("%s undecided after %d boots (p = %.3f against good, %.3f against bad): the first bad kernel is after %s and at or before %s",
+				labels[mid], step.Boots, step.PGood, step.PBad, labels[lo], labels[hi])
+			return r, nil
+		}
+	}
+	r.Lo, r.Hi, r.FirstBad = lo, hi, hi
+	return r, nil
+}
+
+// judgeKernel tests kernel i against both endpoints, adding boots to all
+// three until it is decided or the cap is reached.
+func judgeKernel(ctx context.Context, f SampleFunc, labels []string, i, good, bad, n int, p BisectParams) (BisectStep, error) {
+	for ; ; n++ {
+		xs, err := f(ctx, i, n)
+		if err != nil {
+			return BisectStep{}, err
+		}
+		g, err := f(ctx, good, n)
+		if err != nil {
+			return BisectStep{}, err
+		}
+		b, err := f(ctx, bad, n)
+		if err != nil {
+			return BisectStep{}, err
+		}
+		st := BisectStep{Index: i, Label: labels[i], Boots: len(xs), Median: median(xs), PGood: utest(xs, g), PBad: utest(xs, b),
+			GoodB: len(g), BadB: len(b), GoodM: median(g), BadM: median(b)}
+		st.RatioToGood = st.Median / st.GoodM
+		nearBad := math.Abs(st.Median-st.BadM) < math.Abs(st.Median-st.GoodM)
+		switch {
+		case st.PGood < p.Alpha && st.PBad >= p.Alpha && nearBad:
+			st.Verdict = "bad"
+		case st.PBad < p.Alpha && st.PGood >= p.Alpha && !nearBad:
+			st.Verdict = "good"
+		case n >= p.MaxBoots:
+			st.Verdict = "undecided"
+		default:
+			continue
+		}
+		return st, nil
+	}
+}
+
+func endpointStep(i int, labels []string, xs, g, b []float64, pv float64) BisectStep {
+	return BisectStep{Index: i, Label: labels[i], Boots: len(xs), Median: median(xs), Verdict: "endpoint",
+		PGood: utest(xs, g), PBad: utest(xs, b), GoodB: len(g), BadB: len(b), GoodM: median(g), BadM: median(b),
+		RatioToGood: median(xs) / median(g)}
+}
+
+// utest is the two-sided Mann-Whitney U p-value of two samples (1 when
+// either is too small to test).
+func utest(a, b []float64) float64 {
+	if len(a) < 2 || len(b) < 2 {
+		return 1
+	}
+	sa := benchmath.NewSample(slices.Clone(a), &benchmath.DefaultThresholds)
+	sb := benchmath.NewSample(slices.Clone(b), &benchmath.DefaultThresholds)
+	return benchmath.AssumeNothing.Compare(sa, sb).P
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

@@ -1,0 +1,130 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"kharness/kernels"
+	"kharness/results"
+)
+
+// KernelBisect bisects a performance change over released kernels.
+type KernelBisect struct {
+	Kernels   []kernels.Candidate // ordered oldest first
+	Good, Bad int                 // indices into Kernels
+	Bench     string              // regexp: the benchmark compared (first match by name)
+	Unit      string              // its unit as benchfmt tidies it ("sec/op")
+	Cmdline   string              // the boot config every kernel is booted with
+	Benchtime string
+	Count     int
+	Accel     string
+	Params    BisectParams
+	// Run holds where results go (OutDir is the root: one run directory a
+	// kernel, reused by later bisections), the cache, the source and
+	// progress.
+	Run RunOptions
+}
+
+// KernelLabel is the short name a kernel gets in bisection and nightly runs:
+// its release, which is unique among Debian's kernels of one flavour.
+func KernelLabel(c kernels.Candidate) string {
+	if c.Release != "" {
+		return c.Release
+	}
+	return strings.TrimPrefix(strings.TrimSuffix(c.Package, "-unsigned"), "linux-image-")
+}
+
+// kernelConfig is the matrix file of one kernel: written out so that the
+// run directory records it and a later bisection with the same settings
+// resumes it.
+func (kb *KernelBisect) kernelConfig(c kernels.Candidate) string {
+	return fmt.Sprintf(`# written by kharness for one kernel of a bisection or nightly run
+boots = %d
+retries = 1
+accel = %q
+timeout = "120s"
+[bench]
+run = %q
+benchtime = %q
+count = %d
+[[kernel]]
+name = %q
+package = %q
+[[config]]
+name = "bisect"
+cmdline = %q
+`, kb.Params.StartBoots, kb.Accel, kb.Bench, kb.Benchtime, kb.Count, KernelLabel(c), c.Package, kb.Cmdline)
+}
+
+// Samples is the SampleFunc over real kernels: it runs (or resumes) kernel
+// i's directory up to boots ok boots and reads its per-boot medians.
+func (kb *KernelBisect) Samples(ctx context.Context, i, boots int) ([]float64, error) {
+	c := kb.Kernels[i]
+	src := kb.kernelConfig(c)
+	cfg, err := ParseConfig("bisect.toml", []byte(src))
+	if err != nil {
+		return nil, err
+	}
+	opt := kb.Run
+	opt.Config, opt.ConfigPath, opt.Boots = cfg, "bisect.toml", boots
+	opt.OutDir = filepath.Join(kb.Run.OutDir, KernelLabel(c))
+	if _, err := Run(ctx, opt); err != nil {
+		return nil, fmt.Errorf("kernel %s: %w", KernelLabel(c), err)
+	}
+	re, err := regexp.Compile(kb.Bench)
+	if err != nil {
+		return nil, err
+	}
+	vals, _, failed, err := results.BootSamples([]string{opt.OutDir}, re, kb.Unit)
+	if err != nil {
+		return nil, err
+	}
+	if len(vals) == 0 {
+		return nil, fmt.Errorf("kernel %s: all %d boots failed (see %s)", KernelLabel(c), failed, opt.OutDir)
+	}
+	return vals, nil
+}
+
+// BisectKernels runs the bisection.
+func BisectKernels(ctx context.Context, kb *KernelBisect) (*BisectResult, error) {
+	labels := make([]string, len(kb.Kernels))
+	for i, c := range kb.Kernels {
+		labels[i] = KernelLabel(c)
+	}
+	return Bisect(ctx, labels, kb.Good, kb.Bad, kb.Samples, kb.Params)
+}
+
+// WriteBisect prints the evidence table and the verdict.
+func WriteBisect(w io.Writer, r *BisectResult, unit string, wall time.Duration) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "step\tkernel\tboots\tmedian\tvs good\tp(good)\tp(bad)\tverdict")
+	boots := map[int]int{}
+	for i, s := range r.Steps {
+		boots[s.Index] = max(boots[s.Index], s.Boots, 0)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t×%.3f\t%.3f\t%.3f\t%s\n", i+1, s.Label, s.Boots, fmtValue(s.Median, unit), s.RatioToGood, s.PGood, s.PBad, s.Verdict)
+	}
+	tw.Flush()
+	total := 0
+	for _, b := range boots {
+		total += b
+	}
+	fmt.Fprintf(w, "\n%d kernels in the range, %d judged, about %d boots, %s\n", len(r.Labels), len(r.Steps), total, wall.Round(time.Second))
+	if r.FirstBad >= 0 {
+		fmt.Fprintf(w, "first bad kernel: %s (last good: %s)\n", r.Labels[r.FirstBad], r.Labels[r.Lo])
+	} else {
+		fmt.Fprintf(w, "undecided: %s\n", r.Reason)
+	}
+}
+
+func fmtValue(v float64, unit string) string {
+	if unit == "sec/op" {
+		return time.Duration(v * 1e9 * float64(time.Nanosecond)).String()
+	}
+	return fmt.Sprintf("%.4g %s", v, unit)
+}

@@ -1,0 +1,87 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// synthetic kernels: per-boot medians around a level that steps up at
+// firstBad, with boot-to-boot noise. The search logic is pure statistics;
+// the real kernels are bisected by the command (see the README).
+func synthetic(levels []float64, noise float64, seed uint64) (SampleFunc, *int) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	store := map[int][]float64{}
+	boots := 0
+	return func(_ context.Context, i, n int) ([]float64, error) {
+		for len(store[i]) < n {
+			store[i] = append(store[i], levels[i]*(1+noise*(rng.Float64()*2-1)))
+			boots++
+		}
+		return store[i], nil
+	}, &boots
+}
+
+func stepLevels(n, firstBad int, good, bad float64) []float64 {
+	l := make([]float64, n)
+	for i := range l {
+		l[i] = good
+		if i >= firstBad {
+			l[i] = bad
+		}
+	}
+	return l
+}
+
+func labels(n int) []string {
+	l := make([]string, n)
+	for i := range l {
+		l[i] = fmt.Sprintf("k%02d", i)
+	}
+	return l
+}
+
+func TestBisectFindsStep(t *testing.T) {
+	for _, n := range []int{2, 3, 5, 11, 17, 33} {
+		for first := 1; first < n; first += max(1, n/5) {
+			f, boots := synthetic(stepLevels(n, first, 371, 388), 0.02, uint64(n*100+first))
+			r, err := Bisect(context.Background(), labels(n), 0, n-1, f, BisectParams{MaxBoots: 20})
+			if err != nil {
+				t.Fatalf("n=%d first=%d: %v", n, first, err)
+			}
+			if r.FirstBad != first {
+				t.Errorf("n=%d: first bad %d, want %d (%s)", n, r.FirstBad, first, r.Reason)
+			}
+			if limit := int(math.Ceil(math.Log2(float64(n)))) + 2; len(r.Steps) > limit {
+				t.Errorf("n=%d: %d steps, target at most %d", n, len(r.Steps), limit)
+			}
+			t.Logf("n=%d first=%d: %d steps, %d boots", n, first, len(r.Steps), *boots)
+		}
+	}
+}
+
+func TestBisectEndpointsSame(t *testing.T) {
+	f, _ := synthetic(stepLevels(9, 9, 371, 371), 0.03, 7)
+	_, err := Bisect(context.Background(), labels(9), 0, 8, f, BisectParams{MaxBoots: 8})
+	if !errors.Is(err, ErrEndpointsSame) {
+		t.Fatalf("err = %v, want ErrEndpointsSame", err)
+	}
+}
+
+// A kernel half way between good and bad differs from both: more boots do
+// not help, so the search says where the change lies instead of guessing.
+func TestBisectUndecidedHonestly(t *testing.T) {
+	levels := []float64{100, 100, 100, 150, 200, 200, 200}
+	f, _ := synthetic(levels, 0.01, 3)
+	r, err := Bisect(context.Background(), labels(len(levels)), 0, len(levels)-1, f, BisectParams{MaxBoots: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FirstBad != -1 || r.Reason == "" || r.Lo > 2 || r.Hi < 4 {
+		t.Errorf("result %+v: want undecided with the change located around k03", r)
+	}
+	t.Log(r.Reason)
+}
