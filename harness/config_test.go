@@ -90,7 +90,7 @@ func TestParseConfigErrors(t *testing.T) {
 }
 
 func TestShippedConfigsParse(t *testing.T) {
-	for _, f := range []string{"../configs/default.toml"} {
+	for _, f := range []string{"../configs/default.toml", "../configs/nightly.toml"} {
 		c, err := LoadConfig(f)
 		if err != nil {
 			t.Fatal(err)

@@ -6,7 +6,8 @@
 // boots failed after their retries; 4 compare called a regression (a
 // benchmark's median worse than the first column's by more than -threshold,
 // with a Mann-Whitney U p-value below -alpha; the table is still printed);
-// 130 interrupted (SIGINT/SIGTERM; run the same command again to resume).
+// 5 bisect stopped undecided; 130 interrupted (SIGINT/SIGTERM; run the
+// same command again to resume).
 package main
 
 import (
@@ -27,7 +28,9 @@ commands:
   run [-o DIR] [-j N] [-accel auto|kvm|tcg] CONFIG.toml   boot the matrix, store results, print the table
   compare [-col config|kernel] [-format text|csv|json]    compare stored runs (several dirs merge into one run);
           [-alpha 0.05] [-threshold 2%] [-force] RUN...   exit 4 if a regression is called
+  report [-o report.html] [-col config|kernel] RUN...     write an HTML page: plots, the table, every boot's logs
   bisect -good K1 -bad K2 [-family 6.1,6.12] [-bench RE]  find the first released kernel where a benchmark changed
+  nightly -history DIR CONFIG.toml                         run every kernel of the config's families the history lacks; trend report
   shell [-accel A] KERNEL [-- kernel args...]              boot a kernel with the benchmark image and get a shell on its console
 
 Run "kharness <command> -h" for a command's flags.
@@ -88,8 +91,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCmd(ctx, args[1:], stdout, stderr)
 	case "compare":
 		return compareCmd(args[1:], stdout, stderr)
+	case "report":
+		return reportCmd(args[1:], stdout, stderr)
 	case "bisect":
 		return bisectCmd(ctx, args[1:], stdout, stderr)
+	case "nightly":
+		return nightlyCmd(ctx, args[1:], stdout, stderr)
 	case "shell":
 		return shellCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":

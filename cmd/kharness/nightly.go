@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"kharness/harness"
+	"kharness/initramfs"
+	"kharness/kernels"
+)
+
+func nightlyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("nightly", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	history := fs.String("history", "", "history directory: one run directory a kernel, and report.html (required)")
+	retry := fs.Bool("retry-failed", false, "run again kernels recorded as failed")
+	cache := fs.String("cache", "", "cache for kernels and images")
+	jobs := fs.Int("j", 0, "concurrent VMs (default host cores ÷ vCPUs)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: kharness nightly -history DIR CONFIG.toml")
+		fmt.Fprintln(stderr, "Runs the config's matrix on every kernel of its families that the history lacks, then rewrites DIR/report.html.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() != 1 || *history == "" {
+		fs.Usage()
+		return errUsage
+	}
+	cfg, err := harness.LoadConfig(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	if *cache == "" {
+		if *cache, err = kernels.DefaultCacheDir(); err != nil {
+			return err
+		}
+	}
+	wd, _ := os.Getwd()
+	src, err := initramfs.FindSourceDir(wd)
+	if err != nil {
+		return err
+	}
+	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
+	res, err := harness.Nightly(ctx, harness.NightlyOptions{History: *history, RetryFailed: *retry,
+		Run: harness.RunOptions{Config: cfg, CacheDir: *cache, SourceDir: src, QEMU: harness.DefaultQEMU, Jobs: *jobs, Progress: p}})
+	if errors.Is(err, harness.ErrInterrupted) {
+		return &exitError2{exitInterrupted, err}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ran %d kernels, %d failed, %d already in the history\n", len(res.Ran), len(res.Failed), len(res.Skipped))
+	for _, k := range res.Ran {
+		fmt.Fprintln(stdout, "  new:", k)
+	}
+	for _, k := range res.Failed {
+		fmt.Fprintln(stdout, "  failed:", k)
+	}
+	if res.Report != "" {
+		fmt.Fprintln(stdout, "report:", res.Report)
+	}
+	return nil
+}

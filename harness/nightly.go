@@ -1,0 +1,177 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"kharness/kernels"
+	"kharness/results"
+)
+
+// NightlyOptions say where the history lives and how kernels run; the
+// kernels are every package of each [[kernel]] family (or the one package)
+// in Run.Config that apt knows now.
+type NightlyOptions struct {
+	History     string // one run directory a kernel, plus report.html
+	RetryFailed bool   // run again kernels recorded as failed
+	Run         RunOptions
+}
+
+// NightlyRecord is HISTORY/<kernel>/nightly.json: written when a kernel's
+// run ends, so the next night knows it has been done.
+type NightlyRecord struct {
+	Kernel  results.KernelInfo `json:"kernel"`
+	Status  string             `json:"status"` // "complete" or "failed"
+	Reason  string             `json:"reason,omitempty"`
+	Started time.Time          `json:"started"`
+	Wall    float64            `json:"wall_seconds"`
+}
+
+// NightlyResult is what one night did.
+type NightlyResult struct {
+	Ran, Skipped, Failed []string
+	Report               string
+}
+
+const nightlyFile = "nightly.json"
+
+// Nightly runs the configured matrix on every kernel that has no results in
+// the history yet, records each as complete or failed (a failed kernel is
+// not retried unless asked), and regenerates the trend report over the whole
+// history. With nothing new it runs nothing and says so.
+func Nightly(ctx context.Context, opt NightlyOptions) (*NightlyResult, error) {
+	cfg, p := opt.Run.Config, opt.Run.Progress
+	if err := os.MkdirAll(opt.History, 0o755); err != nil {
+		return nil, fmt.Errorf("creating history: %w", err)
+	}
+	var todo []kernels.Candidate
+	res := &NightlyResult{}
+	for _, kc := range cfg.Kernels {
+		var cs []kernels.Candidate
+		var err error
+		if kc.Family != "" {
+			cs, err = kernels.ListFamily(ctx, kc.Family, kc.Flavour)
+		} else {
+			var c kernels.Candidate
+			c, err = kernels.Resolve(ctx, kc.Source())
+			cs = []kernels.Candidate{c}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("kernel %s: %w", kc.Name, err)
+		}
+		for _, c := range cs {
+			var rec NightlyRecord
+			err := readJSONFile(filepath.Join(opt.History, KernelLabel(c), nightlyFile), &rec)
+			switch {
+			case err == nil && (rec.Status == "complete" || !opt.RetryFailed):
+				res.Skipped = append(res.Skipped, KernelLabel(c))
+			case err == nil || errors.Is(err, os.ErrNotExist):
+				todo = append(todo, c)
+			default:
+				return nil, err
+			}
+		}
+	}
+	if len(todo) == 0 {
+		p.Logf("nothing new: all %d kernels already in %s", len(res.Skipped), opt.History)
+		return res, nil
+	}
+	p.Logf("%d new kernels, %d already in the history", len(todo), len(res.Skipped))
+	for _, c := range todo {
+		if err := nightlyKernel(ctx, opt, c, res); err != nil {
+			return res, err
+		}
+	}
+	res.Report = filepath.Join(opt.History, "report.html")
+	return res, writeHistoryReport(opt.History, res.Report)
+}
+
+// nightlyKernel runs one kernel into the history and records the outcome.
+func nightlyKernel(ctx context.Context, opt NightlyOptions, c kernels.Candidate, res *NightlyResult) error {
+	label := KernelLabel(c)
+	one := *opt.Run.Config
+	one.Kernels = []KernelConfig{{Name: label, Package: c.Package}}
+	src, err := toml.Marshal(&one)
+	if err != nil {
+		return err
+	}
+	cfg, err := ParseConfig(label+".toml", src)
+	if err != nil {
+		return err
+	}
+	run := opt.Run
+	run.Config, run.ConfigPath, run.OutDir = cfg, label+".toml", filepath.Join(opt.History, label)
+	rec := NightlyRecord{Kernel: results.KernelInfo{Label: label, Package: c.Package, Version: c.Version, Release: c.Release}, Started: time.Now().UTC()}
+	sum, err := Run(ctx, run)
+	rec.Wall = time.Since(rec.Started).Seconds()
+	switch {
+	case errors.Is(err, ErrInterrupted) || ctx.Err() != nil:
+		return err // nothing recorded: the next night (or the same command) resumes it
+	case err != nil:
+		rec.Status, rec.Reason = "failed", err.Error()
+	case sum.Skipped+sum.Boots-sum.Failed == 0 && len(sum.BadBoots) > 0:
+		rec.Status, rec.Reason = "failed", sum.BadBoots[0]
+	default:
+		rec.Status = "complete"
+	}
+	if rec.Status == "failed" {
+		res.Failed = append(res.Failed, label)
+		opt.Run.Progress.Logf("%s failed: %s", label, rec.Reason)
+	} else {
+		res.Ran = append(res.Ran, label)
+	}
+	if err := os.MkdirAll(run.OutDir, 0o755); err != nil {
+		return err
+	}
+	return results.WriteJSONAtomic(filepath.Join(run.OutDir, nightlyFile), &rec)
+}
+
+// writeHistoryReport renders the trend report over every kernel's run
+// directory in the history, kernels along the version axis.
+func writeHistoryReport(history, path string) error {
+	ents, err := os.ReadDir(history)
+	if err != nil {
+		return err
+	}
+	var dirs []string
+	for _, e := range ents {
+		if _, err := os.Stat(filepath.Join(history, e.Name(), "run.json")); err == nil {
+			dirs = append(dirs, filepath.Join(history, e.Name()))
+		}
+	}
+	sort.Strings(dirs)
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	err = results.WriteReport(f, dirs, results.ReportOptions{Title: "kharness nightly: " + history, LinkBase: history,
+		Compare: results.CompareOptions{Column: "config"}})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing the trend report: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+func readJSONFile(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	return nil
+}
