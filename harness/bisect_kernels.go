@@ -81,7 +81,7 @@ func (kb *KernelBisect) Samples(ctx context.Context, i, boots int) ([]float64, e
 	if err != nil {
 		return nil, err
 	}
-	vals, _, failed, err := results.BootSamples([]string{opt.OutDir}, re, kb.Unit)
+	vals, _, failed, err := results.BootSamples([]string{opt.OutDir}, nil, re, kb.Unit)
 	if err != nil {
 		return nil, err
 	}

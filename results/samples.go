@@ -10,8 +10,9 @@ import (
 // boot in dirs: the boot is the unit of replication, so these are the
 // numbers a test between two kernels compares. The benchmark is the first,
 // in name order, whose name matches re and whose unit is unit (e.g.
-// "sec/op"); its name is returned too. Failed boots are counted.
-func BootSamples(dirs []string, re *regexp.Regexp, unit string) (vals []float64, name string, failed int, err error) {
+// "sec/op"); its name is returned too. Failed boots are counted. keep, when
+// not nil, selects the boots (e.g. one cell's); values are in boot order.
+func BootSamples(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, unit string) (vals []float64, name string, failed int, err error) {
 	boots, err := LoadBoots(dirs...)
 	if err != nil {
 		return nil, "", 0, err
@@ -19,6 +20,9 @@ func BootSamples(dirs []string, re *regexp.Regexp, unit string) (vals []float64,
 	var keys []benchKey
 	perBoot := map[benchKey][]float64{}
 	for _, b := range boots {
+		if keep != nil && !keep(b) {
+			continue
+		}
 		if !b.Status.OK() {
 			failed++
 			continue

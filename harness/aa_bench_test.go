@@ -1,0 +1,109 @@
+package harness
+
+import (
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"kharness/results"
+)
+
+// BenchmarkAAFalseCalls measures how often the statistics call a change
+// that is not there. One run boots the same kernel the same way in two
+// cells, a and b, N boots each (KHARNESS_AA_BOOTS, default 20); then:
+//   - disjoint trials: boots [5i, 5i+5) of a against the same of b, N/5
+//     independent A/A comparisons at the default alpha and threshold;
+//   - resampled trials: 2000 random 5-vs-5 draws from the 2N boots, an
+//     estimate of the false-call rate with these boots' real noise;
+//   - the smallest shift called: b's boots scaled by 1+d, d raised in 0.5%
+//     steps until a 5-vs-5 comparison calls it, over the disjoint trials.
+func BenchmarkAAFalseCalls(b *testing.B) {
+	k, _ := bootFixture(b)
+	n := 20
+	if s := os.Getenv("KHARNESS_AA_BOOTS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	src := []byte(`
+boots = ` + strconv.Itoa(n) + `
+retries = 1
+accel = "tcg"
+[bench]
+run = "NullSyscall"
+benchtime = "50ms"
+count = 5
+[[kernel]]
+name = "k"
+family = "6.1"
+[[config]]
+name = "a"
+[[config]]
+name = "b"
+`)
+	cfg, err := ParseConfig("aa.toml", src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srcDir, _ := filepath.Abs("..")
+	out := filepath.Join(b.TempDir(), "run")
+	if _, err := Run(b.Context(), RunOptions{Config: cfg, ConfigPath: "aa.toml", OutDir: out, CacheDir: fixture.cache, SourceDir: srcDir}); err != nil {
+		b.Fatal(err)
+	}
+	// Per-boot medians of each cell, in boot order.
+	a, bb := cellSeries(b, out, "a"), cellSeries(b, out, "b")
+	called := func(x, y []float64) bool {
+		p := utest(x, y)
+		r := median(y) / median(x)
+		return p < 0.05 && (r > 1.02 || r < 0.98)
+	}
+	trials, falseCalls := 0, 0
+	var minShift []float64
+	for i := 0; i+5 <= min(len(a), len(bb)); i += 5 {
+		trials++
+		if called(a[i:i+5], bb[i:i+5]) {
+			falseCalls++
+		}
+		for d := 0.005; d < 1; d += 0.005 {
+			shifted := make([]float64, 5)
+			for j := range shifted {
+				shifted[j] = bb[i+j] * (1 + d)
+			}
+			if called(a[i:i+5], shifted) {
+				minShift = append(minShift, d)
+				break
+			}
+		}
+	}
+	all := append(append([]float64{}, a...), bb...)
+	rng := rand.New(rand.NewPCG(1, 2))
+	resampled, resampledCalls := 2000, 0
+	for t := 0; t < resampled; t++ {
+		perm := rng.Perm(len(all))
+		x, y := make([]float64, 5), make([]float64, 5)
+		for j := 0; j < 5; j++ {
+			x[j], y[j] = all[perm[j]], all[perm[5+j]]
+		}
+		if called(x, y) {
+			resampledCalls++
+		}
+	}
+	b.ReportMetric(float64(falseCalls), "false-calls")
+	b.ReportMetric(float64(trials), "aa-trials")
+	b.ReportMetric(100*float64(resampledCalls)/float64(resampled), "resampled-false-call-%")
+	b.ReportMetric(100*median(minShift), "min-called-shift-%")
+	b.ReportMetric(0, "ns/op")
+	b.Logf("kernel %s, %d+%d boots: %d false calls in %d disjoint A/A trials (5 vs 5, alpha 0.05, threshold 2%%); %.1f%% of %d resampled 5-vs-5 draws called; smallest shift called per trial %v (median %.1f%%); per-boot medians a=%v b=%v",
+		k.Release, len(a), len(bb), falseCalls, trials, 100*float64(resampledCalls)/float64(resampled), resampled, minShift, 100*median(minShift), a, bb)
+}
+
+// cellSeries is the per-boot medians of one config's cell, in boot order.
+func cellSeries(b *testing.B, run, config string) []float64 {
+	vs, _, _, err := results.BootSamples([]string{run}, func(r *results.BootRecord) bool { return r.Config.Name == config },
+		regexp.MustCompile("NullSyscall"), "sec/op")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return vs
+}
