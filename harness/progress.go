@@ -43,7 +43,7 @@ func (p *Progress) Begin(total, skipped, jobs int) {
 		return
 	}
 	p.mu.Lock()
-	p.total, p.jobs, p.started = total, jobs, time.Now()
+	p.total, p.jobs, p.started, p.done, p.failed = total, jobs, time.Now(), 0, 0
 	p.mu.Unlock()
 	if skipped > 0 {
 		p.Logf("%d boots already complete, %d to run (-j %d)", skipped, total, jobs)

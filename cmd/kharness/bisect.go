@@ -124,11 +124,11 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	start := time.Now()
 	r, err := harness.BisectKernels(ctx, kb)
-	if errors.Is(err, harness.ErrInterrupted) {
-		return &exitError2{exitInterrupted, err}
-	}
 	if r != nil && len(r.Steps) > 0 {
 		harness.WriteBisect(stdout, r, *unit, time.Since(start))
+	}
+	if errors.Is(err, harness.ErrInterrupted) {
+		return &exitError2{exitInterrupted, err}
 	}
 	if err != nil {
 		return err
