@@ -40,3 +40,11 @@ bench: deps
 
 clean:
 	rm -rf bin
+
+# fidelity: boot one kernel, time the core cases in Go and in C in the same
+# boot, print Go ÷ C per case.
+FIDELITY_RUN ?= runs/fidelity-$(shell date +%Y%m%d-%H%M%S)
+.PHONY: fidelity
+fidelity: deps build
+	bin/kharness run -o $(FIDELITY_RUN) configs/fidelity.toml
+	bin/kharness fidelity $(FIDELITY_RUN)

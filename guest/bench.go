@@ -4,6 +4,7 @@ package guest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -18,17 +19,58 @@ type Benchmark struct {
 	// Name is printed after "Benchmark", e.g. "NullSyscall/call=getppid".
 	Name string
 	// Loop runs the measured operation n times. It must not allocate.
+	// Benchmarks that need set-up (files, peer processes) use Start instead.
 	Loop func(n uint64)
+	// Start, if not nil, sets the benchmark up on the locked OS thread that
+	// will time it, for samples of about target.
+	Start func(target time.Duration) (*Instance, error)
 	// Skip, if not nil, returns a non-empty reason when the benchmark cannot
 	// run on this system.
 	Skip func() string
+	// Counters adds the /proc/stat counters of each sample (context
+	// switches and interrupts per second, user/system/idle share) to its line.
+	Counters bool
 }
 
-// Benchmarks returns the suite, in the order it runs.
-func Benchmarks() []Benchmark {
-	return []Benchmark{
-		{Name: "NullSyscall/call=getppid", Loop: getppidLoop},
+// Instance is a started benchmark.
+type Instance struct {
+	// Loop runs n iterations. It must not allocate.
+	Loop func(n uint64)
+	// Ops is the number of operations one iteration makes (lat_ctx: one
+	// per process in the ring); 0 means 1. Results are per operation.
+	Ops uint64
+	// Overhead, in ns per operation, is subtracted from each sample, as
+	// LMbench subtracts the pipe overhead of lat_ctx. When it is not zero
+	// the line also carries the unsubtracted time as "raw-ns/op".
+	Overhead float64
+	// Err, if not nil, reports a failure of the loops run so far.
+	Err func() error
+	// Stop, if not nil, tears the set-up down.
+	Stop func() error
+}
+
+// start returns b's Instance.
+func (b Benchmark) start(target time.Duration) (*Instance, error) {
+	if b.Start != nil {
+		return b.Start(target)
 	}
+	return &Instance{Loop: b.Loop}, nil
+}
+
+// check returns the error of the loops run so far.
+func (in *Instance) check() error {
+	if in.Err == nil {
+		return nil
+	}
+	return in.Err()
+}
+
+// stop tears in down.
+func (in *Instance) stop() error {
+	if in.Stop == nil {
+		return nil
+	}
+	return in.Stop()
 }
 
 // Calibration is what calibrate chose for one benchmark.
@@ -89,6 +131,9 @@ func calibrate(loop func(uint64), target time.Duration) Calibration {
 		}
 		n = predict(n, d, warm)
 	}
+	// Time n afresh: the first runs may have paid for cold caches or a
+	// peer process still starting.
+	d = timeLoop(loop, n)
 	for d < target && n < maxIters {
 		n = predict(n, d, target)
 		d = timeLoop(loop, n)
@@ -101,29 +146,71 @@ func calibrate(loop func(uint64), target time.Duration) Calibration {
 	return c
 }
 
-// measure calibrates b and calls sample for each of count samples.
+// Sample is one timed run of a benchmark.
+type Sample struct {
+	Iters   uint64  // operations timed
+	NsPerOp float64 // after subtracting the instance's overhead
+	Extra   []Value // further value-unit pairs for the line
+}
+
+// measure starts b, calibrates it and calls sample for each of count
+// samples, on a locked OS thread with the GC off.
 func measure(ctx context.Context, b Benchmark, target time.Duration, count int,
-	calibrated func(Calibration) error, sample func(iters uint64, nsPerOp float64) error) error {
+	calibrated func(Calibration, *Instance) error, sample func(Sample) error) (err error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	runtime.GC()
 
-	c := calibrate(b.Loop, target)
-	if err := calibrated(c); err != nil {
+	in, err := b.start(target)
+	if err != nil {
+		return &startError{err}
+	}
+	defer func() {
+		if serr := in.stop(); err == nil && serr != nil {
+			err = serr
+		}
+	}()
+	c := calibrate(in.Loop, target)
+	if err := in.check(); err != nil {
 		return err
 	}
+	if err := calibrated(c, in); err != nil {
+		return err
+	}
+	ops := max(in.Ops, 1)
 	for i := 0; i < count; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		d := timeLoop(b.Loop, c.Iters)
-		if err := sample(c.Iters, float64(d.Nanoseconds())/float64(c.Iters)); err != nil {
+		var before procStat
+		if b.Counters {
+			before = readProcStat()
+		}
+		d := timeLoop(in.Loop, c.Iters)
+		if err := in.check(); err != nil {
+			return err
+		}
+		raw := float64(d.Nanoseconds()) / float64(c.Iters*ops)
+		s := Sample{Iters: c.Iters * ops, NsPerOp: raw - in.Overhead}
+		if in.Overhead != 0 {
+			s.Extra = append(s.Extra, Value{raw, "raw-ns/op"})
+		}
+		if b.Counters {
+			s.Extra = append(s.Extra, counterValues(before, readProcStat(), d)...)
+		}
+		if err := sample(s); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// startError is a benchmark that could not be set up: it is skipped, with
+// the reason, rather than failing the stream.
+type startError struct{ err error }
+
+func (e *startError) Error() string { return "setting up: " + e.err.Error() }
 
 // runBenchmarks runs the benchmarks of p.Run and writes their lines to s.
 // It stops after maxLines Benchmark lines when maxLines > 0.
@@ -138,21 +225,19 @@ func runBenchmarks(ctx context.Context, s *StreamWriter, p Params, maxLines int,
 		if !re.MatchString(full) {
 			continue
 		}
-		if b.Skip != nil {
-			if why := b.Skip(); why != "" {
-				if err := s.Skip(b.Name, why); err != nil {
-					return err
-				}
-				continue
+		if why := skipReason(b); why != "" {
+			if err := s.Skip(b.Name, why); err != nil {
+				return err
 			}
+			continue
 		}
 		fmt.Fprintf(log, "kguest: %s: calibrating (benchtime %v)\n", full, p.Benchtime)
 		err := measure(ctx, b, p.Benchtime, p.Count,
-			func(c Calibration) error {
-				return s.Comment(fmt.Sprintf("calibrate %s iters=%d warmup=%d target=%v", full, c.Iters, c.Warmup, c.Target))
+			func(c Calibration, in *Instance) error {
+				return s.Comment(calibrateComment(full, c, in))
 			},
-			func(iters uint64, ns float64) error {
-				if err := s.Result(b.Name, iters, ns); err != nil {
+			func(smp Sample) error {
+				if err := s.ResultValues(b.Name, smp.Iters, append([]Value{{smp.NsPerOp, "ns/op"}}, smp.Extra...)); err != nil {
 					return err
 				}
 				if maxLines > 0 && s.Count() >= maxLines {
@@ -160,13 +245,45 @@ func runBenchmarks(ctx context.Context, s *StreamWriter, p Params, maxLines int,
 				}
 				return nil
 			})
+		var se *startError
+		if errors.As(err, &se) {
+			fmt.Fprintf(log, "kguest: %s: %v\n", full, err)
+			if err := s.Skip(b.Name, err.Error()); err != nil {
+				return err
+			}
+			continue
+		}
 		if err == errStop {
 			return nil
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("%s: %w", full, err)
 		}
 		fmt.Fprintf(log, "kguest: %s: done\n", full)
 	}
 	return nil
+}
+
+// skipReason returns why b cannot run here, or "".
+func skipReason(b Benchmark) string {
+	if !asmLoops && b.Loop == nil {
+		return "needs the amd64 assembly loops"
+	}
+	if b.Skip != nil {
+		return b.Skip()
+	}
+	return ""
+}
+
+// calibrateComment is the "# calibrate" line of a benchmark: what was
+// chosen, and what is subtracted.
+func calibrateComment(full string, c Calibration, in *Instance) string {
+	t := fmt.Sprintf("calibrate %s iters=%d warmup=%d target=%v", full, c.Iters, c.Warmup, c.Target)
+	if in.Ops > 1 {
+		t += fmt.Sprintf(" ops-per-iter=%d", in.Ops)
+	}
+	if in.Overhead != 0 {
+		t += fmt.Sprintf(" overhead=%.2fns/op", in.Overhead)
+	}
+	return t
 }

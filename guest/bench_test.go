@@ -61,12 +61,12 @@ func TestGetppidLoop(t *testing.T) {
 	var cal Calibration
 	var samples []float64
 	err := measure(context.Background(), Benchmarks()[0], 10*time.Millisecond, 3,
-		func(c Calibration) error { cal = c; return nil },
-		func(iters uint64, ns float64) error {
-			if iters != cal.Iters {
-				t.Errorf("sample of %d iters, calibrated %d", iters, cal.Iters)
+		func(c Calibration, _ *Instance) error { cal = c; return nil },
+		func(s Sample) error {
+			if s.Iters != cal.Iters {
+				t.Errorf("sample of %d iters, calibrated %d", s.Iters, cal.Iters)
 			}
-			samples = append(samples, ns)
+			samples = append(samples, s.NsPerOp)
 			return nil
 		})
 	if err != nil {

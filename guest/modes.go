@@ -41,6 +41,9 @@ func WriteStream(ctx context.Context, w io.Writer, p Params, cfg []ConfigPair, l
 	if err := runBenchmarks(ctx, s, p, 0, log); err != nil {
 		return err
 	}
+	if err := runFidelity(ctx, s, p, log); err != nil {
+		return err
+	}
 	switch p.Mode {
 	case ModeMiscount:
 		return s.endWithCount(s.Count() + 1)

@@ -62,12 +62,21 @@ type Params struct {
 	Benchtime time.Duration // target duration of one sample
 	Count     int           // samples per benchmark
 	Mode      Mode
+	// Fidelity runs the fidelity check after the suite: the core cases in
+	// Go and in the C reference Kref, alternating, as ".../impl=go" and
+	// ".../impl=c" lines (kharness.fidelity=1).
+	Fidelity bool
+	// Kref is the path of the C reference program.
+	Kref string
 }
+
+// KrefPath is where the image holds the C reference of the fidelity check.
+const KrefPath = "/bin/kref"
 
 // DefaultParams returns the defaults: run ".", benchtime 100ms, count 10,
 // mode bench.
 func DefaultParams() Params {
-	return Params{Run: ".", Benchtime: 100 * time.Millisecond, Count: 10, Mode: ModeBench}
+	return Params{Run: ".", Benchtime: 100 * time.Millisecond, Count: 10, Mode: ModeBench, Kref: KrefPath}
 }
 
 // Validate checks p and returns an error naming the bad parameter.
@@ -120,6 +129,12 @@ func ParseCmdline(cmdline string, base Params) (p Params, ignored []string, err 
 			p.Count = n
 		case "mode":
 			p.Mode = Mode(val)
+		case "fidelity":
+			b, err := strconv.ParseBool(val)
+			if err != nil {
+				return p, ignored, fmt.Errorf("kharness.fidelity=%q: want 0 or 1", val)
+			}
+			p.Fidelity = b
 		default:
 			ignored = append(ignored, key)
 		}

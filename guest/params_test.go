@@ -22,7 +22,7 @@ func TestParseCmdline(t *testing.T) {
 		{name: "empty", cmdline: "", want: d},
 		{name: "defaults", cmdline: "console=ttyS0 quiet panic=-1\n", want: d},
 		{name: "all", cmdline: "console=ttyS0 kharness.run=^BenchmarkNull kharness.benchtime=50ms kharness.count=3 kharness.mode=probe quiet\n",
-			want: Params{Run: "^BenchmarkNull", Benchtime: 50 * time.Millisecond, Count: 3, Mode: ModeProbe}},
+			want: Params{Run: "^BenchmarkNull", Benchtime: 50 * time.Millisecond, Count: 3, Mode: ModeProbe, Kref: KrefPath}},
 		{name: "quoted", cmdline: `kharness.run="a b|call=getppid" x="y z"`, want: with(func(p *Params) { p.Run = "a b|call=getppid" })},
 		{name: "last wins", cmdline: "kharness.count=2 kharness.count=7", want: with(func(p *Params) { p.Count = 7 })},
 		{name: "unknown ignored", cmdline: "kharness.colour=red kharnessx.count=x foo.kharness.count=y kharness.count=4",

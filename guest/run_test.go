@@ -38,7 +38,7 @@ func (m *fakeMachine) Crash() error    { m.calls = append(m.calls, "crash"); ret
 func (m *fakeMachine) Shell() error    { m.calls = append(m.calls, "shell"); return nil }
 
 func TestRunGuestFake(t *testing.T) {
-	const base = "console=ttyS0 kharness.benchtime=5ms kharness.count=2 "
+	const base = "console=ttyS0 kharness.run=getppid$ kharness.benchtime=5ms kharness.count=2 "
 	for _, tc := range []struct {
 		name, cmdline string
 		portErr       error

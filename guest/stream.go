@@ -75,10 +75,26 @@ func (s *StreamWriter) Comment(text string) error {
 	return s.line("# " + SanitizeValue(text))
 }
 
+// Value is one value-unit pair of a benchmark line.
+type Value struct {
+	V    float64
+	Unit string
+}
+
 // Result writes one benchmark line, "Benchmark<name> <iters> <ns> ns/op".
 func (s *StreamWriter) Result(name string, iters uint64, nsPerOp float64) error {
-	err := s.line("Benchmark" + name + " " + strconv.FormatUint(iters, 10) + " " +
-		strconv.FormatFloat(nsPerOp, 'f', 2, 64) + " ns/op")
+	return s.ResultValues(name, iters, []Value{{nsPerOp, "ns/op"}})
+}
+
+// ResultValues writes one benchmark line with several value-unit pairs,
+// "Benchmark<name> <iters> <v1> <unit1> <v2> <unit2> ...". Negative values
+// (an overhead subtraction larger than the sample) are written as 0.
+func (s *StreamWriter) ResultValues(name string, iters uint64, vals []Value) error {
+	line := "Benchmark" + name + " " + strconv.FormatUint(iters, 10)
+	for _, v := range vals {
+		line += " " + strconv.FormatFloat(max(v.V, 0), 'f', 2, 64) + " " + v.Unit
+	}
+	err := s.line(line)
 	if err == nil {
 		s.count++
 	}

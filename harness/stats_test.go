@@ -14,6 +14,7 @@ retries = 1
 accel = "tcg"
 timeout = "90s"
 [bench]
+run = "NullSyscall/call=getppid$"
 benchtime = "20ms"
 count = 3
 [[kernel]]

@@ -30,6 +30,13 @@ const ModulePath = "kharness"
 // GuestPath is where the guest benchmark program lives inside the image.
 const GuestPath = "/bin/kguest"
 
+// KrefPath is where the image holds the C reference of the fidelity check
+// (fidelity/kref.c, built with gcc -O2 -static), when gcc is present.
+const KrefPath = "/bin/kref"
+
+// KrefSource is the C reference's source file, relative to the module root.
+const KrefSource = "fidelity/kref.c"
+
 // DefaultCommands are the u-root commands in every image. Each must be listed
 // as a tool directive in go.mod, or `go mod tidy` drops its dependencies.
 var DefaultCommands = []string{
@@ -123,7 +130,12 @@ func Build(ctx context.Context, opt Options) (*Image, error) {
 	if err := buildGuest(ctx, opt.SourceDir, guest); err != nil {
 		return nil, err
 	}
-	key, err := inputKey(opt.SourceDir, guest)
+	kref := filepath.Join(tmp, "kref")
+	if err := buildKref(ctx, opt.SourceDir, kref); err != nil {
+		logf("no C reference in the image (the fidelity check will skip): %v", err)
+		kref = ""
+	}
+	key, err := inputKey(opt.SourceDir, guest, kref)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +157,7 @@ func Build(ctx context.Context, opt Options) (*Image, error) {
 
 	logf("building initramfs %s (u-root %s)", key[:12], strings.Join(DefaultCommands, " "))
 	out := filepath.Join(tmp, "image.cpio")
-	if err := create(ctx, opt.SourceDir, tmp, guest, out); err != nil {
+	if err := create(ctx, opt.SourceDir, tmp, guest, kref, out); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(out, img.Path); err != nil {
@@ -165,13 +177,29 @@ func buildGuest(ctx context.Context, src, out string) error {
 	return nil
 }
 
+// buildKref compiles the C reference as a static binary with gcc.
+func buildKref(ctx context.Context, src, out string) error {
+	if _, err := exec.LookPath("gcc"); err != nil {
+		return err
+	}
+	cmd := exec.CommandContext(ctx, "gcc", "-O2", "-static", "-o", out, filepath.Join(src, KrefSource))
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("gcc %s: %w\n%s", KrefSource, err, b)
+	}
+	return nil
+}
+
 // inputKey hashes everything the image depends on: the guest binary, the
-// module's dependency pins (which fix u-root's version), the Go toolchain and
-// the command list.
-func inputKey(src, guest string) (string, error) {
+// C reference's source (when kref was built), the module's dependency pins
+// (which fix u-root's version), the Go toolchain and the command list.
+func inputKey(src, guest, kref string) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%s\n", formatVersion, runtime.Version(), strings.Join(DefaultCommands, ","))
-	for _, f := range []string{guest, filepath.Join(src, "go.mod"), filepath.Join(src, "go.sum")} {
+	fmt.Fprintf(h, "%s\n%s\n%s\nkref=%t\n", formatVersion, runtime.Version(), strings.Join(DefaultCommands, ","), kref != "")
+	files := []string{guest, filepath.Join(src, "go.mod"), filepath.Join(src, "go.sum")}
+	if kref != "" {
+		files = append(files, filepath.Join(src, KrefSource))
+	}
+	for _, f := range files {
 		fh, err := os.Open(f)
 		if err != nil {
 			return "", fmt.Errorf("hashing initramfs inputs: %w", err)
@@ -185,10 +213,11 @@ func inputKey(src, guest string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// create runs u-root's image builder. gobusybox forces `go build -a`;
+// create runs u-root's image builder, adding the guest and, when kref is
+// not "", the C reference. gobusybox forces `go build -a`;
 // -a=false turns that off, which takes a warm rebuild from ~14 s to ~3 s
 // with identical output.
-func create(ctx context.Context, src, tmp, guest, out string) error {
+func create(ctx context.Context, src, tmp, guest, kref, out string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -199,6 +228,10 @@ func create(ctx context.Context, src, tmp, guest, out string) error {
 	var msgs strings.Builder
 	l := llog.New(slog.LevelWarn, func(format string, v ...any) { fmt.Fprintf(&msgs, format+"\n", v...) })
 	env := golang.Default(golang.DisableCGO(), golang.WithGOOS("linux"), golang.WithGOARCH("amd64"), golang.WithWorkingDir(src))
+	files := []string{guest + ":" + strings.TrimPrefix(GuestPath, "/")}
+	if kref != "" {
+		files = append(files, kref+":"+strings.TrimPrefix(KrefPath, "/"))
+	}
 	work := filepath.Join(tmp, "work")
 	if err := os.Mkdir(work, 0o755); err != nil {
 		return err
@@ -208,7 +241,7 @@ func create(ctx context.Context, src, tmp, guest, out string) error {
 		uimage.WithTempDir(work),
 		uimage.WithBusyboxCommands(pkgs...),
 		uimage.WithBusyboxBuildOpts(&golang.BuildOpts{ExtraArgs: []string{"-a=false"}}),
-		uimage.WithFiles(guest+":"+strings.TrimPrefix(GuestPath, "/")),
+		uimage.WithFiles(files...),
 		uimage.WithSkipLDD(),
 		uimage.WithInit("init"),
 		uimage.WithUinit(GuestPath, "-guest"),

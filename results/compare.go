@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,8 +124,10 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 		t.Column = "config"
 	case "kernel":
 		t.Row = "config"
+	case "run":
+		t.Row = "kernel/config"
 	default:
-		return nil, fmt.Errorf("comparing runs: column axis %q is neither \"config\" nor \"kernel\"", opt.Column)
+		return nil, fmt.Errorf("comparing runs: column axis %q is not \"config\", \"kernel\" or \"run\"", opt.Column)
 	}
 	if t.Confidence == 0 {
 		t.Confidence = 0.95
@@ -152,6 +155,12 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 		return nil, err
 	}
 	kernels, configs := axisOrder(dirs)
+	if t.Column == "run" {
+		// Before/after: each run directory is a column and each kernel and
+		// config a row; a cell's Kernel holds "kernel/config", its Config
+		// the run.
+		kernels, configs = nil, byRun(boots, dirs)
+	}
 	cells := make(map[[2]string]*cellData)
 	var keys []benchKey
 	for _, b := range boots {
@@ -397,6 +406,38 @@ func errorTexts(errs []error) []string {
 
 // axisOrder returns the kernels and configs in the order the runs' run.json
 // list them, so that the first column is the one the user put first.
+// byRun relabels boots for the run axis (kernel "kernel/config", config
+// the run's label) and returns the run labels in the order of dirs: each
+// directory's base name, or the path as given where base names repeat.
+func byRun(boots []*BootRecord, dirs []string) []string {
+	labels := make([]string, len(dirs))
+	index := map[string]int{}
+	seen := map[string]int{}
+	for i, d := range dirs {
+		labels[i] = filepath.Base(filepath.Clean(d))
+		seen[labels[i]]++
+		if abs, err := filepath.Abs(d); err == nil {
+			index[abs] = i
+		}
+	}
+	for i, d := range dirs {
+		if seen[labels[i]] > 1 {
+			labels[i] = d
+		}
+	}
+	for _, b := range boots {
+		run := filepath.Dir(filepath.Dir(filepath.Dir(b.Dir))) // RUN/cells/<cell>/boot-NN-aK
+		label := run
+		if abs, err := filepath.Abs(run); err == nil {
+			if i, ok := index[abs]; ok {
+				label = labels[i]
+			}
+		}
+		b.Kernel.Label, b.Config.Name = b.Kernel.Label+"/"+b.Config.Name, label
+	}
+	return labels
+}
+
 func axisOrder(dirs []string) (kernels, configs []string) {
 	for _, d := range dirs {
 		r, err := readRun(d)

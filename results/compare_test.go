@@ -439,3 +439,44 @@ func TestCompareFormatValue(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareRunAxis compares two run directories holding the same cells,
+// before and after: each run is a column.
+func TestCompareRunAxis(t *testing.T) {
+	root := t.TempDir()
+	before, after := filepath.Join(root, "before"), filepath.Join(root, "after")
+	for _, r := range []struct {
+		dir string
+		ns  float64
+	}{{before, 460}, {after, 520}} {
+		s, err := Open(r.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for b := 0; b < 5; b++ {
+			a, err := s.NewAttempt(CellName("k", "default"), b, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bench := fmt.Sprintf("kernel: k\nBenchmarkNullSyscall 1000 %.1f ns/op\n", r.ns+float64(b))
+			if err := os.WriteFile(a.Path(BenchFile), []byte(bench), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rec := &BootRecord{Kernel: KernelInfo{Label: "k"}, Config: BootConfig{Name: "default"}, Status: StatusOK, Accel: "tcg"}
+			if err := a.Commit(rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	tab, err := Compare([]string{before, after}, CompareOptions{Column: "run"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tab.Columns) != 2 || tab.Columns[0] != "before" || tab.Columns[1] != "after" || len(tab.Rows) != 1 {
+		t.Fatalf("columns %v, %d rows", tab.Columns, len(tab.Rows))
+	}
+	r := tab.Rows[0]
+	if r.Key != "k/default" || r.Cells[1].Call != CallRegression || r.Cells[1].Ratio < 1.1 {
+		t.Errorf("row %s: after = %+v, want a regression of ~×1.13", r.Key, r.Cells[1])
+	}
+}

@@ -6,7 +6,12 @@
 // and powers off. On the host, for tests, it writes the same stream to a
 // file:
 //
-//	kguest -o FILE -run REGEXP -benchtime 50ms -count 3 [-mode MODE]
+//	kguest -o FILE -run REGEXP -benchtime 50ms -count 3 [-mode MODE] [-fidelity -kref PATH]
+//
+// Asynchronous preemption is off (GODEBUG=asyncpreemptoff=1, set by
+// re-executing itself): a timed assembly loop has no safe point, so the
+// runtime's preemption signals would only add deliveries to what is
+// measured.
 package main
 
 import (
@@ -17,11 +22,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
+	"syscall"
 
 	"kharness/guest"
 )
 
 func main() {
+	noAsyncPreempt()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
@@ -34,6 +42,23 @@ func main() {
 		fmt.Fprintf(os.Stderr, "kguest: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// noAsyncPreempt re-executes the program with asyncpreemptoff=1 added to
+// GODEBUG, unless it is there; the process keeps its pid (u-root's init
+// waits for it). If the exec fails it goes on as it is.
+func noAsyncPreempt() {
+	const off = "asyncpreemptoff=1"
+	g := os.Getenv("GODEBUG")
+	if strings.Contains(g, off) {
+		return
+	}
+	if g != "" {
+		g += ","
+	}
+	os.Setenv("GODEBUG", g+off)
+	err := syscall.Exec("/proc/self/exe", os.Args, os.Environ())
+	fmt.Fprintf(os.Stderr, "kguest: re-exec with GODEBUG=%s: %v\n", off, err)
 }
 
 // errUsage reports bad command-line arguments (already explained on stderr).
@@ -50,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&opts.Params.Run, "run", d.Run, "run benchmarks matching `regexp`")
 	fs.DurationVar(&opts.Params.Benchtime, "benchtime", d.Benchtime, "target `duration` of one sample")
 	fs.IntVar(&opts.Params.Count, "count", d.Count, "`samples` per benchmark")
+	fs.BoolVar(&opts.Params.Fidelity, "fidelity", false, "after the suite, run the fidelity check: Go vs the C reference")
+	fs.StringVar(&opts.Params.Kref, "kref", d.Kref, "the C reference `program` of the fidelity check")
 	mode := fs.String("mode", string(d.Mode), fmt.Sprintf("`mode`, one of %v", guest.Modes))
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -64,7 +64,7 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	bad := fs.String("bad", "", "the bad kernel")
 	family := fs.String("family", "6.1,6.12", "Debian families whose kernels, in version order, are bisected (comma-separated)")
 	flavour := fs.String("flavour", kernels.DefaultFlavour, "Debian kernel flavour")
-	bench := fs.String("bench", "NullSyscall", "regexp: the benchmark compared (first match by name)")
+	bench := fs.String("bench", "NullSyscall/call=getppid$", "regexp: the benchmark compared (first match by name)")
 	unit := fs.String("unit", "sec/op", "its unit, as benchfmt tidies it")
 	cmdline := fs.String("cmdline", "", "extra kernel arguments for every boot")
 	out := fs.String("o", "runs/bisect", "results root: one run directory a kernel, reused by later bisections")

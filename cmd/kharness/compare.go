@@ -14,7 +14,7 @@ import (
 func compareCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	col := fs.String("col", "config", "column axis: config or kernel")
+	col := fs.String("col", "config", "column axis: config, kernel, or run (before/after: each RUN a column)")
 	force := fs.Bool("force", false, "compare results from different accelerators, QEMU versions or guest CPUs")
 	format := fs.String("format", "text", "output format: text, csv or json")
 	alpha := fs.Float64("alpha", 0.05, "significance level: a change is called only if the Mann-Whitney U p-value is below it")
@@ -34,8 +34,8 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	if *col != "config" && *col != "kernel" {
-		return fmt.Errorf("-col %q: want config or kernel", *col)
+	if *col != "config" && *col != "kernel" && *col != "run" {
+		return fmt.Errorf("-col %q: want config, kernel or run", *col)
 	}
 	write := map[string]func(*results.Table, io.Writer) error{
 		"text": (*results.Table).WriteText, "csv": (*results.Table).WriteCSV, "json": (*results.Table).WriteJSON,

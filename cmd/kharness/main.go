@@ -32,6 +32,7 @@ commands:
   bisect -good K1 -bad K2 [-family 6.1,6.12] [-bench RE]  find the first released kernel where a benchmark changed
   nightly -history DIR CONFIG.toml                         run every kernel of the config's families the history lacks; trend report
   shell [-accel A] KERNEL [-- kernel args...]              boot a kernel with the benchmark image and get a shell on its console
+  seed RUN... | fidelity RUN...                            the seed post's lat_ctx table (configs/seed.toml); Go ÷ C (configs/fidelity.toml)
 
 Run "kharness <command> -h" for a command's flags.
 `
@@ -99,6 +100,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return nightlyCmd(ctx, args[1:], stdout, stderr)
 	case "shell":
 		return shellCmd(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "seed", "fidelity":
+		return tableCmd(args[0], args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -53,6 +53,7 @@ retries = 0
 accel = "tcg"
 timeout = "60s"
 [bench]
+run = "NullSyscall/call=getppid$"
 benchtime = "20ms"
 count = 2
 [[kernel]]
@@ -251,6 +252,7 @@ retries = 1
 accel = "tcg"
 timeout = "60s"
 [bench]
+run = "NullSyscall/call=getppid$"
 benchtime = "10ms"
 count = 1
 [[kernel]]

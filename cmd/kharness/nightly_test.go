@@ -30,6 +30,7 @@ boots = 2
 retries = 0
 accel = "tcg"
 [bench]
+run = "NullSyscall/call=getppid$"
 benchtime = "10ms"
 count = 2
 [[kernel]]

@@ -101,9 +101,9 @@ func TestShellThroughPTY(t *testing.T) {
 			pos := scr.waitFor(t, "kguest: shell on the console", 0, 3*time.Minute)
 			// Type only once gosh's line editor has drawn its prompt.
 			pos = scr.waitFor(t, "hide/show prompt", pos, 60*time.Second)
-			master.Write([]byte("uname -r;kguest -count 1\r"))
+			master.Write([]byte("uname -r;kguest -count 1 -run getppid$\r"))
 			pos = scr.waitFor(t, cand.Release, pos, 60*time.Second)
-			scr.waitFor(t, "BenchmarkNullSyscall/call=getppid", pos, 60*time.Second)
+			scr.waitFor(t, "BenchmarkNullSyscall/call=getppid ", pos, 60*time.Second)
 			master.Write([]byte("poweroff\r"))
 			select {
 			case err := <-done:

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"kharness/results"
+)
+
+// seedCmd is "kharness seed RUN...": the seed post's lat_ctx table.
+func seedCmd(args []string, stdout, stderr io.Writer) error {
+	dirs, err := runDirs("seed", args, stderr)
+	if err != nil {
+		return err
+	}
+	rows, err := results.Seed(dirs...)
+	if err != nil {
+		return err
+	}
+	accel, err := results.RunAccel(dirs...)
+	if err != nil {
+		return err
+	}
+	return results.WriteSeed(stdout, rows, accel)
+}
+
+// fidelityCmd is "kharness fidelity RUN...": Go ÷ C per case of the
+// fidelity check.
+func fidelityCmd(args []string, stdout, stderr io.Writer) error {
+	dirs, err := runDirs("fidelity", args, stderr)
+	if err != nil {
+		return err
+	}
+	rows, err := results.Fidelity(dirs...)
+	if err != nil {
+		return err
+	}
+	return results.WriteFidelity(stdout, rows)
+}
+
+// runDirs parses the flags (none) and RUN arguments of a table command.
+func runDirs(name string, args []string, stderr io.Writer) ([]string, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintf(stderr, "usage: kharness %s RUN...\n", name) }
+	if err := fs.Parse(args); err != nil {
+		return nil, errUsage
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return nil, errUsage
+	}
+	return fs.Args(), nil
+}
+
+// tableCmd runs the seed or fidelity view.
+func tableCmd(name string, args []string, stdout, stderr io.Writer) error {
+	if name == "seed" {
+		return seedCmd(args, stdout, stderr)
+	}
+	return fidelityCmd(args, stdout, stderr)
+}

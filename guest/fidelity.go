@@ -1,0 +1,156 @@
+//go:build linux
+
+package guest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+)
+
+// fidelityCases pairs the suite benchmarks of the fidelity check with the
+// case names of the C reference (fidelity/kref.c).
+var fidelityCases = []struct{ bench, kref string }{
+	{"NullSyscall/call=getppid", "null"},
+	{"Read/file=dev-zero/bytes=1", "read"},
+	{"Write/file=dev-null/bytes=1", "write"},
+	{"PipeRoundTrip/procs=2", "pipe"},
+	{ctxName(2, 0), "ctx"},
+}
+
+// Suffixes of the fidelity check's benchmark names.
+const (
+	ImplGo = "/impl=go"
+	ImplC  = "/impl=c"
+)
+
+// fidelityOn reports whether the fidelity check runs: kharness.fidelity=1,
+// or a run pattern that names it ("impl="; a config cannot set kharness.*
+// words itself, so configs/fidelity.toml selects it this way).
+func fidelityOn(p Params) bool {
+	return p.Fidelity || strings.Contains(p.Run, "impl=")
+}
+
+// runFidelity runs the fidelity check when fidelityOn: for each case
+// whose "/impl=go" name matches p.Run, it calibrates the Go loop, then
+// alternates Go and C samples of the same iteration count, so that drift
+// of the machine hits both alike.
+func runFidelity(ctx context.Context, s *StreamWriter, p Params, log io.Writer) error {
+	if !fidelityOn(p) {
+		return nil
+	}
+	re, err := regexp.Compile(p.Run)
+	if err != nil {
+		return err
+	}
+	byName := map[string]Benchmark{}
+	for _, b := range Benchmarks() {
+		byName[b.Name] = b
+	}
+	_, krefErr := os.Stat(p.Kref)
+	for _, fc := range fidelityCases {
+		b := byName[fc.bench]
+		goName := b.Name + ImplGo
+		if !re.MatchString("Benchmark" + goName) {
+			continue
+		}
+		if krefErr != nil {
+			if err := s.Skip(goName, fmt.Sprintf("no C reference: %v", krefErr)); err != nil {
+				return err
+			}
+			continue
+		}
+		if why := skipReason(b); why != "" {
+			if err := s.Skip(goName, why); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(log, "kguest: fidelity %s: Go vs C\n", b.Name)
+		if err := fidelityCase(ctx, s, p, b, fc.kref); err != nil {
+			return fmt.Errorf("fidelity %s: %w", b.Name, err)
+		}
+	}
+	return nil
+}
+
+// fidelityCase runs one case of the fidelity check.
+func fidelityCase(ctx context.Context, s *StreamWriter, p Params, b Benchmark, kref string) (err error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	runtime.GC()
+	in, err := b.start(p.Benchtime)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := in.stop(); err == nil {
+			err = serr
+		}
+	}()
+	c := calibrate(in.Loop, p.Benchtime)
+	if err := s.Comment(calibrateComment("Benchmark"+b.Name+ImplGo, c, in) + " c-reference=" + p.Kref + " " + kref); err != nil {
+		return err
+	}
+	ops := max(in.Ops, 1)
+	for i := 0; i < p.Count; i++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		d := timeLoop(in.Loop, c.Iters)
+		if err := in.check(); err != nil {
+			return err
+		}
+		raw := float64(d.Nanoseconds()) / float64(c.Iters*ops)
+		if err := s.ResultValues(b.Name+ImplGo, c.Iters*ops, fidelityValues(raw-in.Overhead, raw, in.Overhead != 0)); err != nil {
+			return err
+		}
+		ns, craw, err := runKref(p.Kref, kref, c.Iters)
+		if err != nil {
+			return err
+		}
+		if err := s.ResultValues(b.Name+ImplC, c.Iters*ops, fidelityValues(ns, craw, in.Overhead != 0)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fidelityValues are the values of a fidelity line: ns/op, and raw-ns/op
+// when an overhead was subtracted.
+func fidelityValues(ns, raw float64, sub bool) []Value {
+	if sub {
+		return []Value{{ns, "ns/op"}, {raw, "raw-ns/op"}}
+	}
+	return []Value{{ns, "ns/op"}}
+}
+
+// runKref runs the C reference for one sample and returns its "NS RAW".
+func runKref(path, kcase string, iters uint64) (ns, raw float64, err error) {
+	out, err := exec.Command(path, kcase, strconv.FormatUint(iters, 10)).Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return 0, 0, fmt.Errorf("%s %s: %w", path, kcase, err)
+	}
+	f := strings.Fields(string(out))
+	if len(f) == 2 {
+		ns, err = strconv.ParseFloat(f[0], 64)
+		if err == nil {
+			raw, err = strconv.ParseFloat(f[1], 64)
+		}
+		if err == nil {
+			return ns, raw, nil
+		}
+	}
+	return 0, 0, fmt.Errorf("%s %s: output %q, want \"NS RAW\"", path, kcase, out)
+}

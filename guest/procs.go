@@ -1,0 +1,195 @@
+//go:build linux
+
+package guest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Helper processes are this program again (/proc/self/exe, in the guest
+// and in a host test binary alike), told what to be by its first argument.
+const (
+	selfExe     = "/proc/self/exe"
+	argPeer     = "-kguest-peer"     // echo bytes from fd 3 to fd 4, summing WORDS words: argPeer WORDS
+	argExit     = "-kguest-exit"     // exit at once: the exec of fork+exec
+	argInt80    = "-kguest-int80"    // probe INT $0x80
+	argVsyscall = "-kguest-vsyscall" // probe the vsyscall page
+)
+
+// Exit codes of the probes.
+const (
+	probeOK     = 0
+	probeENOSYS = 3
+	probeWrong  = 4
+)
+
+func init() {
+	if len(os.Args) < 2 {
+		return
+	}
+	switch os.Args[1] {
+	case argExit:
+		unix.Exit(0)
+	case argPeer:
+		os.Exit(runPeer(os.Args[2:]))
+	case argInt80:
+		defaultFaults()
+		r := int80Loop(1)
+		switch {
+		case int(r) == -int(unix.ENOSYS):
+			unix.Exit(probeENOSYS)
+		case int(r) != unix.Getppid():
+			unix.Exit(probeWrong)
+		}
+		unix.Exit(probeOK)
+	case argVsyscall:
+		defaultFaults()
+		vsyscallLoop(1, &scratch[0])
+		unix.Exit(probeOK)
+	}
+}
+
+// defaultFaults gives SIGSEGV, SIGBUS and SIGILL their default action, so
+// that a probe that faults dies of the signal (which its parent reports)
+// instead of a Go panic.
+func defaultFaults() {
+	dfl := kernelSigaction{}
+	for _, sig := range []unix.Signal{unix.SIGSEGV, unix.SIGBUS, unix.SIGILL} {
+		rtSigaction(int(sig), &dfl, nil)
+	}
+}
+
+// runPeer is a peer process: it echoes bytes from fd 3 to fd 4 until EOF.
+func runPeer(args []string) int {
+	runtime.LockOSThread()
+	debug.SetGCPercent(-1)
+	words := 0
+	if len(args) > 0 {
+		words, _ = strconv.Atoi(args[0])
+	}
+	ws := workingSet(words)
+	if r := echoLoop(3, 4, &scratch[0], &ws[0], uintptr(words)); r != 0 {
+		fmt.Fprintf(os.Stderr, "kguest peer %d: %v\n", os.Getpid(), errno(r))
+		return 1
+	}
+	return 0
+}
+
+// workingSet returns words 32-bit words, touched, plus one so that &ws[0]
+// is valid for 0 words.
+func workingSet(words int) []uint32 {
+	ws := make([]uint32, words+1)
+	for i := range ws {
+		ws[i] = uint32(i)
+	}
+	return ws
+}
+
+// probe runs this program with arg and returns why the feature it probes
+// cannot be benchmarked, or "" when the probe exited 0.
+func probe(arg, what string) string {
+	cmd := exec.Command(selfExe, arg)
+	cmd.Args[0] = "kguest"
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &ee):
+		ws := ee.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			return fmt.Sprintf("%s killed the process with %v", what, ws.Signal())
+		}
+		if ws.ExitStatus() == probeENOSYS {
+			return what + " returned ENOSYS"
+		}
+		return fmt.Sprintf("%s: probe exited %d (wrong result)", what, ws.ExitStatus())
+	}
+	return fmt.Sprintf("%s: probe: %v", what, err)
+}
+
+// int80Skip says why INT $0x80 cannot be measured: no IA32 emulation
+// (CONFIG_IA32_EMULATION=n, or ia32_emulation=0 on the command line).
+func int80Skip() string {
+	if why := probe(argInt80, "int $0x80"); why != "" {
+		return why + ": no 32-bit compat entry (CONFIG_IA32_EMULATION=n or ia32_emulation=0)"
+	}
+	return ""
+}
+
+// vsyscallSkip says why the vsyscall page cannot be called.
+func vsyscallSkip() string {
+	if !hasMapping("[vsyscall]") {
+		return "no vsyscall page (vsyscall=none, the default of Debian's kernels; boot with vsyscall=emulate or xonly)"
+	}
+	return probe(argVsyscall, "calling the vsyscall page")
+}
+
+// peer is a running helper process and the descriptors of our side.
+type peer struct {
+	cmds   []*exec.Cmd
+	closer []int // our descriptors, closed first at stop so the peers see EOF
+}
+
+// spawn starts a peer with fd 3 = in and fd 4 = out, summing words words
+// per byte, and closes in and out here.
+func (p *peer) spawn(in, out int, words int) error {
+	if in == out { // a socket: give the peer its own descriptor for each
+		var err error
+		if out, err = unix.Dup(in); err != nil {
+			unix.Close(in)
+			return err
+		}
+	}
+	fin, fout := os.NewFile(uintptr(in), "in"), os.NewFile(uintptr(out), "out")
+	defer fin.Close()
+	defer fout.Close()
+	cmd := exec.Command(selfExe, argPeer, strconv.Itoa(words))
+	cmd.Args[0] = "kguest-peer"
+	cmd.ExtraFiles = []*os.File{fin, fout}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	p.cmds = append(p.cmds, cmd)
+	return nil
+}
+
+// stop closes our descriptors and waits for every peer, at most 10 s.
+func (p *peer) stop() error {
+	for _, fd := range p.closer {
+		unix.Close(fd)
+	}
+	var errs []error
+	timer := time.AfterFunc(10*time.Second, func() {
+		for _, c := range p.cmds {
+			c.Process.Kill()
+		}
+	})
+	defer timer.Stop()
+	for _, c := range p.cmds {
+		if err := c.Wait(); err != nil {
+			errs = append(errs, fmt.Errorf("peer %d: %w", c.Process.Pid, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// pipe2 returns a pipe's read and write ends.
+func pipe2() (r, w int, err error) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return 0, 0, err
+	}
+	return p[0], p[1], nil
+}

@@ -1,0 +1,225 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+)
+
+// SeedBenchmark is the benchmark the seed post measured: LMbench lat_ctx
+// with 2 processes and no working set.
+const SeedBenchmark = "CtxSwitch/procs=2/ws=0KiB"
+
+// The seed post's own figures (Larry McVoy, LKML, 2 Jan 2003, a 1.6 GHz
+// Athlon): 548K context switches a second, "2 system calls and a context
+// switch" in 1.8 µs.
+const (
+	SeedPostCtxPerSec = 548_000
+	SeedPostHopMicros = 1.8
+)
+
+// SeedRow is one cell's lat_ctx 2p/0K in the seed post's terms; each value
+// is the median over the cell's ok boots of each boot's median sample.
+type SeedRow struct {
+	Kernel, Config string
+	Boots          int     // ok boots with the benchmark
+	CtxPerSec      float64 // context switches per second while it ran (/proc/stat)
+	IntrPerSec     float64 // interrupts per second
+	Usr, Sys, Idl  float64 // CPU shares, percent
+	HopMicros      float64 // one hop: a write, a read and a switch (raw-ns/op)
+	SwitchMicros   float64 // the hop less the one-process pipe overhead (ns/op)
+}
+
+// FidelityRow compares the Go and C loops of one case in one cell: medians
+// over ok boots of each boot's median sample.
+type FidelityRow struct {
+	Kernel, Config, Case string
+	Boots                int
+	Go, C                float64 // ns per operation
+}
+
+// Ratio returns Go ÷ C.
+func (r FidelityRow) Ratio() float64 { return r.Go / r.C }
+
+// cellMedians returns, per cell (kernel, config) of the runs dirs, the
+// median over ok boots of each benchmark and unit, and how many ok boots
+// had each benchmark. Cells are in the order of their first boot.
+func cellMedians(dirs []string) (cells [][2]string, meds map[[2]string]map[benchKey]float64, counts map[[2]string]map[benchKey]int, err error) {
+	boots, err := LoadBoots(dirs...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	per := map[[2]string]map[benchKey][]float64{}
+	for _, b := range boots {
+		if !b.Status.OK() {
+			continue
+		}
+		c := [2]string{b.Kernel.Label, b.Config.Name}
+		if per[c] == nil {
+			per[c] = map[benchKey][]float64{}
+			cells = append(cells, c)
+		}
+		m, _, _, err := bootMedians(b)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for k, v := range m {
+			per[c][k] = append(per[c][k], v)
+		}
+	}
+	meds = map[[2]string]map[benchKey]float64{}
+	counts = map[[2]string]map[benchKey]int{}
+	for c, m := range per {
+		meds[c], counts[c] = map[benchKey]float64{}, map[benchKey]int{}
+		for k, vs := range m {
+			counts[c][k] = len(vs)
+			meds[c][k] = median(vs)
+		}
+	}
+	return cells, meds, counts, nil
+}
+
+// nsPerOp returns the ns/op median of name (benchfmt tidies ns/op to
+// sec/op).
+func nsPerOp(m map[benchKey]float64, name string) (float64, bool) {
+	if v, ok := m[benchKey{name, "sec/op"}]; ok {
+		return v * 1e9, true
+	}
+	v, ok := m[benchKey{name, "ns/op"}]
+	return v, ok
+}
+
+// Seed reads the runs dirs and returns the seed table: one row per cell
+// that has SeedBenchmark.
+func Seed(dirs ...string) ([]SeedRow, error) {
+	cells, meds, counts, err := cellMedians(dirs)
+	if err != nil {
+		return nil, err
+	}
+	var rows []SeedRow
+	for _, c := range cells {
+		m := meds[c]
+		sw, ok := nsPerOp(m, SeedBenchmark)
+		if !ok {
+			continue
+		}
+		raw := m[benchKey{SeedBenchmark, "raw-sec/op"}] * 1e9 // benchfmt tidies raw-ns/op
+		if raw == 0 {
+			raw = m[benchKey{SeedBenchmark, "raw-ns/op"}]
+		}
+		rows = append(rows, SeedRow{Kernel: c[0], Config: c[1], Boots: counts[c][benchKey{SeedBenchmark, "sec/op"}],
+			CtxPerSec: m[benchKey{SeedBenchmark, "ctxsw/s"}], IntrPerSec: m[benchKey{SeedBenchmark, "intr/s"}],
+			Usr: m[benchKey{SeedBenchmark, "usr%"}], Sys: m[benchKey{SeedBenchmark, "sys%"}], Idl: m[benchKey{SeedBenchmark, "idl%"}],
+			HopMicros: raw / 1000, SwitchMicros: sw / 1000})
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("no ok boot in %s has Benchmark%s", strings.Join(dirs, " "), SeedBenchmark)
+	}
+	return rows, nil
+}
+
+// WriteSeed prints rows as the seed post's vmstat-style table, beside the
+// post's own numbers. accel is the accelerator of the run ("tcg" or "kvm").
+func WriteSeed(w io.Writer, rows []SeedRow, accel string) error {
+	fmt.Fprintf(w, "lat_ctx, 2 processes, 0 KiB: a ring of two processes passing a byte over pipes\n\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kernel\tconfig\tboots\tctx/s\tint/s\tusr\tsys\tidl\t2 syscalls + 1 switch\tswitch alone\t")
+	fmt.Fprintf(tw, "2.5 (the post)\tAthlon 1.6GHz\t-\t%s\t-\t-\t-\t-\t%.1f µs\t-\t\n", si(SeedPostCtxPerSec), SeedPostHopMicros)
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.1f µs\t%.1f µs\t\n", r.Kernel, r.Config, r.Boots,
+			si(r.CtxPerSec), si(r.IntrPerSec), r.Usr, r.Sys, r.Idl, r.HopMicros, r.SwitchMicros)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nThe post: Larry McVoy, LKML, 2 Jan 2003, lat_ctx on a 1.6 GHz Athlon: \"2 system calls and a\n"+
+		"context switch\" in 1.8 µs, 548K context switches a second.\n"+
+		"2 syscalls + 1 switch: one hop of the ring (a write, a read and a switch), as the post counts it;\n"+
+		"switch alone: the hop less one process writing and reading its own pipe (LMbench's lat_ctx).\n"+
+		"ctx/s, int/s, usr/sys/idl: /proc/stat over each sample, as vmstat shows them; medians over boots.\n")
+	if accel != "kvm" {
+		fmt.Fprintf(w, "These numbers are EMULATED (QEMU %s): they time QEMU's translation of the guest, not a\n"+
+			"real CPU, and are not comparable with the post's hardware numbers.\n", strings.ToUpper(accel))
+	}
+	return nil
+}
+
+// RunAccel returns the accelerator of the ok boots of dirs ("tcg", "kvm"),
+// or "mixed" when they differ.
+func RunAccel(dirs ...string) (string, error) {
+	boots, err := LoadBoots(dirs...)
+	if err != nil {
+		return "", err
+	}
+	accel := ""
+	for _, b := range boots {
+		switch {
+		case !b.Status.OK():
+		case accel == "":
+			accel = b.Accel
+		case accel != b.Accel:
+			return "mixed", nil
+		}
+	}
+	return accel, nil
+}
+
+// si formats v with a K or M suffix, like the post's "548K".
+func si(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.0fK", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+// Fidelity reads the runs dirs and returns, per cell, each case that has
+// both "/impl=go" and "/impl=c" results.
+func Fidelity(dirs ...string) ([]FidelityRow, error) {
+	cells, meds, counts, err := cellMedians(dirs)
+	if err != nil {
+		return nil, err
+	}
+	var rows []FidelityRow
+	for _, c := range cells {
+		m := meds[c]
+		var names []string
+		for k := range m {
+			if base, ok := strings.CutSuffix(k.name, "/impl=go"); ok && (k.unit == "sec/op" || k.unit == "ns/op") {
+				names = append(names, base)
+			}
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			g, _ := nsPerOp(m, n+"/impl=go")
+			cv, ok := nsPerOp(m, n+"/impl=c")
+			if !ok {
+				continue
+			}
+			rows = append(rows, FidelityRow{Kernel: c[0], Config: c[1], Case: n, Go: g, C: cv,
+				Boots: counts[c][benchKey{n + "/impl=c", "sec/op"}]})
+		}
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("no ok boot in %s has /impl=go and /impl=c results (run configs/fidelity.toml)", strings.Join(dirs, " "))
+	}
+	return rows, nil
+}
+
+// WriteFidelity prints the Go ÷ C table.
+func WriteFidelity(w io.Writer, rows []FidelityRow) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kernel\tconfig\tcase\tboots\tGo ns/op\tC ns/op\tGo ÷ C\t")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f\t%.1f\t%.3f\t\n", r.Kernel, r.Config, r.Case, r.Boots, r.Go, r.C, r.Ratio())
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nGo and C samples alternate in the same boot with the same iteration count; medians over samples, then boots.")
+	return nil
+}
