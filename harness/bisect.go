@@ -79,12 +79,15 @@ func Bisect(ctx context.Context, labels []string, good, bad int, f SampleFunc, p
 		if b, err = f(ctx, bad, n); err != nil {
 			return r, err
 		}
-		if pv := utest(g, b); pv < p.Alpha {
+		pv := utest(g, b)
+		if pv < p.Alpha {
 			r.Steps = append(r.Steps, endpointStep(good, labels, g, g, b, pv), endpointStep(bad, labels, b, g, b, pv))
 			break
 		}
 		if n >= p.MaxBoots {
-			return r, fmt.Errorf("%w: %s vs %s after %d boots each (p = %.3f)", ErrEndpointsSame, labels[good], labels[bad], n, utest(g, b))
+			r.Steps = append(r.Steps, endpointStep(good, labels, g, g, b, pv), endpointStep(bad, labels, b, g, b, pv))
+			r.Reason = fmt.Sprintf("the endpoints do not differ significantly after %d boots each (p = %.3f)", n, pv)
+			return r, fmt.Errorf("%w: %s vs %s after %d boots each (p = %.3f)", ErrEndpointsSame, labels[good], labels[bad], n, pv)
 		}
 	}
 	lo, hi := good, bad
