@@ -29,6 +29,9 @@ type BootSpec struct {
 // so the emulated UART costs little time.
 const baseCmdline = "console=ttyS0 panic=-1 quiet"
 
+// BaseCmdline is baseCmdline for callers that build their own VMOptions.
+const BaseCmdline = baseCmdline
+
 // Verdict is what one boot came to: the stream when it succeeded, a status
 // and reason either way, and what a person needs to see.
 type Verdict struct {
