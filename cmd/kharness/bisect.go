@@ -6,13 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"time"
 
 	"kharness/harness"
-	"kharness/initramfs"
 	"kharness/kernels"
 )
 
@@ -87,14 +85,7 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		return errUsage
 	}
-	var err error
-	if *cache == "" {
-		if *cache, err = kernels.DefaultCacheDir(); err != nil {
-			return err
-		}
-	}
-	wd, _ := os.Getwd()
-	src, err := initramfs.FindSourceDir(wd)
+	src, err := cacheAndSource(cache)
 	if err != nil {
 		return err
 	}

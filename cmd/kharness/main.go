@@ -20,6 +20,9 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"kharness/initramfs"
+	"kharness/kernels"
 )
 
 const usage = `usage: kharness <command> [flags] [args]
@@ -121,4 +124,18 @@ func isTerminal(w io.Writer) bool {
 	}
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// cacheAndSource fills in the default cache directory when *cache is empty
+// and finds the kharness source tree the image is built from.
+func cacheAndSource(cache *string) (string, error) {
+	if *cache == "" {
+		d, err := kernels.DefaultCacheDir()
+		if err != nil {
+			return "", err
+		}
+		*cache = d
+	}
+	wd, _ := os.Getwd()
+	return initramfs.FindSourceDir(wd)
 }

@@ -6,11 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"kharness/harness"
-	"kharness/initramfs"
-	"kharness/kernels"
 )
 
 func nightlyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -36,13 +33,7 @@ func nightlyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if *cache == "" {
-		if *cache, err = kernels.DefaultCacheDir(); err != nil {
-			return err
-		}
-	}
-	wd, _ := os.Getwd()
-	src, err := initramfs.FindSourceDir(wd)
+	src, err := cacheAndSource(cache)
 	if err != nil {
 		return err
 	}

@@ -6,14 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"kharness/harness"
-	"kharness/initramfs"
-	"kharness/kernels"
 	"kharness/results"
 )
 
@@ -73,13 +70,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			*out += fmt.Sprintf("-shard%dof%d", shard.Index, shard.Count)
 		}
 	}
-	if *cache == "" {
-		if *cache, err = kernels.DefaultCacheDir(); err != nil {
-			return err
-		}
-	}
-	wd, _ := os.Getwd()
-	src, err := initramfs.FindSourceDir(wd)
+	src, err := cacheAndSource(cache)
 	if err != nil {
 		return err
 	}
