@@ -43,6 +43,9 @@ type Instance struct {
 	// LMbench subtracts the pipe overhead of lat_ctx. When it is not zero
 	// the line also carries the unsubtracted time as "raw-ns/op".
 	Overhead float64
+	// Bytes, when not zero, is the number of bytes one operation moves;
+	// the line then also carries the throughput in MB/s.
+	Bytes uint64
 	// Err, if not nil, reports a failure of the loops run so far.
 	Err func() error
 	// Stop, if not nil, tears the set-up down.
@@ -195,6 +198,9 @@ func measure(ctx context.Context, b Benchmark, target time.Duration, count int,
 		s := Sample{Iters: c.Iters * ops, NsPerOp: raw - in.Overhead}
 		if in.Overhead != 0 {
 			s.Extra = append(s.Extra, Value{raw, "raw-ns/op"})
+		}
+		if in.Bytes != 0 && raw > 0 {
+			s.Extra = append(s.Extra, Value{float64(in.Bytes) / raw * 1e3, "MB/s"})
 		}
 		if b.Counters {
 			s.Extra = append(s.Extra, counterValues(before, readProcStat(), d)...)

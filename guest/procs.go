@@ -42,6 +42,8 @@ func init() {
 		unix.Exit(0)
 	case argPeer:
 		os.Exit(runPeer(os.Args[2:]))
+	case argServe:
+		os.Exit(runServer(os.Args[2:]))
 	case argInt80:
 		defaultFaults()
 		r := int80Loop(1)
@@ -71,8 +73,7 @@ func defaultFaults() {
 
 // runPeer is a peer process: it echoes bytes from fd 3 to fd 4 until EOF.
 func runPeer(args []string) int {
-	runtime.LockOSThread()
-	debug.SetGCPercent(-1)
+	lockAndNoGC()
 	words := 0
 	if len(args) > 0 {
 		words, _ = strconv.Atoi(args[0])
@@ -83,6 +84,13 @@ func runPeer(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// lockAndNoGC locks a peer to its OS thread and turns its GC off, as the
+// timed process is while it samples.
+func lockAndNoGC() {
+	runtime.LockOSThread()
+	debug.SetGCPercent(-1)
 }
 
 // workingSet returns words 32-bit words, touched, plus one so that &ws[0]
@@ -151,12 +159,20 @@ func (p *peer) spawn(in, out int, words int) error {
 			return err
 		}
 	}
-	fin, fout := os.NewFile(uintptr(in), "in"), os.NewFile(uintptr(out), "out")
-	defer fin.Close()
-	defer fout.Close()
-	cmd := exec.Command(selfExe, argPeer, strconv.Itoa(words))
+	return p.start([]string{argPeer, strconv.Itoa(words)}, in, out)
+}
+
+// start runs this program with args and fds as its descriptors 3, 4, ...,
+// and closes fds here.
+func (p *peer) start(args []string, fds ...int) error {
+	files := make([]*os.File, len(fds))
+	for i, fd := range fds {
+		files[i] = os.NewFile(uintptr(fd), "peer")
+		defer files[i].Close()
+	}
+	cmd := exec.Command(selfExe, args...)
 	cmd.Args[0] = "kguest-peer"
-	cmd.ExtraFiles = []*os.File{fin, fout}
+	cmd.ExtraFiles = files
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		return err

@@ -27,7 +27,8 @@ func processBenchmarks() []Benchmark {
 	for _, c := range ctxCases {
 		bs = append(bs, Benchmark{Name: ctxName(c[0], c[1]), Start: ringStart(c[0], c[1]), Counters: true})
 	}
-	return bs
+	bs = append(bs, threadBenchmarks()...)
+	return append(bs, serveBenchmarks()...)
 }
 
 // ctxName is the name of the lat_ctx benchmark with n processes of kib KiB.

@@ -102,6 +102,7 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 			{Key: "qemu-version", Value: v.QEMUVersion},
 			{Key: "guest-cpu", Value: rec.GuestCPU},
 			{Key: "smp", Value: strconv.Itoa(j.config.SMP)},
+			{Key: "guest-image", Value: imageID(image)},
 		}
 		if err := v.Stream.WriteBench(&buf, extra); err != nil {
 			return nil, err

@@ -97,6 +97,13 @@ func BisectKernels(ctx context.Context, kb *KernelBisect) (*BisectResult, error)
 	for i, c := range kb.Kernels {
 		labels[i] = KernelLabel(c)
 	}
+	if kb.Run.Image == nil {
+		img, err := BuildImage(ctx, kb.Run)
+		if err != nil {
+			return nil, err
+		}
+		kb.Run.Image = img
+	}
 	return Bisect(ctx, labels, kb.Good, kb.Bad, kb.Samples, kb.Params)
 }
 

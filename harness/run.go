@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -28,11 +29,16 @@ type RunOptions struct {
 	Jobs       int    // concurrent VMs; 0 means host cores ÷ guest vCPUs
 	CacheDir   string // kernels and images
 	SourceDir  string // the kharness module, for building the image
-	QEMU       string
-	Command    []string // recorded in run.json
-	Progress   *Progress
-	Verbose    bool  // log each boot's QEMU command line
-	Shard      Shard // the slice of the matrix this invocation runs
+	// Image, when set, is the guest image every boot uses instead of one
+	// built from SourceDir: bisect and nightly build theirs once, so that
+	// every kernel they compare runs the same guest program even when the
+	// source tree changes while they run.
+	Image    *initramfs.Image
+	QEMU     string
+	Command  []string // recorded in run.json
+	Progress *Progress
+	Verbose  bool  // log each boot's QEMU command line
+	Shard    Shard // the slice of the matrix this invocation runs
 
 	// UntilDecided adds boots, after the configured ones, to the cells of
 	// every comparison that is neither called nor clearly within the
@@ -130,9 +136,11 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		return nil, err
 	}
 
-	img, err := initramfs.Build(ctx, initramfs.Options{SourceDir: opt.SourceDir, CacheDir: opt.CacheDir, Log: p.Logf})
-	if err != nil {
-		return nil, err
+	img := opt.Image
+	if img == nil {
+		if img, err = BuildImage(ctx, opt); err != nil {
+			return nil, err
+		}
 	}
 	sum.ImagePath = img.Path
 
@@ -360,4 +368,17 @@ func checkFreeSpace(dir string, need uint64) error {
 		return fmt.Errorf("%s: only %d KiB free, need at least %d KiB for a run", dir, free>>10, need>>10)
 	}
 	return nil
+}
+
+// BuildImage builds (or finds in the cache) the guest image of opt's
+// source tree.
+func BuildImage(ctx context.Context, opt RunOptions) (*initramfs.Image, error) {
+	return initramfs.Build(ctx, initramfs.Options{SourceDir: opt.SourceDir, CacheDir: opt.CacheDir, Log: opt.Progress.Logf})
+}
+
+// imageID is the short identity of the guest image at path: the start of
+// the input hash its cached file is named by.
+func imageID(path string) string {
+	id := strings.TrimSuffix(filepath.Base(path), ".cpio")
+	return id[:min(len(id), 16)]
 }

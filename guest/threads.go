@@ -1,0 +1,111 @@
+//go:build linux
+
+package guest
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Thread-to-thread variants of the round trip and of lat_ctx: the peers
+// are threads of this process, so a switch between them keeps the address
+// space (no CR3 write, no TLB flush). Under TCG a thread switch and a
+// process switch differ severalfold; the names say "threads=" so they are
+// never read as LMbench's process numbers.
+//
+// Each peer is a goroutine locked to its own OS thread, running the same
+// assembly echo loop as a peer process. The loop blocks in read(2) without
+// telling the Go scheduler, so each peer holds a P: GOMAXPROCS is raised
+// to the ring's size for the benchmark and restored once every peer has
+// returned. Nothing may stop the world in between (the GC is off while a
+// benchmark runs); a peer in the assembly loop could not be stopped.
+
+// threadCases are the thread rings, {threads, KiB per thread}.
+var threadCases = [][2]int{{2, 0}, {8, 16}}
+
+// threadBenchmarks are the thread-switch benchmarks.
+func threadBenchmarks() []Benchmark {
+	bs := []Benchmark{{Name: "PipeRoundTrip/threads=2", Start: threadRingStart(2, 0, false), Counters: true}}
+	for _, c := range threadCases {
+		bs = append(bs, Benchmark{
+			Name:     fmt.Sprintf("CtxSwitch/threads=%d/ws=%dKiB", c[0], c[1]),
+			Start:    threadRingStart(c[0], c[1], true),
+			Counters: true,
+		})
+	}
+	return bs
+}
+
+// threadRingStart is a ring of n threads (this one and n-1 peers) passing a
+// byte over n pipes, each summing its own kib KiB first. With sub, the hop
+// overhead is subtracted and results are per hop, as lat_ctx; without, an
+// iteration is one round trip (n = 2: lat_pipe between threads).
+func threadRingStart(n, kib int, sub bool) func(time.Duration) (*Instance, error) {
+	return func(target time.Duration) (*Instance, error) {
+		words := kib * 1024 / 4
+		var ov float64
+		if sub {
+			var err error
+			if ov, err = ringOverhead(words, target); err != nil {
+				return nil, err
+			}
+		}
+		rs, ws := make([]int, n), make([]int, n)
+		for i := range rs {
+			var err error
+			if rs[i], ws[i], err = pipe2(); err != nil {
+				for j := 0; j < i; j++ {
+					unix.Close(rs[j])
+					unix.Close(ws[j])
+				}
+				return nil, err
+			}
+		}
+		prev := runtime.GOMAXPROCS(0)
+		runtime.GOMAXPROCS(max(prev, n+1))
+		done := make(chan uintptr, n)
+		// Thread k reads pipe k-1 and writes pipe k; we write 0, read n-1.
+		for k := 1; k < n; k++ {
+			go func(rfd, wfd int) {
+				runtime.LockOSThread() // exits with the goroutine
+				buf := make([]byte, 64)
+				w := workingSet(words)
+				r := echoLoop(uintptr(rfd), uintptr(wfd), &buf[0], &w[0], uintptr(words))
+				unix.Close(rfd)
+				unix.Close(wfd) // the next thread sees EOF
+				done <- r
+			}(rs[k-1], ws[k])
+		}
+		stop := func() error {
+			unix.Close(ws[0])
+			unix.Close(rs[n-1])
+			var errs []error
+			timeout := time.After(10 * time.Second)
+			for k := 1; k < n; k++ {
+				select {
+				case r := <-done:
+					if e := errno(r); e != nil {
+						errs = append(errs, fmt.Errorf("peer thread: %w", e))
+					}
+				case <-timeout:
+					// A thread stuck in the loop holds its P: the world
+					// cannot be stopped to shrink GOMAXPROCS again.
+					return errors.Join(append(errs, fmt.Errorf("%d peer threads did not end within 10 s", n-k))...)
+				}
+			}
+			runtime.GOMAXPROCS(prev)
+			return errors.Join(errs...)
+		}
+		in := pingInstance(&peer{}, ws[0], rs[n-1], words, workingSet(words))
+		in.Stop = stop
+		if sub {
+			in.Ops = uint64(n)
+			in.Overhead = ov
+		}
+		return in, nil
+	}
+}
