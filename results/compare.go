@@ -236,6 +236,12 @@ func (t *Table) fill(cells map[[2]string]*cellData, keys []benchKey, rows, cols 
 func (t *Table) compare(c *Cell, unit string, base, s *benchmath.Sample, center float64) {
 	res := benchmath.AssumeNothing.Compare(base, s)
 	c.Ratio, c.P = c.Center/center, res.P
+	if CounterUnit(unit) {
+		// A kernel that does the same work in less time shows more
+		// context switches a second: neither better nor worse.
+		c.pNotes = t.note("counters around a benchmark (ctxsw/s, intr/s, usr%, sys%, idl%) are shown, not called: a rate of events is not better or worse by itself")
+		return
+	}
 	var tooFew bool
 	c.Call, tooFew = decide(unit, c.Ratio, c.P, len(base.Values), len(s.Values), t.Alpha, t.Threshold)
 	if tooFew {
@@ -268,6 +274,17 @@ func decide(unit string, ratio, p float64, n1, n2 int, alpha, threshold float64)
 		return CallRegression, false
 	}
 	return CallImprovement, false
+}
+
+// CounterUnit reports whether unit is one of the /proc/stat counters the
+// guest adds to a benchmark's line (the seed's vmstat columns): context,
+// not a measure of cost, so compare shows them without a call.
+func CounterUnit(unit string) bool {
+	switch unit {
+	case "ctxsw/s", "intr/s", "usr%", "sys%", "idl%":
+		return true
+	}
+	return false
 }
 
 // higherIsBetter reports whether a higher value is better in the tidied

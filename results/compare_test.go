@@ -290,6 +290,8 @@ func TestCompareCalls(t *testing.T) {
 		{"3 and 5 boots can be called", "ns/op", five[:3], scale(five, 2), CompareOptions{}, CallRegression, ""},
 		{"too few for alpha 0.01", "ns/op", five[:4], scale(five[:4], 2), CompareOptions{Alpha: 0.01}, CallSame, "too few boots to call (need >= 5 a side)"},
 		{"A/A", "ns/op", five, []float64{104, 100, 103, 101, 102}, CompareOptions{}, CallSame, ""},
+		{"counter doubled", "ctxsw/s", five, scale(five, 2), CompareOptions{}, CallNone, "shown, not called"},
+		{"share halved", "sys%", five, scale(five, 0.5), CompareOptions{}, CallNone, "shown, not called"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opt.Column = "kernel"
