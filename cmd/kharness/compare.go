@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,12 +15,8 @@ import (
 func compareCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	col := fs.String("col", "config", "column axis: config, kernel, or run (before/after: each RUN a column)")
-	force := fs.Bool("force", false, "compare results from different accelerators, QEMU versions or guest CPUs")
+	cf := newCompareFlags(fs, "column axis: config, kernel, or run (before/after: each RUN a column)", "config", "kernel", "run")
 	format := fs.String("format", "text", "output format: text, csv or json")
-	alpha := fs.Float64("alpha", 0.05, "significance level: a change is called only if the Mann-Whitney U p-value is below it")
-	threshold := thresholdFlag(0.02)
-	fs.Var(&threshold, "threshold", "smallest change of the median called a regression or improvement, as \"2%\" or 0.02")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness compare [flags] RUN...")
 		fmt.Fprintf(stderr, "\nExits %d if any cell is called a regression: p < alpha and its median worse\n"+
@@ -34,8 +31,9 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	if *col != "config" && *col != "kernel" && *col != "run" {
-		return fmt.Errorf("-col %q: want config, kernel or run", *col)
+	opt, err := cf.options()
+	if err != nil {
+		return err
 	}
 	write := map[string]func(*results.Table, io.Writer) error{
 		"text": (*results.Table).WriteText, "csv": (*results.Table).WriteCSV, "json": (*results.Table).WriteJSON,
@@ -43,14 +41,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	if write == nil {
 		return fmt.Errorf("-format %q: want text, csv or json", *format)
 	}
-	if !(*alpha > 0 && *alpha < 1) {
-		return fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", *alpha)
-	}
-	th := float64(threshold)
-	if th == 0 {
-		th = -1 // CompareOptions reads 0 as the default; below 0 is no threshold
-	}
-	tab, err := results.Compare(fs.Args(), results.CompareOptions{Column: *col, Force: *force, Alpha: *alpha, Threshold: th})
+	tab, err := results.Compare(fs.Args(), opt)
 	if err != nil {
 		return err
 	}
@@ -58,9 +49,46 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if n := tab.Regressions(); n > 0 {
-		return &exitError2{exitRegression, fmt.Errorf("%d cells called a regression (p < %v and a change of more than %s)", n, *alpha, threshold.String())}
+		return &exitError2{exitRegression, fmt.Errorf("%d cells called a regression (p < %v and a change of more than %s)", n, opt.Alpha, cf.threshold.String())}
 	}
 	return nil
+}
+
+// compareFlags are the flags compare and report share: the column axis,
+// -force and the calling rule.
+type compareFlags struct {
+	cols      []string
+	col       *string
+	force     *bool
+	alpha     *float64
+	threshold thresholdFlag
+}
+
+// newCompareFlags defines the shared flags on fs; cols are the column axes
+// the command accepts, the first the default.
+func newCompareFlags(fs *flag.FlagSet, colUsage string, cols ...string) *compareFlags {
+	cf := &compareFlags{cols: cols, threshold: 0.02}
+	cf.col = fs.String("col", cols[0], colUsage)
+	cf.force = fs.Bool("force", false, "compare results from different accelerators, QEMU versions or guest CPUs")
+	cf.alpha = fs.Float64("alpha", 0.05, "significance level: a change is called only if the Mann-Whitney U p-value is below it")
+	fs.Var(&cf.threshold, "threshold", "smallest change of the median called a regression or improvement, as \"2%\" or 0.02")
+	return cf
+}
+
+// options checks the parsed flags and returns the comparison they ask for.
+func (cf *compareFlags) options() (results.CompareOptions, error) {
+	if !slices.Contains(cf.cols, *cf.col) {
+		return results.CompareOptions{}, fmt.Errorf("-col %q: want %s or %s", *cf.col,
+			strings.Join(cf.cols[:len(cf.cols)-1], ", "), cf.cols[len(cf.cols)-1])
+	}
+	if !(*cf.alpha > 0 && *cf.alpha < 1) {
+		return results.CompareOptions{}, fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", *cf.alpha)
+	}
+	th := float64(cf.threshold)
+	if th == 0 {
+		th = -1 // CompareOptions reads 0 as the default; below 0 is no threshold
+	}
+	return results.CompareOptions{Column: *cf.col, Force: *cf.force, Alpha: *cf.alpha, Threshold: th}, nil
 }
 
 // thresholdFlag is a fraction given as a percentage ("2%") or as a

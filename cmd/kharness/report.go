@@ -21,11 +21,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	out := fs.String("o", "report.html", "the HTML file to write")
 	title := fs.String("title", "", "the page's title (default \"kharness report\")")
-	col := fs.String("col", "config", "column axis of the table: config or kernel")
-	force := fs.Bool("force", false, "compare results from different accelerators, QEMU versions or guest CPUs")
-	alpha := fs.Float64("alpha", 0.05, "significance level: a change is called only if the Mann-Whitney U p-value is below it")
-	threshold := thresholdFlag(0.02)
-	fs.Var(&threshold, "threshold", "smallest change of the median called a regression or improvement, as \"2%\" or 0.02")
+	cf := newCompareFlags(fs, "column axis of the table: config or kernel", "config", "kernel")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness report [flags] RUN...")
 		fmt.Fprintln(stderr, "\nWrites one self-contained HTML file: a plot per benchmark, the comparison table\n"+
@@ -41,19 +37,13 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	if *col != "config" && *col != "kernel" {
-		return fmt.Errorf("-col %q: want config or kernel", *col)
-	}
-	if !(*alpha > 0 && *alpha < 1) {
-		return fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", *alpha)
-	}
-	th := float64(threshold)
-	if th == 0 {
-		th = -1 // CompareOptions reads 0 as the default; below 0 is no threshold
+	opt, err := cf.options()
+	if err != nil {
+		return err
 	}
 	var page bytes.Buffer
-	err := results.WriteReport(&page, fs.Args(), results.ReportOptions{
-		Compare:  results.CompareOptions{Column: *col, Force: *force, Alpha: *alpha, Threshold: th},
+	err = results.WriteReport(&page, fs.Args(), results.ReportOptions{
+		Compare:  opt,
 		Title:    *title,
 		LinkBase: filepath.Dir(*out),
 		Sections: reportSections,

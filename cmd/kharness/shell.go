@@ -66,21 +66,15 @@ func shellCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr
 	if len(extra) > 0 && extra[0] == "--" {
 		extra = extra[1:]
 	}
-	if *cache == "" {
-		if *cache, err = kernels.DefaultCacheDir(); err != nil {
-			return err
-		}
+	srcDir, err := cacheAndSource(cache)
+	if err != nil {
+		return err
 	}
 	cand, err := kernels.Resolve(ctx, src)
 	if err != nil {
 		return err
 	}
 	k, err := (&kernels.Cache{Dir: *cache}).Fetch(ctx, cand, src)
-	if err != nil {
-		return err
-	}
-	wd, _ := os.Getwd()
-	srcDir, err := initramfs.FindSourceDir(wd)
 	if err != nil {
 		return err
 	}
