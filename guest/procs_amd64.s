@@ -207,3 +207,80 @@ TEXT ·sigAddrs(SB), NOSPLIT, $0-16
 	LEAQ	·sigReturn(SB), AX
 	MOVQ	AX, restorer+8(FP)
 	RET
+
+// func forkEcho(rfd, wfd uintptr, buf *byte, ws *uint32, words uintptr, closefds *int32, nclose uintptr, all *uint64) (pid uintptr)
+// Forks a peer as LMbench does (fork, no exec): with every signal blocked
+// on this thread, clone(SIGCHLD); the parent restores its mask and returns
+// the child's pid (or a negative errno). The child, a one-thread copy of
+// this process that never runs Go code, keeps every signal blocked,
+// closes the nclose descriptors at closefds, writes its working set once
+// (so that its pages are its own, not the parent's shared copy-on-write),
+// runs echoLoop and exits 0 on EOF, 1 on an error.
+TEXT ·forkEcho(SB), NOSPLIT, $64-72
+	MOVQ	$14, AX	// SYS_rt_sigprocmask
+	MOVQ	$2, DI	// SIG_SETMASK
+	MOVQ	all+56(FP), SI
+	LEAQ	56(SP), DX	// the old mask
+	MOVQ	$8, R10
+	SYSCALL
+	MOVQ	$56, AX	// SYS_clone
+	MOVQ	$17, DI	// SIGCHLD: the parent waits with wait4
+	XORQ	SI, SI	// the child runs on a copy of this stack
+	XORQ	DX, DX
+	XORQ	R10, R10
+	XORQ	R8, R8
+	SYSCALL
+	TESTQ	AX, AX
+	JEQ	child
+	MOVQ	AX, pid+64(FP)
+	MOVQ	$14, AX	// SYS_rt_sigprocmask
+	MOVQ	$2, DI
+	LEAQ	56(SP), SI
+	XORQ	DX, DX
+	MOVQ	$8, R10
+	SYSCALL
+	RET
+child:
+	MOVQ	closefds+40(FP), R12
+	MOVQ	nclose+48(FP), R13
+close:
+	TESTQ	R13, R13
+	JEQ	touch
+	MOVQ	$3, AX	// SYS_close
+	MOVLQSX	0(R12), DI
+	SYSCALL
+	ADDQ	$4, R12
+	DECQ	R13
+	JMP	close
+touch:
+	MOVQ	ws+24(FP), BX
+	MOVQ	words+32(FP), CX
+	XORL	DX, DX
+write:
+	TESTQ	CX, CX
+	JEQ	echo
+	MOVL	DX, 0(BX)
+	INCL	DX
+	ADDQ	$4, BX
+	DECQ	CX
+	JMP	write
+echo:
+	MOVQ	rfd+0(FP), AX
+	MOVQ	AX, 0(SP)
+	MOVQ	wfd+8(FP), AX
+	MOVQ	AX, 8(SP)
+	MOVQ	buf+16(FP), AX
+	MOVQ	AX, 16(SP)
+	MOVQ	ws+24(FP), AX
+	MOVQ	AX, 24(SP)
+	MOVQ	words+32(FP), AX
+	MOVQ	AX, 32(SP)
+	CALL	·echoLoop(SB)
+	MOVQ	40(SP), DI
+	TESTQ	DI, DI
+	JEQ	exit
+	MOVQ	$1, DI
+exit:
+	MOVQ	$231, AX	// SYS_exit_group
+	SYSCALL
+	INT	$3

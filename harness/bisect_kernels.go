@@ -20,6 +20,7 @@ type KernelBisect struct {
 	Good, Bad int                 // indices into Kernels
 	Bench     string              // regexp: the benchmark compared (first match by name)
 	Unit      string              // its unit as benchfmt tidies it ("sec/op")
+	Stat      results.BootStat    // each boot's number: the median of its samples, or the fastest
 	Cmdline   string              // the boot config every kernel is booted with
 	Benchtime string
 	Count     int
@@ -81,7 +82,7 @@ func (kb *KernelBisect) Samples(ctx context.Context, i, boots int) ([]float64, e
 	if err != nil {
 		return nil, err
 	}
-	vals, _, failed, err := results.BootSamples([]string{opt.OutDir}, nil, re, kb.Unit)
+	vals, _, failed, err := results.BootSamples([]string{opt.OutDir}, nil, re, kb.Unit, kb.Stat)
 	if err != nil {
 		return nil, err
 	}

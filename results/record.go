@@ -213,6 +213,11 @@ func syncDir(dir string) error {
 // benchmark and unit, the keys in the order they first appear, and
 // warnings for lines that did not parse.
 func bootMedians(b *BootRecord) (map[benchKey]float64, []benchKey, []string, error) {
+	return bootStats(b, median)
+}
+
+// bootStats is bootMedians with stat in place of the median.
+func bootStats(b *BootRecord, stat func([]float64) float64) (map[benchKey]float64, []benchKey, []string, error) {
 	path := filepath.Join(b.Dir, BenchFile)
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -248,7 +253,7 @@ func bootMedians(b *BootRecord) (map[benchKey]float64, []benchKey, []string, err
 	}
 	meds := make(map[benchKey]float64, len(samples))
 	for k, vs := range samples {
-		meds[k] = median(vs)
+		meds[k] = stat(vs)
 	}
 	return meds, order, warns, nil
 }

@@ -3,16 +3,46 @@ package results
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 )
 
-// BootSamples returns the per-boot medians of one benchmark across every ok
+// A BootStat reduces one boot's samples of a benchmark to its number.
+type BootStat string
+
+const (
+	// StatMedian is the median of a boot's samples: the default.
+	StatMedian BootStat = "median"
+	// StatMin is the fastest sample of a boot: on a shared host,
+	// interference only ever adds time, so the minimum is the steadier
+	// figure when neighbours come and go within a boot.
+	StatMin BootStat = "min"
+)
+
+// ParseBootStat checks a -stat flag's value.
+func ParseBootStat(s string) (BootStat, error) {
+	switch BootStat(s) {
+	case StatMedian, StatMin:
+		return BootStat(s), nil
+	}
+	return "", fmt.Errorf("%q: want median or min", s)
+}
+
+// fn is the statistic itself; the zero BootStat is the median.
+func (s BootStat) fn() func([]float64) float64 {
+	if s == StatMin {
+		return func(vs []float64) float64 { return slices.Min(vs) }
+	}
+	return median
+}
+
+// BootSamples returns the per-boot medians (or stat) of one benchmark across every ok
 // boot in dirs: the boot is the unit of replication, so these are the
 // numbers a test between two kernels compares. The benchmark is the first,
 // in name order, whose name matches re and whose unit is unit (e.g.
 // "sec/op"); its name is returned too. Failed boots are counted. keep, when
 // not nil, selects the boots (e.g. one cell's); values are in boot order.
-func BootSamples(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, unit string) (vals []float64, name string, failed int, err error) {
+func BootSamples(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, unit string, stat BootStat) (vals []float64, name string, failed int, err error) {
 	boots, err := LoadBoots(dirs...)
 	if err != nil {
 		return nil, "", 0, err
@@ -27,7 +57,7 @@ func BootSamples(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, 
 			failed++
 			continue
 		}
-		meds, order, _, err := bootMedians(b)
+		meds, order, _, err := bootStats(b, stat.fn())
 		if err != nil {
 			return nil, "", 0, err
 		}

@@ -12,6 +12,7 @@ import (
 
 	"kharness/harness"
 	"kharness/kernels"
+	"kharness/results"
 )
 
 // exitUndecided is bisect's status when the search stopped without naming
@@ -64,6 +65,7 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	flavour := fs.String("flavour", kernels.DefaultFlavour, "Debian kernel flavour")
 	bench := fs.String("bench", "NullSyscall/call=getppid$", "regexp: the benchmark compared (first match by name)")
 	unit := fs.String("unit", "sec/op", "its unit, as benchfmt tidies it")
+	perBoot := fs.String("per-boot", "median", "each boot's number: median of its samples, or min (the fastest: steadier on a shared host, where interference only adds time)")
 	cmdline := fs.String("cmdline", "", "extra kernel arguments for every boot")
 	out := fs.String("o", "runs/bisect", "results root: one run directory a kernel, reused by later bisections")
 	boots := fs.Int("boots", 5, "boots per kernel before its first test")
@@ -84,6 +86,10 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fs.Usage()
 		}
 		return errUsage
+	}
+	st, err := results.ParseBootStat(*perBoot)
+	if err != nil {
+		return fmt.Errorf("-per-boot: %w", err)
 	}
 	src, err := cacheAndSource(cache)
 	if err != nil {
@@ -108,7 +114,7 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
 	p.Logf("bisecting %s over %d kernels: %s .. %s", *bench, len(cs), cs[0].Release, cs[len(cs)-1].Release)
 	kb := &harness.KernelBisect{
-		Kernels: cs, Good: 0, Bad: len(cs) - 1, Bench: *bench, Unit: *unit, Cmdline: *cmdline,
+		Kernels: cs, Good: 0, Bad: len(cs) - 1, Bench: *bench, Unit: *unit, Stat: st, Cmdline: *cmdline,
 		Benchtime: *benchtime, Count: *count, Accel: *accel,
 		Params: harness.BisectParams{Alpha: *alpha, StartBoots: *boots, MaxBoots: *maxBoots},
 		Run:    harness.RunOptions{OutDir: *out, CacheDir: *cache, SourceDir: src, QEMU: harness.DefaultQEMU, Jobs: *jobs, Progress: p},
