@@ -6,6 +6,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestRoundUp(t *testing.T) {
@@ -86,5 +88,40 @@ func TestGetppidLoop(t *testing.T) {
 func TestGetppidLoopNoAlloc(t *testing.T) {
 	if n := testing.AllocsPerRun(10, func() { timeLoop(getppidLoop, 100) }); n != 0 {
 		t.Errorf("%v allocations per timed loop", n)
+	}
+}
+
+// TestOnOwnThreadFiles checks that a benchmark thread's descriptors are
+// its own (another goroutine, on another thread, cannot see one it
+// opens) unless it shares them for threads of its own.
+func TestOnOwnThreadFiles(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		var seen error
+		err := onOwnThread(shared, func() error {
+			fd0, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(fd0)
+			// A high number, which the shared table does not use.
+			fd, err := unix.FcntlInt(uintptr(fd0), unix.F_DUPFD_CLOEXEC, 900)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(fd)
+			done := make(chan error)
+			go func() { // not locked: never on the benchmark's thread
+				_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+				done <- err
+			}()
+			seen = <-done
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]error{false: unix.EBADF, true: nil}[shared]; seen != want {
+			t.Errorf("shared=%v: another thread's fcntl on the benchmark's descriptor: %v, want %v", shared, seen, want)
+		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -82,11 +81,13 @@ func runFidelity(ctx context.Context, s *StreamWriter, p Params, log io.Writer) 
 }
 
 // fidelityCase runs one case of the fidelity check.
-func fidelityCase(ctx context.Context, s *StreamWriter, p Params, b Benchmark, kref string) (err error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+func fidelityCase(ctx context.Context, s *StreamWriter, p Params, b Benchmark, kref string) error {
 	runtime.GC()
+	return onOwnThread(b.Threads, func() error { return fidelityCaseOn(ctx, s, p, b, kref) })
+}
+
+// fidelityCaseOn is fidelityCase on the benchmark's thread.
+func fidelityCaseOn(ctx context.Context, s *StreamWriter, p Params, b Benchmark, kref string) (err error) {
 	in, err := b.start(p.Benchtime)
 	if err != nil {
 		return err
@@ -134,13 +135,28 @@ func fidelityValues(ns, raw float64, sub bool) []Value {
 }
 
 // runKref runs the C reference for one sample and returns its "NS RAW".
+// Its output comes through a pipe read on this goroutine: the benchmark
+// thread's descriptor table is its own, so no other goroutine (such as
+// the copier exec.Cmd.Output starts) may use a descriptor opened here.
 func runKref(path, kcase string, iters uint64) (ns, raw float64, err error) {
-	out, err := exec.Command(path, kcase, strconv.FormatUint(iters, 10)).Output()
+	r, w, err := os.Pipe()
 	if err != nil {
-		if ee, ok := err.(*exec.ExitError); ok {
-			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(ee.Stderr)))
-		}
+		return 0, 0, err
+	}
+	defer r.Close()
+	cmd := exec.Command(path, kcase, strconv.FormatUint(iters, 10))
+	cmd.Stdout, cmd.Stderr = w, w
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
 		return 0, 0, fmt.Errorf("%s %s: %w", path, kcase, err)
+	}
+	out, rerr := io.ReadAll(io.LimitReader(r, 4096))
+	if err := cmd.Wait(); err != nil {
+		return 0, 0, fmt.Errorf("%s %s: %w: %s", path, kcase, err, strings.TrimSpace(string(out)))
+	}
+	if rerr != nil {
+		return 0, 0, fmt.Errorf("%s %s: reading its output: %w", path, kcase, rerr)
 	}
 	f := strings.Fields(string(out))
 	if len(f) == 2 {

@@ -44,6 +44,11 @@ func hopLoop(n, wfd, rfd uintptr, buf *byte, ws *uint32, words uintptr) (left ui
 // EOF or an error, whose result it returns.
 func echoLoop(rfd, wfd uintptr, buf *byte, ws *uint32, words uintptr) uintptr
 
+// forkEcho forks a peer that closes the nclose descriptors at closefds,
+// writes its working set once and runs echoLoop, with every signal blocked
+// (all is the full mask); it returns the child's pid or a negative errno.
+func forkEcho(rfd, wfd uintptr, buf *byte, ws *uint32, words uintptr, closefds *int32, nclose uintptr, all *uint64) uintptr
+
 // forkLoop forks n children and waits for each; a child execs path with
 // argv and envp when path is not nil, else exits at once. It returns 0, a
 // negative errno or the first non-zero wait status.

@@ -33,6 +33,10 @@ func forkLoop(n uintptr, path *byte, argv, envp *uintptr, status *int32) uintptr
 	noAsm()
 	return 0
 }
+func forkEcho(rfd, wfd uintptr, buf *byte, ws *uint32, words uintptr, closefds *int32, nclose uintptr, all *uint64) uintptr {
+	noAsm()
+	return 0
+}
 func vdsoLoop(n, fn, clock uintptr, ts *byte) { noAsm() }
 func vsyscallLoop(n uint64, tv *byte)         { noAsm() }
 func sigAddrs() (handler, restorer uintptr)   { noAsm(); return 0, 0 }

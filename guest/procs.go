@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 // and in a host test binary alike), told what to be by its first argument.
 const (
 	selfExe     = "/proc/self/exe"
-	argPeer     = "-kguest-peer"     // echo bytes from fd 3 to fd 4, summing WORDS words: argPeer WORDS
 	argExit     = "-kguest-exit"     // exit at once: the exec of fork+exec
 	argInt80    = "-kguest-int80"    // probe INT $0x80
 	argVsyscall = "-kguest-vsyscall" // probe the vsyscall page
@@ -40,8 +38,6 @@ func init() {
 	switch os.Args[1] {
 	case argExit:
 		unix.Exit(0)
-	case argPeer:
-		os.Exit(runPeer(os.Args[2:]))
 	case argServe:
 		os.Exit(runServer(os.Args[2:]))
 	case argInt80:
@@ -69,21 +65,6 @@ func defaultFaults() {
 	for _, sig := range []unix.Signal{unix.SIGSEGV, unix.SIGBUS, unix.SIGILL} {
 		rtSigaction(int(sig), &dfl, nil)
 	}
-}
-
-// runPeer is a peer process: it echoes bytes from fd 3 to fd 4 until EOF.
-func runPeer(args []string) int {
-	lockAndNoGC()
-	words := 0
-	if len(args) > 0 {
-		words, _ = strconv.Atoi(args[0])
-	}
-	ws := workingSet(words)
-	if r := echoLoop(3, 4, &scratch[0], &ws[0], uintptr(words)); r != 0 {
-		fmt.Fprintf(os.Stderr, "kguest peer %d: %v\n", os.Getpid(), errno(r))
-		return 1
-	}
-	return 0
 }
 
 // lockAndNoGC locks a peer to its OS thread and turns its GC off, as the
@@ -146,20 +127,36 @@ func vsyscallSkip() string {
 // peer is a running helper process and the descriptors of our side.
 type peer struct {
 	cmds   []*exec.Cmd
+	pids   []int // forked peers
 	closer []int // our descriptors, closed first at stop so the peers see EOF
 }
 
-// spawn starts a peer with fd 3 = in and fd 4 = out, summing words words
-// per byte, and closes in and out here.
-func (p *peer) spawn(in, out int, words int) error {
-	if in == out { // a socket: give the peer its own descriptor for each
-		var err error
-		if out, err = unix.Dup(in); err != nil {
-			unix.Close(in)
-			return err
+// sigAll is a signal mask holding every signal, at a fixed address.
+var sigAll = ^uint64(0)
+
+// fork starts a peer as LMbench's lat_pipe and lat_ctx do: forked, not
+// exec'd. The child is a one-thread copy of this process that runs only
+// the assembly echo loop (no Go runtime threads, timers or signals run in
+// it, as none do in a forked C child): it reads a byte from rfd, sums
+// words words of its own working set, writes the byte to wfd, until EOF.
+// It first closes others, the descriptors that are not its own, so that
+// EOF travels when the parent closes its ends. The caller still owns rfd
+// and wfd and closes them once its peers are up.
+func (p *peer) fork(rfd, wfd, words int, others []int) error {
+	cl := make([]int32, 0, len(others)+1)
+	for _, fd := range others {
+		if fd != rfd && fd != wfd {
+			cl = append(cl, int32(fd))
 		}
 	}
-	return p.start([]string{argPeer, strconv.Itoa(words)}, in, out)
+	cl = append(cl, -1) // so that &cl[0] is valid when there is none
+	ws := workingSet(words)
+	r := forkEcho(uintptr(rfd), uintptr(wfd), &scratch[0], &ws[0], uintptr(words), &cl[0], uintptr(len(cl)-1), &sigAll)
+	if err := errno(r); err != nil {
+		return fmt.Errorf("fork: %w", err)
+	}
+	p.pids = append(p.pids, int(r))
+	return nil
 }
 
 // start runs this program with args and fds as its descriptors 3, 4, ...,
@@ -191,8 +188,23 @@ func (p *peer) stop() error {
 		for _, c := range p.cmds {
 			c.Process.Kill()
 		}
+		for _, pid := range p.pids {
+			unix.Kill(pid, unix.SIGKILL)
+		}
 	})
 	defer timer.Stop()
+	for _, pid := range p.pids {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("peer %d: %w", pid, err))
+		case ws.Signaled():
+			errs = append(errs, fmt.Errorf("peer %d: killed by %v", pid, ws.Signal()))
+		case ws.ExitStatus() != 0:
+			errs = append(errs, fmt.Errorf("peer %d: a read or write failed (exit %d)", pid, ws.ExitStatus()))
+		}
+	}
 	for _, c := range p.cmds {
 		if err := c.Wait(); err != nil {
 			errs = append(errs, fmt.Errorf("peer %d: %w", c.Process.Pid, err))

@@ -208,7 +208,7 @@ TEXT ·sigAddrs(SB), NOSPLIT, $0-16
 	MOVQ	AX, restorer+8(FP)
 	RET
 
-// func forkEcho(rfd, wfd uintptr, buf *byte, ws *uint32, words uintptr, closefds *int32, nclose uintptr, all *uint64) (pid uintptr)
+// func forkEcho(rfd, wfd uintptr, buf *byte, ws *uint32, words uintptr, closefds *int32, nclose uintptr, all *uint64) (ret uintptr)
 // Forks a peer as LMbench does (fork, no exec): with every signal blocked
 // on this thread, clone(SIGCHLD); the parent restores its mask and returns
 // the child's pid (or a negative errno). The child, a one-thread copy of
@@ -232,7 +232,7 @@ TEXT ·forkEcho(SB), NOSPLIT, $64-72
 	SYSCALL
 	TESTQ	AX, AX
 	JEQ	child
-	MOVQ	AX, pid+64(FP)
+	MOVQ	AX, ret+64(FP)
 	MOVQ	$14, AX	// SYS_rt_sigprocmask
 	MOVQ	$2, DI
 	LEAQ	56(SP), SI

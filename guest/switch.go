@@ -100,7 +100,10 @@ func pipeStart(time.Duration) (*Instance, error) {
 		return nil, err
 	}
 	p := &peer{closer: []int{w1, r2}}
-	if err := p.spawn(r1, w2, 0); err != nil {
+	err = p.fork(r1, w2, 0, []int{w1, r2})
+	unix.Close(r1)
+	unix.Close(w2)
+	if err != nil {
 		p.stop()
 		return nil, err
 	}
@@ -115,7 +118,9 @@ func unixStart(time.Duration) (*Instance, error) {
 		return nil, err
 	}
 	p := &peer{closer: []int{sv[0]}}
-	if err := p.spawn(sv[1], sv[1], 0); err != nil {
+	err = p.fork(sv[1], sv[1], 0, []int{sv[0]})
+	unix.Close(sv[1])
+	if err != nil {
 		p.stop()
 		return nil, err
 	}
@@ -133,7 +138,9 @@ func tcpStart(time.Duration) (*Instance, error) {
 		return nil, err
 	}
 	p := &peer{closer: []int{a}}
-	if err := p.spawn(b, b, 0); err != nil {
+	err = p.fork(b, b, 0, []int{a})
+	unix.Close(b)
+	if err != nil {
 		p.stop()
 		return nil, err
 	}
@@ -250,16 +257,20 @@ func ringStart(n, kib int) func(time.Duration) (*Instance, error) {
 			}
 		}
 		// We write pipe 0 and read pipe n-1; peer k reads k-1, writes k.
+		// Every peer starts before we close their ends, so that no
+		// descriptor number a peer is told to close is reused meanwhile.
+		all := append(append([]int{}, rs...), ws...)
 		p := &peer{closer: []int{ws[0], rs[n-1]}}
+		for k := 1; k < n && err == nil; k++ {
+			err = p.fork(rs[k-1], ws[k], words, all)
+		}
 		for k := 1; k < n; k++ {
-			if err := p.spawn(rs[k-1], ws[k], words); err != nil {
-				for j := k; j < n; j++ {
-					unix.Close(rs[j-1])
-					unix.Close(ws[j])
-				}
-				p.stop()
-				return nil, err
-			}
+			unix.Close(rs[k-1])
+			unix.Close(ws[k])
+		}
+		if err != nil {
+			p.stop()
+			return nil, err
 		}
 		in := pingInstance(p, ws[0], rs[n-1], words, workingSet(words))
 		in.Ops = uint64(n)

@@ -29,12 +29,13 @@ var threadCases = [][2]int{{2, 0}, {8, 16}}
 
 // threadBenchmarks are the thread-switch benchmarks.
 func threadBenchmarks() []Benchmark {
-	bs := []Benchmark{{Name: "PipeRoundTrip/threads=2", Start: threadRingStart(2, 0, false), Counters: true}}
+	bs := []Benchmark{{Name: "PipeRoundTrip/threads=2", Start: threadRingStart(2, 0, false), Counters: true, Threads: true}}
 	for _, c := range threadCases {
 		bs = append(bs, Benchmark{
 			Name:     fmt.Sprintf("CtxSwitch/threads=%d/ws=%dKiB", c[0], c[1]),
 			Start:    threadRingStart(c[0], c[1], true),
 			Counters: true,
+			Threads:  true,
 		})
 	}
 	return bs

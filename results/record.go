@@ -218,6 +218,21 @@ func bootMedians(b *BootRecord) (map[benchKey]float64, []benchKey, []string, err
 
 // bootStats is bootMedians with stat in place of the median.
 func bootStats(b *BootRecord, stat func([]float64) float64) (map[benchKey]float64, []benchKey, []string, error) {
+	samples, order, warns, err := bootSampleLists(b)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	meds := make(map[benchKey]float64, len(samples))
+	for k, vs := range samples {
+		meds[k] = stat(vs)
+	}
+	return meds, order, warns, nil
+}
+
+// bootSampleLists returns every sample of an ok boot, per benchmark and
+// unit in the order the guest printed them, the keys in order of first
+// appearance, and the lines that did not parse.
+func bootSampleLists(b *BootRecord) (map[benchKey][]float64, []benchKey, []string, error) {
 	path := filepath.Join(b.Dir, BenchFile)
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -251,11 +266,7 @@ func bootStats(b *BootRecord, stat func([]float64) float64) (map[benchKey]float6
 	if err := r.Err(); err != nil {
 		return nil, nil, nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	meds := make(map[benchKey]float64, len(samples))
-	for k, vs := range samples {
-		meds[k] = stat(vs)
-	}
-	return meds, order, warns, nil
+	return samples, order, warns, nil
 }
 
 // median returns the median of vs, which it sorts.

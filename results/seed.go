@@ -3,6 +3,7 @@ package results
 import (
 	"fmt"
 	"io"
+	"math"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -38,6 +39,13 @@ type FidelityRow struct {
 	Kernel, Config, Case string
 	Boots                int
 	Go, C                float64 // ns per operation
+	// Paired is the median ratio of adjacent samples (Go sample i ÷ C
+	// sample i, taken one after the other in the same boot), pooled over
+	// boots: drift of the machine cancels out of each ratio. PairedLo and
+	// PairedHi are its distribution-free 95% confidence interval (order
+	// statistics of the binomial), and Pairs how many ratios there were.
+	Paired, PairedLo, PairedHi float64
+	Pairs                      int
 }
 
 // Ratio returns Go ÷ C.
@@ -204,22 +212,91 @@ func Fidelity(dirs ...string) ([]FidelityRow, error) {
 				Boots: counts[c][benchKey{n + "/impl=c", "sec/op"}]})
 		}
 	}
+	if err := pairedRatios(dirs, rows); err != nil {
+		return nil, err
+	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("no ok boot in %s has /impl=go and /impl=c results (run configs/fidelity.toml)", strings.Join(dirs, " "))
 	}
 	return rows, nil
 }
 
+// pairedRatios fills the rows' Paired ratios from each ok boot's samples.
+func pairedRatios(dirs []string, rows []FidelityRow) error {
+	boots, err := LoadBoots(dirs...)
+	if err != nil {
+		return err
+	}
+	pooled := map[[3]string][]float64{}
+	for _, b := range boots {
+		if !b.Status.OK() {
+			continue
+		}
+		lists, _, _, err := bootSampleLists(b)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if r.Kernel != b.Kernel.Label || r.Config != b.Config.Name {
+				continue
+			}
+			g, c := lists[benchKey{r.Case + "/impl=go", "sec/op"}], lists[benchKey{r.Case + "/impl=c", "sec/op"}]
+			k := [3]string{r.Kernel, r.Config, r.Case}
+			for i := range min(len(g), len(c)) {
+				if c[i] > 0 {
+					pooled[k] = append(pooled[k], g[i]/c[i])
+				}
+			}
+		}
+	}
+	for i, r := range rows {
+		if vs := pooled[[3]string{r.Kernel, r.Config, r.Case}]; len(vs) > 0 {
+			rows[i].Paired = median(vs) // sorts vs
+			rows[i].PairedLo, rows[i].PairedHi = medianCI(vs, 0.95)
+			rows[i].Pairs = len(vs)
+		}
+	}
+	return nil
+}
+
+// medianCI is the distribution-free confidence interval of the median of
+// sorted at level conf: the order statistics x(k) and x(n+1-k) for the
+// largest k with P(Binomial(n, 1/2) < k) <= (1-conf)/2. With too few
+// values for any such k it is the whole range.
+func medianCI(sorted []float64, conf float64) (lo, hi float64) {
+	n := len(sorted)
+	tail := (1 - conf) / 2
+	k, cdf := 0, 0.0 // cdf = P(B < k+1) as k grows
+	for i := 0; i <= n; i++ {
+		lp, _ := math.Lgamma(float64(n + 1))
+		a, _ := math.Lgamma(float64(i + 1))
+		b, _ := math.Lgamma(float64(n - i + 1))
+		cdf += math.Exp(lp - a - b - float64(n)*math.Ln2)
+		if cdf > tail {
+			break
+		}
+		k = i + 1
+	}
+	if k == 0 {
+		return sorted[0], sorted[n-1]
+	}
+	return sorted[k-1], sorted[n-k]
+}
+
 // WriteFidelity prints the Go ÷ C table.
 func WriteFidelity(w io.Writer, rows []FidelityRow) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kernel\tconfig\tcase\tboots\tGo ns/op\tC ns/op\tGo ÷ C\t")
+	fmt.Fprintln(tw, "kernel\tconfig\tcase\tboots\tGo ns/op\tC ns/op\tGo ÷ C\tpaired\t95% CI\tpairs\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f\t%.1f\t%.3f\t\n", r.Kernel, r.Config, r.Case, r.Boots, r.Go, r.C, r.Ratio())
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f\t%.1f\t%.3f\t%.3f\t%.3f-%.3f\t%d\t\n", r.Kernel, r.Config, r.Case, r.Boots,
+			r.Go, r.C, r.Ratio(), r.Paired, r.PairedLo, r.PairedHi, r.Pairs)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintln(w, "\nGo and C samples alternate in the same boot with the same iteration count; medians over samples, then boots.")
+	fmt.Fprintln(w, "\nGo and C samples alternate in the same boot with the same iteration count. Go ÷ C: medians over\n"+
+		"samples, then boots. paired: the median ratio of each Go sample to the C sample after it,\n"+
+		"pooled over boots (drift of the machine cancels out of each ratio), with the distribution-free\n"+
+		"95% confidence interval of that median.")
 	return nil
 }
