@@ -163,25 +163,12 @@ func builtKernel(dir, commit string) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	sum, err := fileSHA256(path)
+	sum, err := SHA256File(path)
 	if err != nil {
 		return nil, err
 	}
 	return &Kernel{Source: "build:" + commit, Release: img.Release, SHA256: sum, Path: path,
 		ConfigPath: filepath.Join(dir, "config")}, nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hashing %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // storeBuild copies the bzImage, config and log of buildDir into outDir,

@@ -133,7 +133,7 @@ func TestFetchLocalFile(t *testing.T) {
 	if err := os.WriteFile(p, fakeBzImage(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := sha256File(p)
+	sum, err := SHA256File(p)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -242,7 +242,7 @@ func (c *Cache) fill(ctx context.Context, root, key string, cand Candidate, s So
 	if img.Release != boot.release {
 		return nil, fmt.Errorf("validating boot/vmlinuz-%s: its header says release %q", boot.release, img.Release)
 	}
-	sum, err := sha256File(boot.bzImage)
+	sum, err := SHA256File(boot.bzImage)
 	if err != nil {
 		return nil, err
 	}
@@ -332,7 +332,7 @@ func fetchFile(s Source) (*Kernel, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fetching kernel %s: %w", s, err)
 	}
-	sum, err := sha256File(p)
+	sum, err := SHA256File(p)
 	if err != nil {
 		return nil, fmt.Errorf("fetching kernel %s: %w", s, err)
 	}
@@ -342,8 +342,8 @@ func fetchFile(s Source) (*Kernel, error) {
 	return &Kernel{Source: s.String(), Release: img.Release, SHA256: sum, Path: p}, nil
 }
 
-// sha256File returns the lowercase hex sha256 of a file.
-func sha256File(path string) (string, error) {
+// SHA256File returns the lowercase hex sha256 of a file.
+func SHA256File(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("hashing %s: %w", path, err)
@@ -361,7 +361,7 @@ var errSHA256Mismatch = errors.New("sha256 mismatch")
 
 // verifySHA256 checks a file against an expected hex sha256.
 func verifySHA256(path, want string) error {
-	got, err := sha256File(path)
+	got, err := SHA256File(path)
 	if err != nil {
 		return err
 	}

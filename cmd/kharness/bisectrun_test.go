@@ -1,9 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -142,7 +139,7 @@ func linuxTree(t *testing.T) (tree string, fresh bool) {
 	if err := kernels.CheckBuildTools(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	sum, err := fileHash(linuxSourceTarball)
+	sum, err := kernels.SHA256File(linuxSourceTarball)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,19 +213,6 @@ func gitHead(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(out))
-}
-
-func fileHash(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // TestBisectRunExitCodes checks the codes git bisect run reads: a problem
