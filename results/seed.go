@@ -51,14 +51,10 @@ type FidelityRow struct {
 // Ratio returns Go ÷ C.
 func (r FidelityRow) Ratio() float64 { return r.Go / r.C }
 
-// cellMedians returns, per cell (kernel, config) of the runs dirs, the
+// cellMedians returns, per cell (kernel, config) of boots, the
 // median over ok boots of each benchmark and unit, and how many ok boots
 // had each benchmark. Cells are in the order of their first boot.
-func cellMedians(dirs []string) (cells [][2]string, meds map[[2]string]map[benchKey]float64, counts map[[2]string]map[benchKey]int, err error) {
-	boots, err := LoadBoots(dirs...)
-	if err != nil {
-		return nil, nil, nil, err
-	}
+func cellMedians(boots []*BootRecord) (cells [][2]string, meds map[[2]string]map[benchKey]float64, counts map[[2]string]map[benchKey]int, err error) {
 	per := map[[2]string]map[benchKey][]float64{}
 	for _, b := range boots {
 		if !b.Status.OK() {
@@ -102,7 +98,11 @@ func nsPerOp(m map[benchKey]float64, name string) (float64, bool) {
 // Seed reads the runs dirs and returns the seed table: one row per cell
 // that has SeedBenchmark.
 func Seed(dirs ...string) ([]SeedRow, error) {
-	cells, meds, counts, err := cellMedians(dirs)
+	boots, err := LoadBoots(dirs...)
+	if err != nil {
+		return nil, err
+	}
+	cells, meds, counts, err := cellMedians(boots)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +188,11 @@ func si(v float64) string {
 // Fidelity reads the runs dirs and returns, per cell, each case that has
 // both "/impl=go" and "/impl=c" results.
 func Fidelity(dirs ...string) ([]FidelityRow, error) {
-	cells, meds, counts, err := cellMedians(dirs)
+	boots, err := LoadBoots(dirs...)
+	if err != nil {
+		return nil, err
+	}
+	cells, meds, counts, err := cellMedians(boots)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +216,7 @@ func Fidelity(dirs ...string) ([]FidelityRow, error) {
 				Boots: counts[c][benchKey{n + "/impl=c", "sec/op"}]})
 		}
 	}
-	if err := pairedRatios(dirs, rows); err != nil {
+	if err := pairedRatios(boots, rows); err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 {
@@ -222,11 +226,7 @@ func Fidelity(dirs ...string) ([]FidelityRow, error) {
 }
 
 // pairedRatios fills the rows' Paired ratios from each ok boot's samples.
-func pairedRatios(dirs []string, rows []FidelityRow) error {
-	boots, err := LoadBoots(dirs...)
-	if err != nil {
-		return err
-	}
+func pairedRatios(boots []*BootRecord, rows []FidelityRow) error {
 	pooled := map[[3]string][]float64{}
 	for _, b := range boots {
 		if !b.Status.OK() {
@@ -267,8 +267,8 @@ func medianCI(sorted []float64, conf float64) (lo, hi float64) {
 	n := len(sorted)
 	tail := (1 - conf) / 2
 	k, cdf := 0, 0.0 // cdf = P(B < k+1) as k grows
+	lp, _ := math.Lgamma(float64(n + 1))
 	for i := 0; i <= n; i++ {
-		lp, _ := math.Lgamma(float64(n + 1))
 		a, _ := math.Lgamma(float64(i + 1))
 		b, _ := math.Lgamma(float64(n - i + 1))
 		cdf += math.Exp(lp - a - b - float64(n)*math.Ln2)
