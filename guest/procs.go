@@ -221,3 +221,18 @@ func pipe2() (r, w int, err error) {
 	}
 	return p[0], p[1], nil
 }
+
+// pipes returns the read and write ends of n pipes, or none on an error.
+func pipes(n int) (rs, ws []int, err error) {
+	rs, ws = make([]int, n), make([]int, n)
+	for i := range rs {
+		if rs[i], ws[i], err = pipe2(); err != nil {
+			for j := 0; j < i; j++ {
+				unix.Close(rs[j])
+				unix.Close(ws[j])
+			}
+			return nil, nil, err
+		}
+	}
+	return rs, ws, nil
+}

@@ -246,15 +246,9 @@ func ringStart(n, kib int) func(time.Duration) (*Instance, error) {
 		if err != nil {
 			return nil, err
 		}
-		rs, ws := make([]int, n), make([]int, n)
-		for i := range rs {
-			if rs[i], ws[i], err = pipe2(); err != nil {
-				for j := 0; j < i; j++ {
-					unix.Close(rs[j])
-					unix.Close(ws[j])
-				}
-				return nil, err
-			}
+		rs, ws, err := pipes(n)
+		if err != nil {
+			return nil, err
 		}
 		// We write pipe 0 and read pipe n-1; peer k reads k-1, writes k.
 		// Every peer starts before we close their ends, so that no

@@ -55,16 +55,9 @@ func threadRingStart(n, kib int, sub bool) func(time.Duration) (*Instance, error
 				return nil, err
 			}
 		}
-		rs, ws := make([]int, n), make([]int, n)
-		for i := range rs {
-			var err error
-			if rs[i], ws[i], err = pipe2(); err != nil {
-				for j := 0; j < i; j++ {
-					unix.Close(rs[j])
-					unix.Close(ws[j])
-				}
-				return nil, err
-			}
+		rs, ws, err := pipes(n)
+		if err != nil {
+			return nil, err
 		}
 		prev := runtime.GOMAXPROCS(0)
 		runtime.GOMAXPROCS(max(prev, n+1))
