@@ -98,12 +98,8 @@ func BisectKernels(ctx context.Context, kb *KernelBisect) (*BisectResult, error)
 	for i, c := range kb.Kernels {
 		labels[i] = KernelLabel(c)
 	}
-	if kb.Run.Image == nil {
-		img, err := BuildImage(ctx, kb.Run)
-		if err != nil {
-			return nil, err
-		}
-		kb.Run.Image = img
+	if err := kb.Run.ensureImage(ctx); err != nil {
+		return nil, err
 	}
 	return Bisect(ctx, labels, kb.Good, kb.Bad, kb.Samples, kb.Params)
 }

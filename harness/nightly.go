@@ -85,12 +85,8 @@ func Nightly(ctx context.Context, opt NightlyOptions) (*NightlyResult, error) {
 		return res, nil
 	}
 	p.Logf("%d new kernels, %d already in the history", len(todo), len(res.Skipped))
-	if opt.Run.Image == nil {
-		img, err := BuildImage(ctx, opt.Run)
-		if err != nil {
-			return nil, err
-		}
-		opt.Run.Image = img
+	if err := opt.Run.ensureImage(ctx); err != nil {
+		return nil, err
 	}
 	for _, c := range todo {
 		if err := nightlyKernel(ctx, opt, c, res); err != nil {

@@ -136,12 +136,10 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		return nil, err
 	}
 
-	img := opt.Image
-	if img == nil {
-		if img, err = BuildImage(ctx, opt); err != nil {
-			return nil, err
-		}
+	if err := opt.ensureImage(ctx); err != nil {
+		return nil, err
 	}
+	img := opt.Image
 	sum.ImagePath = img.Path
 
 	accel, err := ChooseAccel(ctx, cfg.Accel, func(ctx context.Context, accel string) error {
@@ -370,10 +368,15 @@ func checkFreeSpace(dir string, need uint64) error {
 	return nil
 }
 
-// BuildImage builds (or finds in the cache) the guest image of opt's
-// source tree.
-func BuildImage(ctx context.Context, opt RunOptions) (*initramfs.Image, error) {
-	return initramfs.Build(ctx, initramfs.Options{SourceDir: opt.SourceDir, CacheDir: opt.CacheDir, Log: opt.Progress.Logf})
+// ensureImage builds (or finds in the cache) the guest image of the
+// source tree into o.Image, unless o already has one.
+func (o *RunOptions) ensureImage(ctx context.Context) error {
+	if o.Image != nil {
+		return nil
+	}
+	img, err := initramfs.Build(ctx, initramfs.Options{SourceDir: o.SourceDir, CacheDir: o.CacheDir, Log: o.Progress.Logf})
+	o.Image = img
+	return err
 }
 
 // imageID is the short identity of the guest image at path: the start of
