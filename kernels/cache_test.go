@@ -81,8 +81,11 @@ func checkKernel(t *testing.T, k *Kernel, cand Candidate) {
 	}
 }
 
+// TestFetchDebian and TestFetchConcurrent count apt-get downloads in a
+// process-wide counter, so they do not run in parallel with each other or
+// with any other test that downloads: a download of another test inside
+// their window was counted as theirs.
 func TestFetchDebian(t *testing.T) {
-	t.Parallel()
 	cand := newestCloud61(t)
 	ctx := t.Context()
 	c := &Cache{Dir: sharedCache, KeepDeb: true}
@@ -179,7 +182,6 @@ func TestFetchChild(t *testing.T) {
 // TestFetchConcurrent fetches one kernel into an empty cache from two
 // goroutines and two processes at once: all succeed, one downloads.
 func TestFetchConcurrent(t *testing.T) {
-	t.Parallel()
 	cand := newestCloud61(t)
 	dir := t.TempDir()
 	candJSON, err := json.Marshal(cand)
