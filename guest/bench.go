@@ -217,6 +217,8 @@ func measureOn(ctx context.Context, b Benchmark, target time.Duration, count int
 		return err
 	}
 	ops := max(in.Ops, 1)
+	hostRef() // warm: the first run after a benchmark's set-up reads slower
+	ref := hostRef()
 	for i := 0; i < count; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -240,6 +242,9 @@ func measureOn(ctx context.Context, b Benchmark, target time.Duration, count int
 		if b.Counters {
 			s.Extra = append(s.Extra, counterValues(before, readProcStat(), d)...)
 		}
+		after := hostRef()
+		s.Extra = append(s.Extra, Value{max(ref, after), RefUnit})
+		ref = after
 		if err := sample(s); err != nil {
 			return err
 		}

@@ -34,6 +34,7 @@ type ConfigPair struct {
 // byte written so far for the end marker.
 type StreamWriter struct {
 	w     io.Writer
+	tty   int // w's descriptor when w is a terminal (the results port), else -1
 	sum   hash.Hash
 	count int
 	err   error
@@ -41,7 +42,13 @@ type StreamWriter struct {
 
 // NewStreamWriter returns a StreamWriter writing to w.
 func NewStreamWriter(w io.Writer) *StreamWriter {
-	return &StreamWriter{w: w, sum: sha256.New()}
+	s := &StreamWriter{w: w, tty: -1, sum: sha256.New()}
+	if f, ok := w.(*os.File); ok {
+		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+			s.tty = int(f.Fd())
+		}
+	}
+	return s
 }
 
 // line writes s plus "\n" in one Write; after the first error it does
@@ -60,6 +67,15 @@ func (s *StreamWriter) line(text string) error {
 	}
 	if err != nil {
 		s.err = fmt.Errorf("writing result stream: %w", err)
+		return s.err
+	}
+	if s.tty >= 0 {
+		// Wait until the serial port has sent the line (tcdrain): the
+		// UART's transmit interrupts would otherwise land in the next
+		// sample's, or the host reference's, timed stretch.
+		if err := unix.IoctlSetInt(s.tty, unix.TCSBRK, 1); err != nil {
+			s.err = fmt.Errorf("draining result stream: %w", err)
+		}
 	}
 	return s.err
 }

@@ -111,9 +111,14 @@ func checkResults(t *testing.T, lines []string) int {
 	t.Helper()
 	for _, line := range lines {
 		f := strings.Fields(line)
-		if len(f) != 4 || f[3] != "ns/op" || len(f[0]) <= len("Benchmark") {
-			t.Errorf("bad Benchmark line %q", line)
+		if len(f) != 6 || f[3] != "ns/op" || f[5] != RefUnit || len(f[0]) <= len("Benchmark") {
+			t.Errorf("bad Benchmark line %q, want NAME ITERS NS ns/op REF %s", line, RefUnit)
 			continue
+		}
+		// The host reference is a fixed loop: some nanoseconds an
+		// iteration, natively or under TCG, never zero.
+		if ref, err := strconv.ParseFloat(f[4], 64); err != nil || !(ref > 0.05 && ref < 1000) {
+			t.Errorf("%q: %q %s, want in (0.05, 1000)", line, f[4], RefUnit)
 		}
 		iters, err := strconv.ParseUint(f[1], 10, 64)
 		if err != nil || iters == 0 {

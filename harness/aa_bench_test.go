@@ -101,7 +101,7 @@ name = "b"
 // cellSeries is the per-boot medians of one config's cell, in boot order.
 func cellSeries(b *testing.B, run, config string) []float64 {
 	vs, _, _, err := results.BootSamples([]string{run}, func(r *results.BootRecord) bool { return r.Config.Name == config },
-		regexp.MustCompile("NullSyscall/call=getppid$"), "sec/op", results.StatMedian)
+		regexp.MustCompile("NullSyscall/call=getppid$"), "sec/op", results.StatMedian, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

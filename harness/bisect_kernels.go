@@ -1,9 +1,11 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -21,11 +23,15 @@ type KernelBisect struct {
 	Bench     string              // regexp: the benchmark compared (first match by name)
 	Unit      string              // its unit as benchfmt tidies it ("sec/op")
 	Stat      results.BootStat    // each boot's number: the median of its samples, or the fastest
-	Cmdline   string              // the boot config every kernel is booted with
-	Benchtime string
-	Count     int
-	Accel     string
-	Params    BisectParams
+	// SlowFactor is the host guard's factor (see results.HostGuard): 0
+	// means results.DefaultSlowFactor, negative keeps every sample. The
+	// guard pools the boots of every kernel of the bisection.
+	SlowFactor float64
+	Cmdline    string // the boot config every kernel is booted with
+	Benchtime  string
+	Count      int
+	Accel      string
+	Params     BisectParams
 	// Run holds where results go (OutDir is the root: one run directory a
 	// kernel, reused by later bisections), the cache, the source and
 	// progress.
@@ -63,8 +69,15 @@ cmdline = %q
 `, kb.Params.StartBoots, kb.Accel, kb.Bench, kb.Benchtime, kb.Count, KernelLabel(c), c.Package, kb.Cmdline)
 }
 
+// maxBootsFactor caps the boots of one kernel at this many times those
+// asked for, when host-slow boots are set aside.
+const maxBootsFactor = 3
+
 // Samples is the SampleFunc over real kernels: it runs (or resumes) kernel
-// i's directory up to boots ok boots and reads its per-boot medians.
+// i's directory until it has boots usable boots, and reads their per-boot
+// numbers. A boot whose every sample the host guard set aside is not
+// usable: it is kept on disk, and another boot is made in its place, up
+// to maxBootsFactor times the boots asked for.
 func (kb *KernelBisect) Samples(ctx context.Context, i, boots int) ([]float64, error) {
 	c := kb.Kernels[i]
 	src := kb.kernelConfig(c)
@@ -72,24 +85,64 @@ func (kb *KernelBisect) Samples(ctx context.Context, i, boots int) ([]float64, e
 	if err != nil {
 		return nil, err
 	}
-	opt := kb.Run
-	opt.Config, opt.ConfigPath, opt.Boots = cfg, "bisect.toml", boots
-	opt.OutDir = filepath.Join(kb.Run.OutDir, KernelLabel(c))
-	if _, err := Run(ctx, opt); err != nil {
-		return nil, fmt.Errorf("kernel %s: %w", KernelLabel(c), err)
-	}
 	re, err := regexp.Compile(kb.Bench)
 	if err != nil {
 		return nil, err
 	}
-	vals, _, failed, err := results.BootSamples([]string{opt.OutDir}, nil, re, kb.Unit, kb.Stat)
+	opt := kb.Run
+	opt.Config, opt.ConfigPath = cfg, "bisect.toml"
+	opt.OutDir = kb.kernelDir(c)
+	for want := boots; ; {
+		opt.Boots = want
+		if _, err := Run(ctx, opt); err != nil {
+			return nil, fmt.Errorf("kernel %s: %w", KernelLabel(c), err)
+		}
+		keep := func(b *results.BootRecord) bool { return b.Kernel.Label == KernelLabel(c) }
+		vals, _, failed, err := results.BootSamples(kb.dirs(), keep, re, kb.Unit, kb.Stat, kb.SlowFactor)
+		if err != nil {
+			return nil, err
+		}
+		if len(vals) >= boots || want >= maxBootsFactor*boots {
+			if len(vals) == 0 {
+				return nil, fmt.Errorf("kernel %s: no usable boot of %d: %d attempts failed, the rest ran while the host was slow (see %s)", KernelLabel(c), want, failed, opt.OutDir)
+			}
+			return vals, nil
+		}
+		more := boots - len(vals)
+		if kb.Run.Progress != nil {
+			kb.Run.Progress.Logf("kernel %s: %d of %d boots usable (the rest failed or ran while the host was slow): booting %d more",
+				KernelLabel(c), len(vals), want, more)
+		}
+		want += more
+	}
+}
+
+// kernelDir is kernel c's run directory.
+func (kb *KernelBisect) kernelDir(c kernels.Candidate) string {
+	return filepath.Join(kb.Run.OutDir, KernelLabel(c))
+}
+
+// dirs are the run directories of the bisection's kernels that exist: the
+// host guard's pool.
+func (kb *KernelBisect) dirs() []string {
+	var ds []string
+	for _, c := range kb.Kernels {
+		d := kb.kernelDir(c)
+		if _, err := os.Stat(filepath.Join(d, results.RunFile)); err == nil {
+			ds = append(ds, d)
+		}
+	}
+	return ds
+}
+
+// GuardStats says what the host guard set aside over the bisection's
+// kernels.
+func (kb *KernelBisect) GuardStats() (results.GuardStats, error) {
+	boots, err := results.LoadBoots(kb.dirs()...)
 	if err != nil {
-		return nil, err
+		return results.GuardStats{}, err
 	}
-	if len(vals) == 0 {
-		return nil, fmt.Errorf("kernel %s: all %d boots failed (see %s)", KernelLabel(c), failed, opt.OutDir)
-	}
-	return vals, nil
+	return results.Guard(boots, cmp.Or(kb.SlowFactor, results.DefaultSlowFactor)).Stats()
 }
 
 // BisectKernels runs the bisection.

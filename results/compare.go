@@ -32,6 +32,10 @@ type CompareOptions struct {
 	// 2%. 0 means 0.02; a negative value means 0, calling every
 	// significant change however small.
 	Threshold float64
+	// SlowFactor is the HostGuard factor: samples whose host reference
+	// ran more than SlowFactor times its fast level are set aside. 0
+	// means DefaultSlowFactor; a negative value keeps every sample.
+	SlowFactor float64
 }
 
 // Call is the verdict on a cell against the first column of its row.
@@ -72,6 +76,7 @@ type Table struct {
 	Accel, QEMUVersion, GuestCPU, HostCPU []string
 	Jobs                                  []int
 
+	Guard    string   // what the HostGuard set aside, if anything
 	Notes    []string // statistical caveats, which cells refer to by number from 1
 	Warnings []string // directories skipped and lines that did not parse
 }
@@ -153,6 +158,13 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 	}
 	if err := checkSameSetup(boots); err != nil && !opt.Force {
 		return nil, err
+	}
+	st, err := Guard(boots, cmp.Or(opt.SlowFactor, DefaultSlowFactor)).Stats()
+	if err != nil {
+		return nil, err
+	}
+	if st.SetAside > 0 || (st.Factor <= 0 && st.Samples > 0) {
+		t.Guard = st.String()
 	}
 	kernels, configs := axisOrder(dirs)
 	if t.Column == "run" {

@@ -30,7 +30,8 @@ type JSONTable struct {
 
 	Regressions int          `json:"regressions"` // cells called "regression"
 	Results     []JSONResult `json:"results"`
-	Warnings    []string     `json:"warnings"` // directories skipped and lines that did not parse
+	Warnings    []string     `json:"warnings"`   // directories skipped and lines that did not parse
+	HostGuard   string       `json:"host_guard"` // the samples set aside as host-slow, if any
 }
 
 // JSONResult is one cell of a JSONTable, with the fields of a row of
@@ -59,7 +60,7 @@ func (t *Table) JSON() *JSONTable {
 		Confidence: t.Confidence, Alpha: t.Alpha, Threshold: t.Threshold,
 		Accel: nonNil(t.Accel), QEMUVersion: nonNil(t.QEMUVersion), GuestCPU: nonNil(t.GuestCPU),
 		HostCPU: nonNil(t.HostCPU), Jobs: nonNil(t.Jobs),
-		Regressions: t.Regressions(), Results: []JSONResult{}, Warnings: nonNil(t.Warnings),
+		Regressions: t.Regressions(), Results: []JSONResult{}, Warnings: nonNil(t.Warnings), HostGuard: t.Guard,
 	}
 	for _, r := range t.Rows {
 		for i, c := range r.Cells {

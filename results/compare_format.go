@@ -53,6 +53,9 @@ func (t *Table) WriteText(w io.Writer) error {
 			"      (higher is better for rates such as B/s and ops/s, lower for other units)\n",
 			strconv.FormatFloat(t.Alpha, 'g', -1, 64), strconv.FormatFloat(t.Threshold*100, 'g', 4, 64))
 	}
+	if t.Guard != "" {
+		fmt.Fprintf(&b, "%s\n", t.Guard)
+	}
 	for i, n := range t.Notes {
 		fmt.Fprintf(&b, "%s %s\n", marker(i+1), n)
 	}

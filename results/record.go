@@ -1,9 +1,6 @@
 package results
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,8 +8,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"golang.org/x/perf/benchfmt"
 )
 
 // SchemaVersion is the version of run.json and boot.json written by this
@@ -124,6 +119,9 @@ type BootRecord struct {
 	// Dir is the committed attempt directory the record was read from. It
 	// is not stored; it is empty for a record not read from a store.
 	Dir string `json:"-"`
+
+	parsed *parsedBench // boot.bench, read once
+	guard  *HostGuard   // sets aside host-slow samples; nil keeps them all
 }
 
 // WriteFileAtomic writes data to path so that path holds either its old
@@ -231,40 +229,30 @@ func bootStats(b *BootRecord, stat func([]float64) float64) (map[benchKey]float6
 
 // bootSampleLists returns every sample of an ok boot, per benchmark and
 // unit in the order the guest printed them, the keys in order of first
-// appearance, and the lines that did not parse.
+// appearance, and the lines that did not parse. Samples that b's
+// HostGuard sets aside are left out, and so is the reference itself.
 func bootSampleLists(b *BootRecord) (map[benchKey][]float64, []benchKey, []string, error) {
-	path := filepath.Join(b.Dir, BenchFile)
-	data, err := os.ReadFile(path)
+	lines, warns, err := b.benchLines()
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("reading results of an ok boot: %w", err)
-	}
-	if b.BenchSHA256 != "" {
-		sum := sha256.Sum256(data)
-		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, b.BenchSHA256) {
-			return nil, nil, nil, fmt.Errorf("reading %s: sha256 %s does not match %s in %s", path, got, b.BenchSHA256, BootFile)
-		}
+		return nil, nil, nil, err
 	}
 	samples := make(map[benchKey][]float64)
 	var order []benchKey
-	var warns []string
-	r := benchfmt.NewReader(bytes.NewReader(data), path)
-	for r.Scan() {
-		switch rec := r.Result().(type) {
-		case *benchfmt.SyntaxError:
-			warns = append(warns, rec.Error())
-		case *benchfmt.Result:
-			name := rec.Name.String()
-			for _, v := range rec.Values {
-				k := benchKey{name, v.Unit}
-				if _, ok := samples[k]; !ok {
-					order = append(order, k)
-				}
-				samples[k] = append(samples[k], v.Value)
-			}
+	for _, l := range lines {
+		slow, err := b.guard.slow(l.ref)
+		if err != nil {
+			return nil, nil, nil, err
 		}
-	}
-	if err := r.Err(); err != nil {
-		return nil, nil, nil, fmt.Errorf("reading %s: %w", path, err)
+		if slow {
+			continue
+		}
+		for _, v := range l.vals {
+			k := benchKey{l.name, v.Unit}
+			if _, ok := samples[k]; !ok {
+				order = append(order, k)
+			}
+			samples[k] = append(samples[k], v.Value)
+		}
 	}
 	return samples, order, warns, nil
 }

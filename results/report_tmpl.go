@@ -92,6 +92,7 @@ const reportHTML = `<!DOCTYPE html>
 </table>
 <p class="meta">{{.Setup}}</p>
 {{if .Notes}}<ul class="notes">{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{with .Table.Guard}}<p class="guard">{{.}}</p>{{end}}
 {{range .Table.Warnings}}<p class="warn">warning: {{.}}</p>
 {{end}}
 {{range .Sections}}<section id="{{.ID}}">

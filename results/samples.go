@@ -1,6 +1,7 @@
 package results
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -42,13 +43,18 @@ func (s BootStat) fn() func([]float64) float64 {
 // in name order, whose name matches re and whose unit is unit (e.g.
 // "sec/op"); its name is returned too. Failed boots are counted. keep, when
 // not nil, selects the boots (e.g. one cell's); values are in boot order.
-func BootSamples(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, unit string, stat BootStat) (vals []float64, name string, failed int, err error) {
+// The boots of every dir, kept or not, are guarded together with
+// slowFactor (see HostGuard; 0 means DefaultSlowFactor, negative keeps
+// every sample): a boot whose samples were all set aside gives no value.
+func BootSamples(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, unit string, stat BootStat, slowFactor float64) (vals []float64, name string, failed int, err error) {
 	boots, err := LoadBoots(dirs...)
 	if err != nil {
 		return nil, "", 0, err
 	}
+	Guard(boots, cmp.Or(slowFactor, DefaultSlowFactor))
 	var keys []benchKey
 	perBoot := map[benchKey][]float64{}
+	seen := false // a kept ok boot has the benchmark, guarded or not
 	for _, b := range boots {
 		if keep != nil && !keep(b) {
 			continue
@@ -61,6 +67,12 @@ func BootSamples(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, 
 		if err != nil {
 			return nil, "", 0, err
 		}
+		if !seen {
+			seen, err = hasBenchmark(b, re)
+			if err != nil {
+				return nil, "", 0, err
+			}
+		}
 		for _, k := range order {
 			if k.unit != unit || !re.MatchString(k.name) {
 				continue
@@ -72,11 +84,26 @@ func BootSamples(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, 
 		}
 	}
 	if len(keys) == 0 {
-		if failed > 0 {
+		if failed > 0 || seen {
 			return nil, "", failed, nil
 		}
 		return nil, "", 0, fmt.Errorf("no benchmark matching %q with unit %s in %v", re, unit, dirs)
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].name < keys[j].name })
 	return perBoot[keys[0]], keys[0].name, failed, nil
+}
+
+// hasBenchmark reports whether ok boot b has a line of a benchmark
+// matching re, whether or not its guard sets it aside.
+func hasBenchmark(b *BootRecord, re *regexp.Regexp) (bool, error) {
+	lines, _, err := b.benchLines()
+	if err != nil {
+		return false, err
+	}
+	for _, l := range lines {
+		if re.MatchString(l.name) {
+			return true, nil
+		}
+	}
+	return false, nil
 }

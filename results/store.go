@@ -312,6 +312,7 @@ func loadBoots(dirs []string) ([]*BootRecord, []string, error) {
 		all, warns = append(all, recs...), append(warns, w...)
 	}
 	sortBoots(all)
+	Guard(all, DefaultSlowFactor)
 	return all, warns, nil
 }
 

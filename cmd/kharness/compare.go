@@ -61,6 +61,7 @@ type compareFlags struct {
 	col       *string
 	force     *bool
 	alpha     *float64
+	slow      *float64
 	threshold thresholdFlag
 }
 
@@ -71,6 +72,7 @@ func newCompareFlags(fs *flag.FlagSet, colUsage string, cols ...string) *compare
 	cf.col = fs.String("col", cols[0], colUsage)
 	cf.force = fs.Bool("force", false, "compare results from different accelerators, QEMU versions or guest CPUs")
 	cf.alpha = fs.Float64("alpha", 0.05, "significance level: a change is called only if the Mann-Whitney U p-value is below it")
+	cf.slow = slowFactorFlag(fs)
 	fs.Var(&cf.threshold, "threshold", "smallest change of the median called a regression or improvement, as \"2%\" or 0.02")
 	return cf
 }
@@ -84,11 +86,33 @@ func (cf *compareFlags) options() (results.CompareOptions, error) {
 	if !(*cf.alpha > 0 && *cf.alpha < 1) {
 		return results.CompareOptions{}, fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", *cf.alpha)
 	}
+	slow, err := slowFactor(*cf.slow)
+	if err != nil {
+		return results.CompareOptions{}, err
+	}
 	th := float64(cf.threshold)
 	if th == 0 {
 		th = -1 // CompareOptions reads 0 as the default; below 0 is no threshold
 	}
-	return results.CompareOptions{Column: *cf.col, Force: *cf.force, Alpha: *cf.alpha, Threshold: th}, nil
+	return results.CompareOptions{Column: *cf.col, Force: *cf.force, Alpha: *cf.alpha, Threshold: th, SlowFactor: slow}, nil
+}
+
+// slowFactorFlag defines -slow-factor on fs: the host guard's factor.
+func slowFactorFlag(fs *flag.FlagSet) *float64 {
+	return fs.Float64("slow-factor", results.DefaultSlowFactor,
+		"set aside samples taken while the guest's host reference loop ran more than this many times its fast level (a slow host); 0 keeps every sample")
+}
+
+// slowFactor checks -slow-factor and returns it as CompareOptions and
+// BootSamples take it: negative for off.
+func slowFactor(f float64) (float64, error) {
+	switch {
+	case f == 0:
+		return -1, nil
+	case math.IsNaN(f) || f <= 1 || math.IsInf(f, 0):
+		return 0, fmt.Errorf("-slow-factor %v: want a factor above 1, such as %v, or 0 to keep every sample", f, results.DefaultSlowFactor)
+	}
+	return f, nil
 }
 
 // thresholdFlag is a fraction given as a percentage ("2%") or as a

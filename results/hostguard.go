@@ -1,0 +1,228 @@
+package results
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"golang.org/x/perf/benchfmt"
+)
+
+// The guest times a fixed user-space reference loop, which makes no system
+// call, around every sample and adds the slower of the two runs to the
+// sample's line (guest.RefUnit). The kernel under test does not change
+// the reference's cost; the host does. On a shared host, whole boots or
+// stretches of a boot run 1.5-1.9x slower across every benchmark, and the
+// reference slows with them (measured under TCG: 4.7-6.2 ns an iteration
+// in fast stretches, 7.9-13 ns in slow ones). A HostGuard sets aside the
+// samples whose reference ran more than Factor times its fast level, so
+// that a kernel is not called slow because the host was.
+
+// refUnit is the reference's unit, the guest's "ref-ns/op" as benchfmt
+// tidies it.
+const refUnit = "ref-sec/op"
+
+// DefaultSlowFactor is the HostGuard factor kharness uses unless told
+// otherwise: between the fast stretches' spread (up to ~1.3x their fast
+// level) and the slow stretches' slowdown (1.5x and more).
+const DefaultSlowFactor = 1.4
+
+// fastQuantile is the quantile of the pooled references taken as their
+// fast level: low, as interference only ever adds time, but not the
+// minimum, which one lucky run sets.
+const fastQuantile = 0.05
+
+// HostGuard sets aside the samples of a set of boots that ran while the
+// host was slow. It pools the references of every ok boot it guards, so
+// the fast level comes from all kernels and configs compared: a kernel
+// whose boots all ran slow cannot set its own level.
+type HostGuard struct {
+	// Factor: a sample is set aside when its reference took more than
+	// Factor times the fast level. 0 or less keeps every sample.
+	Factor float64
+
+	boots []*BootRecord
+	once  sync.Once
+	fast  float64 // sec an iteration; 0 when no boot has references
+	err   error
+}
+
+// Guard attaches a HostGuard with factor to boots (replacing any) and
+// returns it. Samples read from those boots from then on are guarded.
+func Guard(boots []*BootRecord, factor float64) *HostGuard {
+	g := &HostGuard{Factor: factor, boots: boots}
+	for _, b := range boots {
+		b.guard = g
+	}
+	return g
+}
+
+// Fast returns the references' fast level, in seconds an iteration; 0 if
+// no boot carries references (runs made before the guest timed them).
+func (g *HostGuard) Fast() (float64, error) {
+	g.once.Do(func() {
+		var refs []float64
+		for _, b := range g.boots {
+			if !b.Status.OK() {
+				continue
+			}
+			lines, _, err := b.benchLines()
+			if err != nil {
+				g.err = err
+				return
+			}
+			for _, l := range lines {
+				if l.ref > 0 {
+					refs = append(refs, l.ref)
+				}
+			}
+		}
+		if len(refs) > 0 {
+			slices.Sort(refs)
+			g.fast = refs[int(fastQuantile*float64(len(refs)-1))]
+		}
+	})
+	return g.fast, g.err
+}
+
+// slow reports whether a sample whose reference took ref seconds an
+// iteration is set aside.
+func (g *HostGuard) slow(ref float64) (bool, error) {
+	if g == nil || g.Factor <= 0 || ref <= 0 {
+		return false, nil
+	}
+	fast, err := g.Fast()
+	if err != nil {
+		return false, err
+	}
+	return fast > 0 && ref > g.Factor*fast, nil
+}
+
+// GuardStats counts what a HostGuard set aside.
+type GuardStats struct {
+	Fast      float64 // the fast level, sec an iteration
+	Factor    float64
+	Samples   int // sample lines with a reference, in ok boots
+	SetAside  int // of those, set aside
+	Boots     int // ok boots with references
+	WholeBoot int // of those, boots with every sample set aside
+}
+
+// Stats counts the samples and boots g sets aside.
+func (g *HostGuard) Stats() (GuardStats, error) {
+	fast, err := g.Fast()
+	st := GuardStats{Fast: fast, Factor: g.Factor}
+	if err != nil {
+		return st, err
+	}
+	for _, b := range g.boots {
+		if !b.Status.OK() {
+			continue
+		}
+		lines, _, err := b.benchLines()
+		if err != nil {
+			return st, err
+		}
+		with, out := 0, 0
+		for _, l := range lines {
+			if l.ref <= 0 {
+				continue
+			}
+			with++
+			if s, _ := g.slow(l.ref); s {
+				out++
+			}
+		}
+		if with > 0 {
+			st.Boots++
+			st.Samples += with
+			st.SetAside += out
+			if out == with {
+				st.WholeBoot++
+			}
+		}
+	}
+	return st, nil
+}
+
+// String says what was set aside, for a note under a table.
+func (s GuardStats) String() string {
+	if s.Samples == 0 {
+		return ""
+	}
+	if s.Factor <= 0 {
+		return fmt.Sprintf("host reference loop: fast level %.2f ns an iteration; no sample set aside (guard off)", s.Fast*1e9)
+	}
+	return fmt.Sprintf("host reference loop: fast level %.2f ns an iteration; %d of %d samples (%d of %d boots whole) ran while it took more than %.2gx that and were set aside as host-slow",
+		s.Fast*1e9, s.SetAside, s.Samples, s.WholeBoot, s.Boots, s.Factor)
+}
+
+// benchLine is one Benchmark line of a boot.
+type benchLine struct {
+	name string
+	vals []benchfmt.Value // without the reference
+	ref  float64          // the reference, sec an iteration; 0 if the line has none
+}
+
+// parsedBench is an ok boot's boot.bench, read once.
+type parsedBench struct {
+	once  sync.Once
+	lines []benchLine
+	warns []string
+	err   error
+}
+
+// benchLines returns ok boot b's Benchmark lines, in the order the guest
+// printed them, and warnings for lines that did not parse. The file is
+// read and checked against b's sha256 once.
+func (b *BootRecord) benchLines() ([]benchLine, []string, error) {
+	if b.parsed == nil {
+		b.parsed = &parsedBench{}
+	}
+	p := b.parsed
+	p.once.Do(func() { p.lines, p.warns, p.err = readBenchLines(b) })
+	return p.lines, p.warns, p.err
+}
+
+func readBenchLines(b *BootRecord) ([]benchLine, []string, error) {
+	path := filepath.Join(b.Dir, BenchFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading results of an ok boot: %w", err)
+	}
+	if b.BenchSHA256 != "" {
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, b.BenchSHA256) {
+			return nil, nil, fmt.Errorf("reading %s: sha256 %s does not match %s in %s", path, got, b.BenchSHA256, BootFile)
+		}
+	}
+	var lines []benchLine
+	var warns []string
+	r := benchfmt.NewReader(bytes.NewReader(data), path)
+	for r.Scan() {
+		switch rec := r.Result().(type) {
+		case *benchfmt.SyntaxError:
+			warns = append(warns, rec.Error())
+		case *benchfmt.Result:
+			l := benchLine{name: rec.Name.String()}
+			for _, v := range rec.Values {
+				if v.Unit == refUnit {
+					l.ref = v.Value
+					continue
+				}
+				l.vals = append(l.vals, v)
+			}
+			lines = append(lines, l)
+		}
+	}
+	if err := r.Err(); err != nil {
+		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return lines, warns, nil
+}

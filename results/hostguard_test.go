@@ -1,0 +1,192 @@
+package results
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// refBoot commits an ok boot of kernel whose getppid samples are ns and
+// whose host reference read ref ns an iteration around each (0: no
+// reference, as before the guest timed one).
+func refBoot(t *testing.T, s *Store, kernel string, boot int, ns []float64, ref []float64) {
+	t.Helper()
+	a, err := s.NewAttempt(CellName(kernel, "default"), boot, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "kernel: %s\n", kernel)
+	for i, v := range ns {
+		fmt.Fprintf(&b, "BenchmarkNullSyscall/call=getppid 100000 %g ns/op", v)
+		if ref[i] > 0 {
+			fmt.Fprintf(&b, " %g ref-ns/op", ref[i])
+		}
+		b.WriteString("\n")
+	}
+	sum := sha256.Sum256(b.Bytes())
+	if err := os.WriteFile(a.Path(BenchFile), b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rec := &BootRecord{Kernel: KernelInfo{Label: kernel}, Config: BootConfig{Name: "default"}, Accel: "tcg",
+		QEMUVersion: "7.2", GuestCPU: "qemu64", Status: StatusOK, BenchSHA256: hex.EncodeToString(sum[:])}
+	if err := a.Commit(rec); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// guardRun is what the guard is for: kernels "old" and "new" cost the
+// same (450 ns), but two of new's five boots, and the end of a third, ran
+// while the host was 1.7x slower, as the reference shows; "all-slow"'s
+// every boot did. It returns the run directory.
+func guardRun(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "run")
+	s := openRun(t, dir, "old", "new", "all-slow")
+	fast := []float64{5.0, 5.2, 5.1, 5.3}
+	slow := []float64{8.6, 8.4, 8.9, 8.5}
+	for i := range 5 {
+		refBoot(t, s, "old", i, []float64{450 + float64(i), 452, 449, 451}, fast)
+	}
+	refBoot(t, s, "new", 0, []float64{451, 450, 452, 449}, fast)
+	refBoot(t, s, "new", 1, []float64{765, 770, 760, 768}, slow)
+	refBoot(t, s, "new", 2, []float64{450, 453, 449, 451}, fast)
+	refBoot(t, s, "new", 3, []float64{772, 766, 769, 761}, slow)
+	refBoot(t, s, "new", 4, []float64{448, 451, 770, 771}, []float64{5.1, 5.0, 8.7, 8.8})
+	for i := range 3 {
+		refBoot(t, s, "all-slow", i, []float64{760, 765, 770, 768}, slow)
+	}
+	return dir
+}
+
+func TestHostGuardBootSamples(t *testing.T) {
+	dir := guardRun(t)
+	re := regexp.MustCompile("getppid")
+	of := func(k string) func(*BootRecord) bool { return func(b *BootRecord) bool { return b.Kernel.Label == k } }
+	vals, _, _, err := BootSamples([]string{dir}, of("new"), re, "sec/op", StatMedian, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Boots 1 and 3 are set aside whole; boot 4 keeps its two fast samples.
+	if len(vals) != 3 {
+		t.Fatalf("guarded: %d boots of new, want 3 (two set aside): %v", len(vals), vals)
+	}
+	for _, v := range vals {
+		if v > 460e-9 {
+			t.Errorf("guarded boot of new at %v: a host-slow sample was kept", v)
+		}
+	}
+	vals, _, _, err = BootSamples([]string{dir}, of("new"), re, "sec/op", StatMedian, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vals) != 5 {
+		t.Fatalf("unguarded: %d boots of new, want 5", len(vals))
+	}
+	// The fast level is pooled over every kernel: all-slow cannot set its
+	// own, so every one of its boots goes, which is no error.
+	vals, _, _, err = BootSamples([]string{dir}, of("all-slow"), re, "sec/op", StatMedian, 0)
+	if err != nil || len(vals) != 0 {
+		t.Fatalf("all-slow guarded: %v, %v; want no value and no error", vals, err)
+	}
+	// A benchmark no boot has is still an error.
+	if _, _, _, err := BootSamples([]string{dir}, of("new"), regexp.MustCompile("nothing"), "sec/op", StatMedian, 0); err == nil {
+		t.Error("a benchmark no boot has gave no error")
+	}
+}
+
+func TestHostGuardStats(t *testing.T) {
+	boots, err := LoadBoots(guardRun(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Guard(boots, DefaultSlowFactor).Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := GuardStats{Fast: 5.0e-9, Factor: DefaultSlowFactor, Samples: 13 * 4, SetAside: 2*4 + 2 + 3*4, Boots: 13, WholeBoot: 5}
+	if !near(st.Fast, want.Fast) || st.Samples != want.Samples || st.SetAside != want.SetAside || st.Boots != want.Boots || st.WholeBoot != want.WholeBoot {
+		t.Errorf("stats %+v, want %+v", st, want)
+	}
+	if s := st.String(); !strings.Contains(s, "22 of 52 samples (5 of 13 boots whole)") {
+		t.Errorf("note %q does not count what was set aside", s)
+	}
+}
+
+func TestHostGuardCompare(t *testing.T) {
+	dir := guardRun(t)
+	// Guarded, new costs what old does; unguarded, the host-slow boots
+	// drag its median up by a third.
+	for _, tc := range []struct {
+		slow     float64
+		lo, hi   float64
+		guardMsg string
+	}{
+		{0, 0.99, 1.01, "were set aside"},
+		{-1, 1.2, 1.5, "guard off"},
+	} {
+		tab, err := Compare([]string{dir}, CompareOptions{Column: "kernel", SlowFactor: tc.slow, Threshold: 0.02})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cell *Cell
+		for i, c := range tab.Columns {
+			if c == "new" && len(tab.Rows) > 0 {
+				cell = &tab.Rows[0].Cells[i]
+			}
+		}
+		if cell == nil || tab.Rows[0].Unit != "sec/op" {
+			t.Fatalf("slow-factor %v: no sec/op cell for new in %+v", tc.slow, tab.Rows)
+		}
+		if !(cell.Ratio >= tc.lo && cell.Ratio <= tc.hi) || cell.Call == CallRegression {
+			t.Errorf("slow-factor %v: new ×%.3f against old (p=%.3f, %q), want ×%.2f..%.2f and no regression", tc.slow, cell.Ratio, cell.P, cell.Call, tc.lo, tc.hi)
+		}
+		if !strings.Contains(tab.Guard, tc.guardMsg) {
+			t.Errorf("slow-factor %v: guard note %q, want it to say %q", tc.slow, tab.Guard, tc.guardMsg)
+		}
+		for _, r := range tab.Rows {
+			if strings.HasPrefix(r.Unit, "ref-") {
+				t.Errorf("the reference became a row: %+v", r)
+			}
+		}
+	}
+}
+
+// Boots without a reference, from before the guest timed one, are kept
+// whole and the guard says nothing.
+func TestHostGuardNoReference(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	s := openRun(t, dir, "old")
+	refBoot(t, s, "old", 0, []float64{450, 451}, []float64{0, 0})
+	refBoot(t, s, "old", 1, []float64{750, 751}, []float64{0, 0})
+	tab, err := Compare([]string{dir}, CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tab.Guard != "" || tab.Rows[0].Cells[0].Boots != 2 {
+		t.Errorf("no reference: guard %q, %d boots; want no note and both boots", tab.Guard, tab.Rows[0].Cells[0].Boots)
+	}
+}
+
+// openRun opens a run directory of kernels under config "default".
+func openRun(t *testing.T, dir string, kernels ...string) *Store {
+	t.Helper()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr := &RunRecord{Configs: []BootConfig{{Name: "default"}}}
+	for _, k := range kernels {
+		rr.Kernels = append(rr.Kernels, KernelInfo{Label: k})
+	}
+	if err := s.WriteRun(rr); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
