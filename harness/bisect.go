@@ -29,7 +29,7 @@ type BisectStep struct {
 	Boots        int
 	Median       float64 // of the per-boot medians
 	PGood, PBad  float64 // Mann-Whitney U p-values against the endpoints
-	Verdict      string  // "good", "bad", "endpoint" or "undecided"
+	Verdict      string  // "good", "bad", "partial", "endpoint" or "undecided"
 	GoodB, BadB  int     // endpoint boots at the time
 	GoodM, BadM  float64 // endpoint medians at the time
 	RatioToGood  float64
@@ -49,14 +49,18 @@ type BisectResult struct {
 // within the boot cap: there is nothing to bisect.
 var ErrEndpointsSame = errors.New("good and bad kernels do not differ significantly")
 
-// Bisect finds the first kernel in labels[good+1..bad] that behaves like
-// bad. It first confirms that the endpoints differ (adding boots up to the
-// cap), then binary-searches; each kernel is "good" when it differs
-// significantly from bad but not from good and lies nearer good, "bad" the
-// mirror, and otherwise gets more boots (and so do the endpoints, to keep
-// the tests' power) until it is decided or the cap is hit, when the search
-// stops and says between which kernels the change lies. With N kernels it
-// judges at most ⌈log2 N⌉ kernels besides the two endpoints.
+// Bisect finds the first kernel in labels[good+1..bad] that has moved from
+// good towards bad. It first confirms that the endpoints differ (adding
+// boots up to the cap), then binary-searches; each kernel is "good" when
+// it differs significantly from bad but not from good and lies nearer
+// good, "bad" the mirror, and otherwise gets more boots (and so do the
+// endpoints, to keep the tests' power). At the cap, a kernel that still
+// differs significantly from both and lies between them is "partial": the
+// change came in more than one step and one is at or before this kernel,
+// so the search goes on below it, as for bad, and finds the first step.
+// Any other kernel left at the cap is "undecided": the search stops and
+// says between which kernels the change lies. With N kernels it judges at
+// most ⌈log2 N⌉ kernels besides the two endpoints.
 func Bisect(ctx context.Context, labels []string, good, bad int, f SampleFunc, p BisectParams) (*BisectResult, error) {
 	if p.Alpha == 0 {
 		p.Alpha = 0.05
@@ -101,7 +105,7 @@ func Bisect(ctx context.Context, labels []string, good, bad int, f SampleFunc, p
 		switch step.Verdict {
 		case "good":
 			lo = mid
-		case "bad":
+		case "bad", "partial":
 			hi = mid
 		default:
 			r.Lo, r.Hi = lo, hi
@@ -139,13 +143,35 @@ func judgeKernel(ctx context.Context, f SampleFunc, labels []string, i, good, ba
 			st.Verdict = "bad"
 		case st.PBad < p.Alpha && st.PGood >= p.Alpha && !nearBad:
 			st.Verdict = "good"
-		case n >= p.MaxBoots:
-			st.Verdict = "undecided"
-		default:
+		case n < p.MaxBoots:
 			continue
+		case st.PGood < p.Alpha && st.PBad < p.Alpha && between(st.GoodM, st.Median, st.BadM):
+			// Only at the cap: a good kernel that by chance differs
+			// from good in a few boots would otherwise be taken for a
+			// step.
+			st.Verdict = "partial"
+		default:
+			st.Verdict = "undecided"
 		}
 		return st, nil
 	}
+}
+
+// between reports whether m lies strictly between good and bad.
+func between(good, m, bad float64) bool {
+	return (good < m && m < bad) || (bad < m && m < good)
+}
+
+// Partial returns the steps judged "partial": kernels between good and
+// bad, which show that the change came in more than one step.
+func (r *BisectResult) Partial() []BisectStep {
+	var ps []BisectStep
+	for _, s := range r.Steps {
+		if s.Verdict == "partial" {
+			ps = append(ps, s)
+		}
+	}
+	return ps
 }
 
 func endpointStep(i int, labels []string, xs, g, b []float64, pv float64) BisectStep {

@@ -174,6 +174,10 @@ func WriteBisect(w io.Writer, r *BisectResult, unit string, wall time.Duration) 
 	fmt.Fprintf(w, "\n%d kernels in the range, %d judged, about %d boots, %s\n", len(r.Labels), len(r.Steps), total, wall.Round(time.Second))
 	if r.FirstBad >= 0 {
 		fmt.Fprintf(w, "first bad kernel: %s (last good: %s)\n", r.Labels[r.FirstBad], r.Labels[r.Lo])
+		for _, s := range r.Partial() {
+			fmt.Fprintf(w, "the change came in more than one step: %s lies between the endpoints (×%.3f where bad is ×%.3f);\n"+
+				"the first step is named above; bisect from %s to the bad kernel for the next\n", s.Label, s.RatioToGood, s.BadM/s.GoodM, s.Label)
+		}
 	} else {
 		fmt.Fprintf(w, "undecided: %s\n", r.Reason)
 	}

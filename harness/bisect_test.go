@@ -71,11 +71,37 @@ func TestBisectEndpointsSame(t *testing.T) {
 	}
 }
 
-// A kernel half way between good and bad differs from both: more boots do
-// not help, so the search says where the change lies instead of guessing.
-func TestBisectUndecidedHonestly(t *testing.T) {
+// A kernel half way between good and bad differs from both: the change
+// came in two steps. The search takes it as moved from good, goes on
+// below it and names the first step, saying that it is partial.
+func TestBisectPartialStep(t *testing.T) {
 	levels := []float64{100, 100, 100, 150, 200, 200, 200}
 	f, _ := synthetic(levels, 0.01, 3)
+	r, err := Bisect(context.Background(), labels(len(levels)), 0, len(levels)-1, f, BisectParams{MaxBoots: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FirstBad != 3 || len(r.Partial()) != 1 || r.Partial()[0].Index != 3 {
+		t.Errorf("result %+v: want first bad k03, judged partial", r)
+	}
+	// Two steps apart: the first is found, the other kernels judged bad.
+	levels = []float64{100, 100, 130, 130, 130, 130, 160, 160, 200}
+	f, _ = synthetic(levels, 0.01, 4)
+	r, err = Bisect(context.Background(), labels(len(levels)), 0, len(levels)-1, f, BisectParams{MaxBoots: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FirstBad != 2 || len(r.Partial()) == 0 {
+		t.Errorf("result %+v: want first bad k02 with a partial step", r)
+	}
+}
+
+// A kernel beyond bad is neither like good, nor like bad, nor a step on
+// the way: the search stops undecided at the cap, saying where the change
+// lies, rather than guessing.
+func TestBisectUndecidedHonestly(t *testing.T) {
+	levels := []float64{100, 100, 100, 250, 200, 200, 200}
+	f, _ := synthetic(levels, 0.01, 5)
 	r, err := Bisect(context.Background(), labels(len(levels)), 0, len(levels)-1, f, BisectParams{MaxBoots: 8})
 	if err != nil {
 		t.Fatal(err)
