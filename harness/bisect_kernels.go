@@ -175,8 +175,14 @@ func WriteBisect(w io.Writer, r *BisectResult, unit string, wall time.Duration) 
 	if r.FirstBad >= 0 {
 		fmt.Fprintf(w, "first bad kernel: %s (last good: %s)\n", r.Labels[r.FirstBad], r.Labels[r.Lo])
 		for _, s := range r.Partial() {
-			fmt.Fprintf(w, "the change came in more than one step: %s lies between the endpoints (×%.3f where bad is ×%.3f);\n"+
-				"the first step is named above; bisect from %s to the bad kernel for the next\n", s.Label, s.RatioToGood, s.BadM/s.GoodM, s.Label)
+			if s.Index == r.FirstBad {
+				fmt.Fprintf(w, "not a single step: %s lies between the endpoints (×%.3f where bad is ×%.3f), the first of more\n"+
+					"than one step; bisect from %s to the bad kernel for the next\n", s.Label, s.RatioToGood, s.BadM/s.GoodM, s.Label)
+				continue
+			}
+			fmt.Fprintf(w, "not a single step: %s, after the first bad kernel, lies between the endpoints (×%.3f where bad is ×%.3f);\n"+
+				"the kernels after the first bad one move back and forth, and the first that moved from good is named above\n",
+				s.Label, s.RatioToGood, s.BadM/s.GoodM)
 		}
 	} else {
 		fmt.Fprintf(w, "undecided: %s\n", r.Reason)

@@ -76,6 +76,7 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	accel := fs.String("accel", "auto", "auto, kvm or tcg")
 	cache := fs.String("cache", "", "cache for kernels and images")
 	jobs := fs.Int("j", 0, "concurrent VMs (default host cores ÷ vCPUs)")
+	slow := slowFactorFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness bisect -good K1 -bad K2 [flags]")
 		fmt.Fprintf(stderr, "Exits 0 naming the first bad kernel, %d when the search stops undecided.\n", exitUndecided)
@@ -90,6 +91,10 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	st, err := results.ParseBootStat(*perBoot)
 	if err != nil {
 		return fmt.Errorf("-per-boot: %w", err)
+	}
+	sf, err := slowFactor(*slow)
+	if err != nil {
+		return err
 	}
 	src, err := cacheAndSource(cache)
 	if err != nil {
@@ -114,7 +119,7 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
 	p.Logf("bisecting %s over %d kernels: %s .. %s", *bench, len(cs), cs[0].Release, cs[len(cs)-1].Release)
 	kb := &harness.KernelBisect{
-		Kernels: cs, Good: 0, Bad: len(cs) - 1, Bench: *bench, Unit: *unit, Stat: st, Cmdline: *cmdline,
+		Kernels: cs, Good: 0, Bad: len(cs) - 1, Bench: *bench, Unit: *unit, Stat: st, SlowFactor: sf, Cmdline: *cmdline,
 		Benchtime: *benchtime, Count: *count, Accel: *accel,
 		Params: harness.BisectParams{Alpha: *alpha, StartBoots: *boots, MaxBoots: *maxBoots},
 		Run:    harness.RunOptions{OutDir: *out, CacheDir: *cache, SourceDir: src, QEMU: harness.DefaultQEMU, Jobs: *jobs, Progress: p},
@@ -123,6 +128,11 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	r, err := harness.BisectKernels(ctx, kb)
 	if r != nil && len(r.Steps) > 0 {
 		harness.WriteBisect(stdout, r, *unit, time.Since(start))
+		if gs, gerr := kb.GuardStats(); gerr != nil {
+			fmt.Fprintf(stderr, "kharness: host guard: %v\n", gerr)
+		} else if gs.Samples > 0 {
+			fmt.Fprintln(stdout, gs)
+		}
 	}
 	if errors.Is(err, harness.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
