@@ -225,14 +225,16 @@ func Fidelity(dirs ...string) ([]FidelityRow, error) {
 	return rows, nil
 }
 
-// pairedRatios fills the rows' Paired ratios from each ok boot's samples.
+// pairedRatios fills the rows' Paired ratios from each ok boot's samples:
+// each Go sample over the C sample of the line after it, a pair the host
+// guard leaves whole.
 func pairedRatios(boots []*BootRecord, rows []FidelityRow) error {
 	pooled := map[[3]string][]float64{}
 	for _, b := range boots {
 		if !b.Status.OK() {
 			continue
 		}
-		lists, _, _, err := bootSampleLists(b)
+		lines, _, err := b.benchLines()
 		if err != nil {
 			return err
 		}
@@ -240,11 +242,18 @@ func pairedRatios(boots []*BootRecord, rows []FidelityRow) error {
 			if r.Kernel != b.Kernel.Label || r.Config != b.Config.Name {
 				continue
 			}
-			g, c := lists[benchKey{r.Case + "/impl=go", "sec/op"}], lists[benchKey{r.Case + "/impl=c", "sec/op"}]
 			k := [3]string{r.Kernel, r.Config, r.Case}
-			for i := range min(len(g), len(c)) {
-				if c[i] > 0 {
-					pooled[k] = append(pooled[k], g[i]/c[i])
+			for i := 0; i+1 < len(lines); i++ {
+				g, c := lines[i], lines[i+1]
+				if g.name != r.Case+"/impl=go" || c.name != r.Case+"/impl=c" {
+					continue
+				}
+				gv, cv, ok, err := b.pairValues(g, c)
+				if err != nil {
+					return err
+				}
+				if ok && cv > 0 {
+					pooled[k] = append(pooled[k], gv/cv)
 				}
 			}
 		}
@@ -299,4 +308,26 @@ func WriteFidelity(w io.Writer, rows []FidelityRow) error {
 		"pooled over boots (drift of the machine cancels out of each ratio), with the distribution-free\n"+
 		"95% confidence interval of that median.")
 	return nil
+}
+
+// pairValues returns the sec/op of lines g and c, and whether both are
+// kept by b's host guard.
+func (b *BootRecord) pairValues(g, c benchLine) (gv, cv float64, ok bool, err error) {
+	for _, l := range []benchLine{g, c} {
+		slow, err := b.guard.slow(l.ref)
+		if err != nil || slow {
+			return 0, 0, false, err
+		}
+	}
+	return lineValue(g, "sec/op"), lineValue(c, "sec/op"), true, nil
+}
+
+// lineValue is line l's value in unit, 0 if it has none.
+func lineValue(l benchLine, unit string) float64 {
+	for _, v := range l.vals {
+		if v.Unit == unit {
+			return v.Value
+		}
+	}
+	return 0
 }
