@@ -32,6 +32,20 @@ func TestSuiteBoot(t *testing.T) {
 	got := map[string]int{}
 	for _, r := range v.Stream.Results {
 		got[r.Name]++
+		if strings.HasSuffix(r.Name, guest.ImplGo) || strings.HasSuffix(r.Name, guest.ImplC) {
+			continue // the fidelity pairs time no reference
+		}
+		// Every suite sample carries the host reference, some ns an
+		// iteration under TCG (the host guard reads it).
+		ref := -1.0
+		for _, val := range r.Values {
+			if val.Unit == guest.RefUnit {
+				ref = val.Value
+			}
+		}
+		if !(ref > 0.5 && ref < 200) {
+			t.Errorf("%s: %s %v, want in (0.5, 200)", r.Name, guest.RefUnit, ref)
+		}
 	}
 	skipped := map[string]string{}
 	for _, s := range v.Stream.Skips {
