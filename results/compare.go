@@ -33,7 +33,7 @@ type CompareOptions struct {
 	// significant change however small.
 	Threshold float64
 	// SlowFactor is the HostGuard factor: samples whose host reference
-	// ran more than SlowFactor times its fast level are set aside. 0
+	// ran more than SlowFactor times its typical level are set aside. 0
 	// means DefaultSlowFactor; a negative value keeps every sample.
 	SlowFactor float64
 }

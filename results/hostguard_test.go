@@ -89,7 +89,7 @@ func TestHostGuardBootSamples(t *testing.T) {
 	if len(vals) != 5 {
 		t.Fatalf("unguarded: %d boots of new, want 5", len(vals))
 	}
-	// The fast level is pooled over every kernel: all-slow cannot set its
+	// The typical level is pooled over every kernel: all-slow cannot set its
 	// own, so every one of its boots goes, which is no error.
 	vals, _, _, err = BootSamples([]string{dir}, of("all-slow"), re, "sec/op", StatMedian, 0)
 	if err != nil || len(vals) != 0 {
@@ -110,9 +110,10 @@ func TestHostGuardStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := GuardStats{Fast: 5.0e-9, Factor: DefaultSlowFactor, Samples: 13 * 4, SetAside: 2*4 + 2 + 3*4, Boots: 13, WholeBoot: 5}
-	if !near(st.Fast, want.Fast) || st.Samples != want.Samples || st.SetAside != want.SetAside || st.Boots != want.Boots || st.WholeBoot != want.WholeBoot {
-		t.Errorf("stats %+v, want %+v", st, want)
+	// 30 of the 52 references are fast (5.0-5.3 ns): the median is one.
+	want := GuardStats{Factor: DefaultSlowFactor, Samples: 13 * 4, SetAside: 2*4 + 2 + 3*4, Boots: 13, WholeBoot: 5}
+	if !(st.Level >= 5.0e-9 && st.Level <= 5.3e-9) || st.Samples != want.Samples || st.SetAside != want.SetAside || st.Boots != want.Boots || st.WholeBoot != want.WholeBoot {
+		t.Errorf("stats %+v, want %+v and a level in [5.0, 5.3] ns", st, want)
 	}
 	if s := st.String(); !strings.Contains(s, "22 of 52 samples (5 of 13 boots whole)") {
 		t.Errorf("note %q does not count what was set aside", s)

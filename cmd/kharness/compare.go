@@ -100,7 +100,7 @@ func (cf *compareFlags) options() (results.CompareOptions, error) {
 // slowFactorFlag defines -slow-factor on fs: the host guard's factor.
 func slowFactorFlag(fs *flag.FlagSet) *float64 {
 	return fs.Float64("slow-factor", results.DefaultSlowFactor,
-		"set aside samples taken while the guest's host reference loop ran more than this many times its fast level (a slow host); 0 keeps every sample")
+		"set aside samples taken while the guest's host reference loop ran more than this many times its typical (median) time: a slow host; 0 keeps every sample")
 }
 
 // slowFactor checks -slow-factor and returns it as CompareOptions and
