@@ -51,7 +51,10 @@ func TestCallsWithRealBoots(t *testing.T) {
 	if _, err := Run(t.Context(), opt); err != nil {
 		t.Fatal(err)
 	}
-	tab, err := results.Compare([]string{out}, results.CompareOptions{Column: "config", Alpha: 0.01})
+	// The host guard is off: this checks the calling rule on 5 boots a
+	// side, and under make test's load the guard may set a whole boot
+	// aside (results tests the guard).
+	tab, err := results.Compare([]string{out}, results.CompareOptions{Column: "config", Alpha: 0.01, SlowFactor: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
