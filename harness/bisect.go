@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"golang.org/x/perf/benchmath"
 )
@@ -29,7 +30,7 @@ type BisectStep struct {
 	Boots        int
 	Median       float64 // of the per-boot medians
 	PGood, PBad  float64 // Mann-Whitney U p-values against the endpoints
-	Verdict      string  // "good", "bad", "partial", "endpoint" or "undecided"
+	Verdict      string  // "good", "bad", "good*" or "bad*" (partial steps), "endpoint" or "undecided"
 	GoodB, BadB  int     // endpoint boots at the time
 	GoodM, BadM  float64 // endpoint medians at the time
 	RatioToGood  float64
@@ -49,18 +50,20 @@ type BisectResult struct {
 // within the boot cap: there is nothing to bisect.
 var ErrEndpointsSame = errors.New("good and bad kernels do not differ significantly")
 
-// Bisect finds the first kernel in labels[good+1..bad] that has moved from
-// good towards bad. It first confirms that the endpoints differ (adding
-// boots up to the cap), then binary-searches; each kernel is "good" when
-// it differs significantly from bad but not from good and lies nearer
-// good, "bad" the mirror, and otherwise gets more boots (and so do the
-// endpoints, to keep the tests' power). At the cap, a kernel that still
-// differs significantly from both and lies between them is "partial": the
-// change came in more than one step and one is at or before this kernel,
-// so the search goes on below it, as for bad, and finds the first step.
-// Any other kernel left at the cap is "undecided": the search stops and
-// says between which kernels the change lies. With N kernels it judges at
-// most ⌈log2 N⌉ kernels besides the two endpoints.
+// Bisect finds where a change between good and bad kernels happened. It
+// first confirms that the endpoints differ (adding boots up to the cap),
+// then binary-searches; each kernel is "good" when it differs
+// significantly from bad but not from good and lies nearer good, "bad"
+// the mirror, and otherwise gets more boots (and so do the endpoints, to
+// keep the tests' power). At the cap, a kernel that still differs
+// significantly from both and lies between them is a partial step: the
+// change came in more than one step. It is "good*" when it lies nearer
+// good, "bad*" when nearer bad, and the search goes on as for good or bad:
+// it names the first kernel past half way, the larger part of the change,
+// and the starred kernels say where the smaller steps lie. Any other
+// kernel left at the cap is "undecided": the search stops and says
+// between which kernels the change lies. With N kernels it judges at most
+// ⌈log2 N⌉ kernels besides the two endpoints.
 func Bisect(ctx context.Context, labels []string, good, bad int, f SampleFunc, p BisectParams) (*BisectResult, error) {
 	if p.Alpha == 0 {
 		p.Alpha = 0.05
@@ -103,9 +106,9 @@ func Bisect(ctx context.Context, labels []string, good, bad int, f SampleFunc, p
 		}
 		r.Steps = append(r.Steps, step)
 		switch step.Verdict {
-		case "good":
+		case "good", "good*":
 			lo = mid
-		case "bad", "partial":
+		case "bad", "bad*":
 			hi = mid
 		default:
 			r.Lo, r.Hi = lo, hi
@@ -149,7 +152,10 @@ func judgeKernel(ctx context.Context, f SampleFunc, labels []string, i, good, ba
 			// Only at the cap: a good kernel that by chance differs
 			// from good in a few boots would otherwise be taken for a
 			// step.
-			st.Verdict = "partial"
+			st.Verdict = "good*"
+			if nearBad {
+				st.Verdict = "bad*"
+			}
 		default:
 			st.Verdict = "undecided"
 		}
@@ -162,12 +168,12 @@ func between(good, m, bad float64) bool {
 	return (good < m && m < bad) || (bad < m && m < good)
 }
 
-// Partial returns the steps judged "partial": kernels between good and
-// bad, which show that the change came in more than one step.
+// Partial returns the partial steps ("good*" and "bad*"): kernels between
+// good and bad, which show that the change came in more than one step.
 func (r *BisectResult) Partial() []BisectStep {
 	var ps []BisectStep
 	for _, s := range r.Steps {
-		if s.Verdict == "partial" {
+		if strings.HasSuffix(s.Verdict, "*") {
 			ps = append(ps, s)
 		}
 	}

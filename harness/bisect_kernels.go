@@ -174,18 +174,24 @@ func WriteBisect(w io.Writer, r *BisectResult, unit string, wall time.Duration) 
 	fmt.Fprintf(w, "\n%d kernels in the range, %d judged, about %d boots, %s\n", len(r.Labels), len(r.Steps), total, wall.Round(time.Second))
 	if r.FirstBad >= 0 {
 		fmt.Fprintf(w, "first bad kernel: %s (last good: %s)\n", r.Labels[r.FirstBad], r.Labels[r.Lo])
-		for _, s := range r.Partial() {
-			if s.Index == r.FirstBad {
-				fmt.Fprintf(w, "not a single step: %s lies between the endpoints (×%.3f where bad is ×%.3f), the first of more\n"+
-					"than one step; bisect from %s to the bad kernel for the next\n", s.Label, s.RatioToGood, s.BadM/s.GoodM, s.Label)
-				continue
-			}
-			fmt.Fprintf(w, "not a single step: %s, after the first bad kernel, lies between the endpoints (×%.3f where bad is ×%.3f);\n"+
-				"the kernels after the first bad one move back and forth, and the first that moved from good is named above\n",
-				s.Label, s.RatioToGood, s.BadM/s.GoodM)
-		}
+		writePartial(w, r)
 	} else {
 		fmt.Fprintf(w, "undecided: %s\n", r.Reason)
+	}
+}
+
+// writePartial says what the partial steps of r show.
+func writePartial(w io.Writer, r *BisectResult) {
+	for _, s := range r.Partial() {
+		where := fmt.Sprintf("%s differs from both endpoints (×%.3f where bad is ×%.3f)", s.Label, s.RatioToGood, s.BadM/s.GoodM)
+		switch {
+		case s.Verdict == "good*":
+			fmt.Fprintf(w, "* %s: a smaller step lies after %s and at or before it\n", where, r.Steps[0].Label)
+		case s.Index == r.FirstBad:
+			fmt.Fprintf(w, "* %s: the change came in more than one step, the rest of it after %s\n", where, s.Label)
+		default:
+			fmt.Fprintf(w, "* %s: after the first bad kernel the level moves again\n", where)
+		}
 	}
 }
 

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 // synthetic kernels: per-boot medians around a level that steps up at
@@ -71,28 +74,37 @@ func TestBisectEndpointsSame(t *testing.T) {
 	}
 }
 
-// A kernel half way between good and bad differs from both: the change
-// came in two steps. The search takes it as moved from good, goes on
-// below it and names the first step, saying that it is partial.
+// A kernel between good and bad differs from both at the cap: the change
+// came in steps. The search goes on by which endpoint the kernel lies
+// nearer, names the first kernel past half way, and stars the partial
+// kernels it met.
 func TestBisectPartialStep(t *testing.T) {
-	levels := []float64{100, 100, 100, 150, 200, 200, 200}
-	f, _ := synthetic(levels, 0.01, 3)
-	r, err := Bisect(context.Background(), labels(len(levels)), 0, len(levels)-1, f, BisectParams{MaxBoots: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.FirstBad != 3 || len(r.Partial()) != 1 || r.Partial()[0].Index != 3 {
-		t.Errorf("result %+v: want first bad k03, judged partial", r)
-	}
-	// Two steps apart: the first is found, the other kernels judged bad.
-	levels = []float64{100, 100, 130, 130, 130, 130, 160, 160, 200}
-	f, _ = synthetic(levels, 0.01, 4)
-	r, err = Bisect(context.Background(), labels(len(levels)), 0, len(levels)-1, f, BisectParams{MaxBoots: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r.FirstBad != 2 || len(r.Partial()) == 0 {
-		t.Errorf("result %+v: want first bad k02 with a partial step", r)
+	for _, tc := range []struct {
+		levels   []float64
+		firstBad int
+		partial  string // the starred verdict of some step
+	}{
+		{[]float64{100, 100, 100, 160, 200, 200, 200}, 3, "bad*"},
+		{[]float64{100, 100, 100, 130, 200, 200, 200}, 4, "good*"},
+		{[]float64{100, 100, 130, 130, 130, 130, 160, 160, 200}, 6, ""},
+	} {
+		f, _ := synthetic(tc.levels, 0.01, 3)
+		r, err := Bisect(context.Background(), labels(len(tc.levels)), 0, len(tc.levels)-1, f, BisectParams{MaxBoots: 8})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var verdicts []string
+		for _, s := range r.Partial() {
+			verdicts = append(verdicts, s.Verdict)
+		}
+		if r.FirstBad != tc.firstBad || len(verdicts) == 0 || (tc.partial != "" && !slices.Contains(verdicts, tc.partial)) {
+			t.Errorf("%v: first bad %d, partial %v; want k%02d and a partial step %s", tc.levels, r.FirstBad, verdicts, tc.firstBad, tc.partial)
+		}
+		var b strings.Builder
+		WriteBisect(&b, r, "sec/op", time.Second)
+		if !strings.Contains(b.String(), "differs from both endpoints") {
+			t.Errorf("%v: the verdict does not say what the partial steps show:\n%s", tc.levels, b.String())
+		}
 	}
 }
 

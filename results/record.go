@@ -230,20 +230,21 @@ func bootStats(b *BootRecord, stat func([]float64) float64) (map[benchKey]float6
 // bootSampleLists returns every sample of an ok boot, per benchmark and
 // unit in the order the guest printed them, the keys in order of first
 // appearance, and the lines that did not parse. Samples that b's
-// HostGuard sets aside are left out, and so is the reference itself.
+// HostGuard sets aside are left out (see HostGuard.kept), and so is the
+// reference itself.
 func bootSampleLists(b *BootRecord) (map[benchKey][]float64, []benchKey, []string, error) {
 	lines, warns, err := b.benchLines()
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	keep, _, err := b.guard.kept(lines)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	samples := make(map[benchKey][]float64)
 	var order []benchKey
-	for _, l := range lines {
-		slow, err := b.guard.slow(l.ref)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if slow {
+	for i, l := range lines {
+		if !keep[i] {
 			continue
 		}
 		for _, v := range l.vals {

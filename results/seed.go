@@ -238,6 +238,10 @@ func pairedRatios(boots []*BootRecord, rows []FidelityRow) error {
 		if err != nil {
 			return err
 		}
+		keep, _, err := b.guard.kept(lines)
+		if err != nil {
+			return err
+		}
 		for _, r := range rows {
 			if r.Kernel != b.Kernel.Label || r.Config != b.Config.Name {
 				continue
@@ -248,11 +252,10 @@ func pairedRatios(boots []*BootRecord, rows []FidelityRow) error {
 				if g.name != r.Case+"/impl=go" || c.name != r.Case+"/impl=c" {
 					continue
 				}
-				gv, cv, ok, err := b.pairValues(g, c)
-				if err != nil {
-					return err
+				if !keep[i] || !keep[i+1] {
+					continue
 				}
-				if ok && cv > 0 {
+				if gv, cv := lineValue(g, "sec/op"), lineValue(c, "sec/op"); cv > 0 {
 					pooled[k] = append(pooled[k], gv/cv)
 				}
 			}
@@ -308,18 +311,6 @@ func WriteFidelity(w io.Writer, rows []FidelityRow) error {
 		"pooled over boots (drift of the machine cancels out of each ratio), with the distribution-free\n"+
 		"95% confidence interval of that median.")
 	return nil
-}
-
-// pairValues returns the sec/op of lines g and c, and whether both are
-// kept by b's host guard.
-func (b *BootRecord) pairValues(g, c benchLine) (gv, cv float64, ok bool, err error) {
-	for _, l := range []benchLine{g, c} {
-		slow, err := b.guard.slow(l.ref)
-		if err != nil || slow {
-			return 0, 0, false, err
-		}
-	}
-	return lineValue(g, "sec/op"), lineValue(c, "sec/op"), true, nil
 }
 
 // lineValue is line l's value in unit, 0 if it has none.
