@@ -78,7 +78,7 @@ func untilDecided(ctx context.Context, opt RunOptions, rec *results.RunRecord, k
 		maxBoots = cfg.Boots
 	}
 	for round := 1; round <= maxBoots && ctx.Err() == nil; round++ {
-		tab, err := results.Compare([]string{opt.OutDir}, results.CompareOptions{Column: opt.Column, Alpha: opt.Alpha, Threshold: opt.Threshold})
+		tab, err := results.Compare([]string{opt.OutDir}, results.CompareOptions{Column: opt.Column, Alpha: opt.Alpha, Threshold: opt.Threshold, SlowFactor: opt.SlowFactor})
 		if err != nil {
 			return err
 		}

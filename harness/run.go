@@ -53,6 +53,9 @@ type RunOptions struct {
 	Column    string
 	Alpha     float64
 	Threshold float64
+	// SlowFactor is the host guard's factor for those comparisons (see
+	// results.CompareOptions).
+	SlowFactor float64
 }
 
 // RunSummary is what a run did.

@@ -193,7 +193,7 @@ func (s GuardStats) String() string {
 	if s.Factor <= 0 {
 		return fmt.Sprintf("host reference loop: typically %.2f ns an iteration; no sample set aside (guard off)", s.Level*1e9)
 	}
-	return fmt.Sprintf("host reference loop: typically %.2f ns an iteration; %d of %d samples ran while it took more than %.2gx that and were set aside as host-slow, with %d of %d boots whole (half their samples or more slow)",
+	return fmt.Sprintf("host reference loop: typically %.2f ns an iteration; %d of %d samples ran while it took more than %gx that and were set aside as host-slow, with %d of %d boots whole (half their samples or more slow)",
 		s.Level*1e9, s.SetAside, s.Samples, s.Factor, s.WholeBoot, s.Boots)
 }
 

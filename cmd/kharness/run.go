@@ -29,6 +29,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	alpha := fs.Float64("alpha", 0.05, "significance level of calls")
 	threshold := thresholdFlag(0.02)
 	fs.Var(&threshold, "threshold", "smallest change called, as \"2%\" or 0.02")
+	slow := slowFactorFlag(fs)
 	shardFlag := fs.String("shard", "", "run only shard i/n of the matrix's cells (auto/n: i from JOB_COMPLETION_INDEX)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness run [flags] CONFIG.toml")
@@ -47,6 +48,10 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if !(*alpha > 0 && *alpha < 1) {
 		return fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", *alpha)
+	}
+	sf, err := slowFactor(*slow)
+	if err != nil {
+		return err
 	}
 	th := float64(threshold)
 	if th == 0 {
@@ -79,7 +84,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	sum, err := harness.Run(ctx, harness.RunOptions{
 		Config: cfg, ConfigPath: cfgPath, OutDir: *out, Jobs: *jobs, CacheDir: *cache,
 		SourceDir: src, QEMU: *qemu, Command: append([]string{"kharness", "run"}, args...), Progress: p, Verbose: *verbose, Shard: shard,
-		UntilDecided: *until, MaxBoots: *maxBoots, Column: *col, Alpha: *alpha, Threshold: th,
+		UntilDecided: *until, MaxBoots: *maxBoots, Column: *col, Alpha: *alpha, Threshold: th, SlowFactor: sf,
 	})
 	if errors.Is(err, harness.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
@@ -88,7 +93,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	p.Logf("accelerator %s; %d boots in %s (-j %d), %d failed attempts", sum.Accel.Accel, sum.Boots, sum.Wall.Round(time.Second), sum.Jobs, sum.Failed)
-	tab, err := results.Compare([]string{*out}, results.CompareOptions{Column: *col, Alpha: *alpha, Threshold: th})
+	tab, err := results.Compare([]string{*out}, results.CompareOptions{Column: *col, Alpha: *alpha, Threshold: th, SlowFactor: sf})
 	if err != nil {
 		return err
 	}
