@@ -51,6 +51,16 @@ type FidelityRow struct {
 // Ratio returns Go ÷ C.
 func (r FidelityRow) Ratio() float64 { return r.Go / r.C }
 
+// loadCellMedians loads the boots of dirs and returns them with their
+// cellMedians.
+func loadCellMedians(dirs []string) (boots []*BootRecord, cells [][2]string, meds map[[2]string]map[benchKey]float64, counts map[[2]string]map[benchKey]int, err error) {
+	if boots, err = LoadBoots(dirs...); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	cells, meds, counts, err = cellMedians(boots)
+	return boots, cells, meds, counts, err
+}
+
 // cellMedians returns, per cell (kernel, config) of boots, the
 // median over ok boots of each benchmark and unit, and how many ok boots
 // had each benchmark. Cells are in the order of their first boot.
@@ -98,11 +108,7 @@ func nsPerOp(m map[benchKey]float64, name string) (float64, bool) {
 // Seed reads the runs dirs and returns the seed table: one row per cell
 // that has SeedBenchmark.
 func Seed(dirs ...string) ([]SeedRow, error) {
-	boots, err := LoadBoots(dirs...)
-	if err != nil {
-		return nil, err
-	}
-	cells, meds, counts, err := cellMedians(boots)
+	_, cells, meds, counts, err := loadCellMedians(dirs)
 	if err != nil {
 		return nil, err
 	}
@@ -188,11 +194,7 @@ func si(v float64) string {
 // Fidelity reads the runs dirs and returns, per cell, each case that has
 // both "/impl=go" and "/impl=c" results.
 func Fidelity(dirs ...string) ([]FidelityRow, error) {
-	boots, err := LoadBoots(dirs...)
-	if err != nil {
-		return nil, err
-	}
-	cells, meds, counts, err := cellMedians(boots)
+	boots, cells, meds, counts, err := loadCellMedians(dirs)
 	if err != nil {
 		return nil, err
 	}
