@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -42,18 +43,27 @@ const refUnit = "ref-sec/op"
 const DefaultSlowFactor = 1.3
 
 // HostGuard sets aside the samples of a set of boots that ran while the
-// host was slow. It pools the references of every ok boot it guards, so
-// the typical level comes from all kernels and configs compared: a kernel
-// whose boots all ran slow cannot set its own level.
+// host was slow. It pools the references of every ok boot it guards that
+// ran on one host, so the typical level comes from all kernels and configs
+// compared there: a kernel whose boots all ran slow cannot set its own
+// level. Boots from different hosts (a nightly history across machines,
+// shards on several nodes) each get their own host's level, so a slower
+// machine's boots are not taken for slow stretches of a faster one.
 type HostGuard struct {
 	// Factor: a sample is set aside when its reference took more than
 	// Factor times the typical level. 0 or less keeps every sample.
 	Factor float64
 
-	boots []*BootRecord
-	once  sync.Once
-	level float64 // sec an iteration; 0 when no boot has references
-	err   error
+	boots  []*BootRecord
+	once   sync.Once
+	levels map[string]float64 // by hostKey; sec an iteration
+	err    error
+}
+
+// hostKey is the machine a boot ran on, as far as the records tell: the
+// run's host name, the host CPU, the accelerator and the QEMU version.
+func hostKey(b *BootRecord) string {
+	return strings.Join([]string{b.host, b.HostCPU, b.Accel, b.QEMUVersion}, "\x00")
 }
 
 // Guard attaches a HostGuard with factor to boots (replacing any) and
@@ -66,12 +76,25 @@ func Guard(boots []*BootRecord, factor float64) *HostGuard {
 	return g
 }
 
-// Level returns the references' typical level, their median, in seconds
-// an iteration; 0 if no boot carries references (runs made before the
-// guest timed them).
-func (g *HostGuard) Level() (float64, error) {
+// Levels returns the references' typical level on each host, their
+// median, in seconds an iteration, sorted; none if no boot carries
+// references (runs made before the guest timed them).
+func (g *HostGuard) Levels() ([]float64, error) {
+	if err := g.compute(); err != nil {
+		return nil, err
+	}
+	var ls []float64
+	for _, l := range g.levels {
+		ls = append(ls, l)
+	}
+	slices.Sort(ls)
+	return ls, nil
+}
+
+// compute finds each host's level once.
+func (g *HostGuard) compute() error {
 	g.once.Do(func() {
-		var refs []float64
+		refs := map[string][]float64{}
 		for _, b := range g.boots {
 			if !b.Status.OK() {
 				continue
@@ -83,41 +106,42 @@ func (g *HostGuard) Level() (float64, error) {
 			}
 			for _, l := range lines {
 				if l.ref > 0 {
-					refs = append(refs, l.ref)
+					refs[hostKey(b)] = append(refs[hostKey(b)], l.ref)
 				}
 			}
 		}
-		if len(refs) > 0 {
-			g.level = median(refs)
+		g.levels = map[string]float64{}
+		for k, rs := range refs {
+			g.levels[k] = median(rs)
 		}
 	})
-	return g.level, g.err
+	return g.err
 }
 
-// slow reports whether a sample whose reference took ref seconds an
-// iteration ran while the host was slow.
-func (g *HostGuard) slow(ref float64) (bool, error) {
+// slow reports whether a sample of boot b whose reference took ref
+// seconds an iteration ran while the host was slow.
+func (g *HostGuard) slow(b *BootRecord, ref float64) (bool, error) {
 	if g == nil || g.Factor <= 0 || ref <= 0 {
 		return false, nil
 	}
-	level, err := g.Level()
-	if err != nil {
+	if err := g.compute(); err != nil {
 		return false, err
 	}
+	level := g.levels[hostKey(b)]
 	return level > 0 && ref > g.Factor*level, nil
 }
 
-// kept says which of an ok boot's lines g keeps: those whose reference
+// kept says which of ok boot b's lines g keeps: those whose reference
 // did not run slow, unless half or more of the boot's references did,
 // when the whole boot is set aside (whole). In such a boot the host
 // flapped between fast and slow faster than the samples, and a sample
 // between two fast references was measured slow as often as not (seen
 // under TCG: 40-44 µs lat_ctx samples whose neighbours read 32 µs).
-func (g *HostGuard) kept(lines []benchLine) (keep []bool, whole bool, err error) {
+func (g *HostGuard) kept(b *BootRecord, lines []benchLine) (keep []bool, whole bool, err error) {
 	keep = make([]bool, len(lines))
 	with, out := 0, 0
 	for i, l := range lines {
-		slow, err := g.slow(l.ref)
+		slow, err := g.slow(b, l.ref)
 		if err != nil {
 			return nil, false, err
 		}
@@ -138,7 +162,7 @@ func (g *HostGuard) kept(lines []benchLine) (keep []bool, whole bool, err error)
 
 // GuardStats counts what a HostGuard set aside.
 type GuardStats struct {
-	Level     float64 // the typical level, sec an iteration
+	Levels    []float64 // the typical level of each host, sec an iteration, sorted
 	Factor    float64
 	Samples   int // sample lines with a reference, in ok boots
 	SetAside  int // of those, set aside
@@ -148,8 +172,8 @@ type GuardStats struct {
 
 // Stats counts the samples and boots g sets aside.
 func (g *HostGuard) Stats() (GuardStats, error) {
-	level, err := g.Level()
-	st := GuardStats{Level: level, Factor: g.Factor}
+	levels, err := g.Levels()
+	st := GuardStats{Levels: levels, Factor: g.Factor}
 	if err != nil {
 		return st, err
 	}
@@ -161,7 +185,7 @@ func (g *HostGuard) Stats() (GuardStats, error) {
 		if err != nil {
 			return st, err
 		}
-		keep, whole, err := g.kept(lines)
+		keep, whole, err := g.kept(b, lines)
 		if err != nil {
 			return st, err
 		}
@@ -187,14 +211,18 @@ func (g *HostGuard) Stats() (GuardStats, error) {
 
 // String says what was set aside, for a note under a table.
 func (s GuardStats) String() string {
-	if s.Samples == 0 {
+	if s.Samples == 0 || len(s.Levels) == 0 {
 		return ""
 	}
-	if s.Factor <= 0 {
-		return fmt.Sprintf("host reference loop: typically %.2f ns an iteration; no sample set aside (guard off)", s.Level*1e9)
+	level := fmt.Sprintf("typically %.2f ns an iteration", s.Levels[0]*1e9)
+	if n := len(s.Levels); n > 1 {
+		level = fmt.Sprintf("typically %.2f-%.2f ns an iteration on %d hosts, each against its own", s.Levels[0]*1e9, s.Levels[n-1]*1e9, n)
 	}
-	return fmt.Sprintf("host reference loop: typically %.2f ns an iteration; %d of %d samples ran while it took more than %gx that and were set aside as host-slow, with %d of %d boots whole (half their samples or more slow)",
-		s.Level*1e9, s.SetAside, s.Samples, s.Factor, s.WholeBoot, s.Boots)
+	if s.Factor <= 0 {
+		return fmt.Sprintf("host reference loop: %s; no sample set aside (guard off)", level)
+	}
+	return fmt.Sprintf("host reference loop: %s; %d of %d samples ran while it took more than %gx that and were set aside as host-slow, with %d of %d boots whole (half their samples or more slow)",
+		level, s.SetAside, s.Samples, s.Factor, s.WholeBoot, s.Boots)
 }
 
 // benchLine is one Benchmark line of a boot.

@@ -115,8 +115,8 @@ func TestHostGuardStats(t *testing.T) {
 	}
 	// 33 of the 56 references are fast (5.0-5.3 ns): the median is one.
 	want := GuardStats{Factor: DefaultSlowFactor, Samples: 14 * 4, SetAside: 2*4 + 1 + 4 + 3*4, Boots: 14, WholeBoot: 6}
-	if !(st.Level >= 5.0e-9 && st.Level <= 5.3e-9) || st.Samples != want.Samples || st.SetAside != want.SetAside || st.Boots != want.Boots || st.WholeBoot != want.WholeBoot {
-		t.Errorf("stats %+v, want %+v and a level in [5.0, 5.3] ns", st, want)
+	if len(st.Levels) != 1 || !(st.Levels[0] >= 5.0e-9 && st.Levels[0] <= 5.3e-9) || st.Samples != want.Samples || st.SetAside != want.SetAside || st.Boots != want.Boots || st.WholeBoot != want.WholeBoot {
+		t.Errorf("stats %+v, want %+v and one level in [5.0, 5.3] ns", st, want)
 	}
 	if s := st.String(); !strings.Contains(s, "25 of 56 samples") || !strings.Contains(s, "6 of 14 boots whole") {
 		t.Errorf("note %q does not count what was set aside", s)
@@ -178,14 +178,20 @@ func TestHostGuardNoReference(t *testing.T) {
 	}
 }
 
-// openRun opens a run directory of kernels under config "default".
+// openRun opens a run directory of kernels under config "default", made
+// on host "ci".
 func openRun(t *testing.T, dir string, kernels ...string) *Store {
+	return openRunOn(t, dir, "ci", kernels...)
+}
+
+// openRunOn is openRun on the named host.
+func openRunOn(t *testing.T, dir, host string, kernels ...string) *Store {
 	t.Helper()
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rr := &RunRecord{Configs: []BootConfig{{Name: "default"}}}
+	rr := &RunRecord{Configs: []BootConfig{{Name: "default"}}, Host: HostInfo{Hostname: host}}
 	for _, k := range kernels {
 		rr.Kernels = append(rr.Kernels, KernelInfo{Label: k})
 	}
@@ -193,4 +199,31 @@ func openRun(t *testing.T, dir string, kernels ...string) *Store {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// Two hosts, one twice as fast: each host's boots are judged against its
+// own level, so the slower machine's boots are not taken for slow
+// stretches of the faster one, while a slow stretch on either still is.
+func TestHostGuardPerHost(t *testing.T) {
+	fastDir, slowDir := filepath.Join(t.TempDir(), "fast"), filepath.Join(t.TempDir(), "slow")
+	fs, ss := openRunOn(t, fastDir, "fast-node", "k"), openRunOn(t, slowDir, "slow-node", "k")
+	for i := range 4 {
+		refBoot(t, fs, "k", i, []float64{300, 301, 302, 299}, []float64{2.5, 2.6, 2.5, 2.4})
+		refBoot(t, ss, "k", i, []float64{450, 451, 452, 449}, []float64{5.0, 5.1, 5.2, 5.0})
+	}
+	refBoot(t, ss, "k", 4, []float64{760, 765, 770, 768}, []float64{8.6, 8.4, 8.9, 8.5}) // a slow stretch there
+	boots, err := LoadBoots(fastDir, slowDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := Guard(boots, DefaultSlowFactor).Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Levels) != 2 || st.SetAside != 4 || st.WholeBoot != 1 {
+		t.Errorf("two hosts: %+v; want 2 levels and only the slow node's slow boot set aside", st)
+	}
+	if s := st.String(); !strings.Contains(s, "on 2 hosts") {
+		t.Errorf("note %q does not say there were two hosts", s)
+	}
 }

@@ -120,6 +120,7 @@ type BootRecord struct {
 	// is not stored; it is empty for a record not read from a store.
 	Dir string `json:"-"`
 
+	host   string       // the run's host name (run.json), for the guard
 	parsed *parsedBench // boot.bench, read once
 	guard  *HostGuard   // sets aside host-slow samples; nil keeps them all
 }
@@ -237,7 +238,7 @@ func bootSampleLists(b *BootRecord) (map[benchKey][]float64, []benchKey, []strin
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	keep, _, err := b.guard.kept(lines)
+	keep, _, err := b.guard.kept(b, lines)
 	if err != nil {
 		return nil, nil, nil, err
 	}

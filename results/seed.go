@@ -240,7 +240,7 @@ func pairedRatios(boots []*BootRecord, rows []FidelityRow) error {
 		if err != nil {
 			return err
 		}
-		keep, _, err := b.guard.kept(lines)
+		keep, _, err := b.guard.kept(b, lines)
 		if err != nil {
 			return err
 		}

@@ -250,6 +250,10 @@ func readBoots(run string) ([]*BootRecord, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading run directory: %w", err)
 	}
+	host := ""
+	if rr, err := readRun(run); err == nil {
+		host = rr.Host.Hostname
+	}
 	var recs []*BootRecord
 	var warns []string
 	for _, c := range cells {
@@ -285,7 +289,7 @@ func readBoots(run string) ([]*BootRecord, []string, error) {
 					bdir, BootFile, rec.Cell, rec.Boot, rec.Attempt))
 				continue
 			}
-			rec.Dir = bdir
+			rec.Dir, rec.host = bdir, host
 			recs = append(recs, rec)
 		}
 	}
