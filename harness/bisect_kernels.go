@@ -171,7 +171,7 @@ func WriteBisect(w io.Writer, r *BisectResult, unit string, wall time.Duration) 
 	for _, b := range boots {
 		total += b
 	}
-	fmt.Fprintf(w, "\n%d kernels in the range, %d judged, about %d boots, %s\n", len(r.Labels), len(r.Steps), total, wall.Round(time.Second))
+	fmt.Fprintf(w, "\n%d kernels in the range, %d judged, about %d usable boots, %s\n", len(r.Labels), len(r.Steps), total, wall.Round(time.Second))
 	if r.FirstBad >= 0 {
 		fmt.Fprintf(w, "first bad kernel: %s (last good: %s)\n", r.Labels[r.FirstBad], r.Labels[r.Lo])
 		writePartial(w, r)
