@@ -104,9 +104,10 @@ func (g *HostGuard) compute() error {
 				g.err = err
 				return
 			}
+			k := hostKey(b)
 			for _, l := range lines {
 				if l.ref > 0 {
-					refs[hostKey(b)] = append(refs[hostKey(b)], l.ref)
+					refs[k] = append(refs[k], l.ref)
 				}
 			}
 		}
@@ -118,39 +119,35 @@ func (g *HostGuard) compute() error {
 	return g.err
 }
 
-// slow reports whether a sample of boot b whose reference took ref
-// seconds an iteration ran while the host was slow.
-func (g *HostGuard) slow(b *BootRecord, ref float64) (bool, error) {
-	if g == nil || g.Factor <= 0 || ref <= 0 {
-		return false, nil
-	}
-	if err := g.compute(); err != nil {
-		return false, err
-	}
-	level := g.levels[hostKey(b)]
-	return level > 0 && ref > g.Factor*level, nil
-}
-
 // kept says which of ok boot b's lines g keeps: those whose reference
-// did not run slow, unless half or more of the boot's references did,
-// when the whole boot is set aside (whole). In such a boot the host
-// flapped between fast and slow faster than the samples, and a sample
-// between two fast references was measured slow as often as not (seen
-// under TCG: 40-44 µs lat_ctx samples whose neighbours read 32 µs).
+// took no more than Factor times the level of b's host, unless half or
+// more of the boot's references did, when the whole boot is set aside
+// (whole). In such a boot the host flapped between fast and slow faster
+// than the samples, and a sample between two fast references was
+// measured slow as often as not (seen under TCG: 40-44 µs lat_ctx samples
+// whose neighbours read 32 µs). A nil g, or one whose Factor is 0 or
+// less, keeps every line.
 func (g *HostGuard) kept(b *BootRecord, lines []benchLine) (keep []bool, whole bool, err error) {
 	keep = make([]bool, len(lines))
+	for i := range keep {
+		keep[i] = true
+	}
+	if g == nil || g.Factor <= 0 {
+		return keep, false, nil
+	}
+	if err := g.compute(); err != nil {
+		return nil, false, err
+	}
+	level := g.levels[hostKey(b)] // 0 when b has no references
 	with, out := 0, 0
 	for i, l := range lines {
-		slow, err := g.slow(b, l.ref)
-		if err != nil {
-			return nil, false, err
+		if l.ref <= 0 {
+			continue
 		}
-		keep[i] = !slow
-		if l.ref > 0 {
-			with++
-			if slow {
-				out++
-			}
+		with++
+		if level > 0 && l.ref > g.Factor*level {
+			keep[i] = false
+			out++
 		}
 	}
 	if with > 0 && 2*out >= with {
@@ -158,6 +155,19 @@ func (g *HostGuard) kept(b *BootRecord, lines []benchLine) (keep []bool, whole b
 		return keep, true, nil
 	}
 	return keep, false, nil
+}
+
+// guardedLines returns ok boot b's Benchmark lines, which of them its
+// guard keeps (see HostGuard.kept), and warnings for lines that did not
+// parse.
+func (b *BootRecord) guardedLines() (lines []benchLine, keep []bool, warns []string, err error) {
+	if lines, warns, err = b.benchLines(); err != nil {
+		return nil, nil, nil, err
+	}
+	if keep, _, err = b.guard.kept(b, lines); err != nil {
+		return nil, nil, nil, err
+	}
+	return lines, keep, warns, nil
 }
 
 // GuardStats counts what a HostGuard set aside.

@@ -234,11 +234,7 @@ func bootStats(b *BootRecord, stat func([]float64) float64) (map[benchKey]float6
 // HostGuard sets aside are left out (see HostGuard.kept), and so is the
 // reference itself.
 func bootSampleLists(b *BootRecord) (map[benchKey][]float64, []benchKey, []string, error) {
-	lines, warns, err := b.benchLines()
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	keep, _, err := b.guard.kept(b, lines)
+	lines, keep, warns, err := b.guardedLines()
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -236,11 +236,7 @@ func pairedRatios(boots []*BootRecord, rows []FidelityRow) error {
 		if !b.Status.OK() {
 			continue
 		}
-		lines, _, err := b.benchLines()
-		if err != nil {
-			return err
-		}
-		keep, _, err := b.guard.kept(b, lines)
+		lines, keep, _, err := b.guardedLines()
 		if err != nil {
 			return err
 		}
