@@ -189,16 +189,18 @@ type Sample struct {
 }
 
 // measure starts b, calibrates it and calls sample for each of count
-// samples, on its own OS thread with the GC off (see onOwnThread).
+// samples, on its own OS thread with the GC off (see onOwnThread). When
+// counted is not nil, it then runs the counted stretches of the
+// instruction-counting plugin (see countInsns) and calls counted.
 func measure(ctx context.Context, b Benchmark, target time.Duration, count int,
-	calibrated func(Calibration, *Instance) error, sample func(Sample) error) error {
+	calibrated func(Calibration, *Instance) error, sample func(Sample) error, counted func(Counted) error) error {
 	runtime.GC()
-	return onOwnThread(b.Threads, func() error { return measureOn(ctx, b, target, count, calibrated, sample) })
+	return onOwnThread(b.Threads, func() error { return measureOn(ctx, b, target, count, calibrated, sample, counted) })
 }
 
 // measureOn is measure on the benchmark's thread.
 func measureOn(ctx context.Context, b Benchmark, target time.Duration, count int,
-	calibrated func(Calibration, *Instance) error, sample func(Sample) error) (err error) {
+	calibrated func(Calibration, *Instance) error, sample func(Sample) error, counted func(Counted) error) (err error) {
 
 	in, err := b.start(target)
 	if err != nil {
@@ -249,7 +251,14 @@ func measureOn(ctx context.Context, b Benchmark, target time.Duration, count int
 			return err
 		}
 	}
-	return nil
+	if counted == nil {
+		return nil
+	}
+	cn := Counted{Iters: countIters(c), Ops: ops, Reps: InsnsReps}
+	if err := countInsns(in, cn); err != nil {
+		return err
+	}
+	return counted(cn)
 }
 
 // startError is a benchmark that could not be set up: it is skipped, with
@@ -278,6 +287,10 @@ func runBenchmarks(ctx context.Context, s *StreamWriter, p Params, maxLines int,
 			continue
 		}
 		fmt.Fprintf(log, "kguest: %s: calibrating (benchtime %v)\n", full, p.Benchtime)
+		var counted func(Counted) error
+		if p.Insns {
+			counted = func(cn Counted) error { return s.Comment(cn.Comment(full)) }
+		}
 		err := measure(ctx, b, p.Benchtime, p.Count,
 			func(c Calibration, in *Instance) error {
 				return s.Comment(calibrateComment(full, c, in))
@@ -290,7 +303,7 @@ func runBenchmarks(ctx context.Context, s *StreamWriter, p Params, maxLines int,
 					return errStop
 				}
 				return nil
-			})
+			}, counted)
 		var se *startError
 		if errors.As(err, &se) {
 			fmt.Fprintf(log, "kguest: %s: %v\n", full, err)

@@ -70,7 +70,7 @@ func TestGetppidLoop(t *testing.T) {
 			}
 			samples = append(samples, s.NsPerOp)
 			return nil
-		})
+		}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,6 +122,20 @@ func TestOnOwnThreadFiles(t *testing.T) {
 		}
 		if want := map[bool]error{false: unix.EBADF, true: nil}[shared]; seen != want {
 			t.Errorf("shared=%v: another thread's fcntl on the benchmark's descriptor: %v, want %v", shared, seen, want)
+		}
+	}
+}
+
+// TestCountIters checks the count phase's stretch: a quarter of a
+// millisecond's worth at the calibrated rate, on the 1-2-5 ladder.
+func TestCountIters(t *testing.T) {
+	for _, tc := range []struct {
+		iters uint64
+		want  uint64
+	}{{180000, 200}, {200000, 500}, {1100, 2}, {930, 2}, {1, 1}, {400, 1}, {3999, 5}, {4_000_000, 10000}} {
+		got := countIters(Calibration{Iters: tc.iters, Target: 100 * time.Millisecond})
+		if got != tc.want {
+			t.Errorf("countIters(%d iters in 100ms) = %d, want %d", tc.iters, got, tc.want)
 		}
 	}
 }

@@ -66,3 +66,9 @@ func vsyscallLoop(n uint64, tv *byte)
 func sigNop()
 func sigReturn()
 func sigAddrs() (handler, restorer uintptr)
+
+// The counting plugin's markers (marker_amd64.s): no-ops that the plugin
+// recognises when QEMU translates them.
+func markBench()
+func markStart()
+func markEnd()

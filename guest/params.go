@@ -68,6 +68,9 @@ type Params struct {
 	Fidelity bool
 	// Kref is the path of the C reference program.
 	Kref string
+	// Insns runs each benchmark's count phase for kharness's
+	// instruction-counting plugin after its samples (kharness.insns=1).
+	Insns bool
 }
 
 // KrefPath is where the image holds the C reference of the fidelity check.
@@ -135,6 +138,12 @@ func ParseCmdline(cmdline string, base Params) (p Params, ignored []string, err 
 				return p, ignored, fmt.Errorf("kharness.fidelity=%q: want 0 or 1", val)
 			}
 			p.Fidelity = b
+		case "insns":
+			b, err := strconv.ParseBool(val)
+			if err != nil {
+				return p, ignored, fmt.Errorf("kharness.insns=%q: want 0 or 1", val)
+			}
+			p.Insns = b
 		default:
 			ignored = append(ignored, key)
 		}

@@ -31,7 +31,7 @@ func TestServeThroughput(t *testing.T) {
 						t.Errorf("MB/s = %v, want %v (%d bytes in %.0f ns)", mbs, want, bytes, s.NsPerOp)
 					}
 					return nil
-				})
+				}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

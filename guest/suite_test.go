@@ -37,6 +37,7 @@ func TestSuiteHost(t *testing.T) {
 			}
 			var cal Calibration
 			var ov float64
+			var counted Counted
 			n := 0
 			err := measure(context.Background(), b, 5*time.Millisecond, 2,
 				func(c Calibration, in *Instance) error {
@@ -59,12 +60,21 @@ func TestSuiteHost(t *testing.T) {
 					}
 					t.Logf("%d ops %.1f ns/op %v", s.Iters, s.NsPerOp, s.Extra)
 					return nil
+				},
+				// The counted stretches run too (their markers are no-ops
+				// here): every benchmark's loop must take the short lengths.
+				func(cn Counted) error {
+					counted = cn
+					return nil
 				})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if n != 2 {
 				t.Errorf("%d samples", n)
+			}
+			if counted.Iters < 1 || counted.Iters > cal.Iters || counted.Reps != InsnsReps || counted.Ops < 1 {
+				t.Errorf("counted %+v (calibrated %d iterations)", counted, cal.Iters)
 			}
 		})
 	}

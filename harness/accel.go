@@ -61,6 +61,9 @@ type ProbeFunc func(ctx context.Context, accel string) error
 type AccelChoice struct {
 	Accel string // "kvm" or "tcg"
 	Note  string // why, when it is not what was asked for
+	// Plugin is the instruction-counting TCG plugin every boot loads, ""
+	// when boots are not counted (see chooseInsns).
+	Plugin string
 }
 
 // ProbeTimeout bounds the KVM probe boot. A guest that boots under KVM powers

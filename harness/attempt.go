@@ -67,6 +67,10 @@ func runJob(ctx context.Context, opt RunOptions, j job, image string, accel Acce
 func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attempt, image string, accel AccelChoice, jobs int) (*results.BootRecord, error) {
 	cfg := opt.Config
 	vmo := vmOptions(opt, j.kernel, image, accel.Accel, j.config, "")
+	if accel.Plugin != "" {
+		vmo.Plugin, vmo.PluginOut = accel.Plugin, att.Path(results.InsnsFile)
+		vmo.Cmdline += " kharness.insns=1"
+	}
 	argv := vmo.withDefaults().Argv()
 	if err := os.WriteFile(att.Path("qemu.argv"), []byte(QuoteArgv(argv)+"\n"), 0o644); err != nil {
 		return nil, err
@@ -91,7 +95,12 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 		Status: v.Status, Reason: v.Reason, ConsoleTail: v.ConsoleTail, PanicLines: v.PanicLines, Oops: v.Oops,
 		Tainted: len(v.Oops) > 0,
 	}
-	if v.Status.OK() {
+	if v.Status.OK() && vmo.Plugin != "" {
+		if err := addInsns(v.Stream, vmo.PluginOut); err != nil {
+			rec.Status, rec.Reason = results.StatusGarbled, err.Error()
+		}
+	}
+	if rec.Status.OK() {
 		var buf bytes.Buffer
 		extra := []results.KV{
 			{Key: "kernel", Value: j.info.Label},
@@ -103,6 +112,9 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 			{Key: "guest-cpu", Value: rec.GuestCPU},
 			{Key: "smp", Value: strconv.Itoa(j.config.SMP)},
 			{Key: "guest-image", Value: imageID(image)},
+		}
+		if vmo.Plugin != "" {
+			extra = append(extra, results.KV{Key: results.InsnsMethodKey, Value: insnsMethod})
 		}
 		if err := v.Stream.WriteBench(&buf, extra); err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +23,10 @@ type Config struct {
 	CPU      string `toml:"cpu"`       // guest -cpu; per-accelerator default when empty
 	MemoryMB int    `toml:"memory_mb"` // guest memory
 	Timeout  string `toml:"timeout"`   // one boot's deadline, a Go duration
+	// Insns: exact instruction counts per operation under TCG (the
+	// counting plugin): auto (under TCG when a C compiler can build the
+	// plugin), on (an error where they cannot be made) or off.
+	Insns string `toml:"insns"`
 
 	Bench   BenchConfig    `toml:"bench"`
 	Kernels []KernelConfig `toml:"kernel"`
@@ -89,7 +94,7 @@ func LoadConfig(path string) (*Config, error) {
 // ParseConfig is LoadConfig on bytes already read; file names the source in
 // errors.
 func ParseConfig(file string, src []byte) (*Config, error) {
-	c := &Config{Boots: 5, Retries: 2, Accel: "auto", MemoryMB: 512, Timeout: "120s",
+	c := &Config{Boots: 5, Retries: 2, Accel: "auto", Insns: "auto", MemoryMB: 512, Timeout: "120s",
 		Bench: BenchConfig{Run: ".", Benchtime: "100ms", Count: 10}, file: file, src: src}
 	dec := toml.NewDecoder(bytes.NewReader(src))
 	dec.DisallowUnknownFields()
@@ -133,6 +138,9 @@ func (c *Config) validate() error {
 	case "auto", "kvm", "tcg":
 	default:
 		return bad("", 0, "accel", "accel = %q: want auto, kvm or tcg", c.Accel)
+	}
+	if !slices.Contains(InsnsModes, c.Insns) {
+		return bad("", 0, "insns", "insns = %q: want auto, on or off", c.Insns)
 	}
 	if c.MemoryMB < 128 || c.MemoryMB > 65536 {
 		return bad("", 0, "memory_mb", "memory_mb = %d: want 128..65536", c.MemoryMB)

@@ -36,6 +36,9 @@ type VMOptions struct {
 	CPU      string // guest -cpu; "qemu64" under TCG, "host" under KVM when empty
 	SMP      int    // vCPUs; 1 when zero
 	MemoryMB int    // guest memory; 512 when zero
+	// Plugin, when not empty, is a TCG plugin to load (the counting
+	// plugin), writing to PluginOut.
+	Plugin, PluginOut string
 	// SocketDir is a private directory for the QMP, console and results
 	// sockets. Unix socket paths are limited to 108 bytes, so it should be
 	// short (a fresh directory under os.TempDir).
@@ -72,13 +75,19 @@ func (o VMOptions) resultsSocket() string { return filepath.Join(o.SocketDir, "r
 // guest starts, so no event is missed.
 func (o VMOptions) Argv() []string {
 	o = o.withDefaults()
-	return []string{
+	accel := o.Accel
+	if o.Plugin != "" && o.SMP > 1 {
+		// The plugin's counters are shared by every vCPU: with one host
+		// thread for all of them their adds cannot race.
+		accel += ",thread=single"
+	}
+	argv := []string{
 		o.QEMU,
 		"-name", "kharness",
 		"-nodefaults", "-no-user-config",
 		"-display", "none",
 		"-machine", "pc",
-		"-accel", o.Accel,
+		"-accel", accel,
 		"-cpu", o.CPU,
 		"-smp", strconv.Itoa(o.SMP),
 		"-m", strconv.Itoa(o.MemoryMB),
@@ -93,6 +102,12 @@ func (o VMOptions) Argv() []string {
 		"-initrd", o.Initrd,
 		"-append", o.Cmdline,
 	}
+	if o.Plugin != "" {
+		// QEMU's option syntax doubles a comma inside a value.
+		esc := func(s string) string { return strings.ReplaceAll(s, ",", ",,") }
+		argv = append(argv, "-plugin", "file="+esc(o.Plugin)+",out="+esc(o.PluginOut))
+	}
+	return argv
 }
 
 // QuoteArgv renders argv for a shell, so a person can paste it.

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -56,6 +57,8 @@ type RunOptions struct {
 	// SlowFactor is the host guard's factor for those comparisons (see
 	// results.CompareOptions).
 	SlowFactor float64
+	// Insns, when not empty, overrides the config's insns (auto, on, off).
+	Insns string
 }
 
 // RunSummary is what a run did.
@@ -154,6 +157,14 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 	if accel.Note != "" {
 		p.Logf("%s", accel.Note)
 	}
+	plugin, note, err := chooseInsns(ctx, cmp.Or(opt.Insns, cfg.Insns), accel.Accel, opt.CacheDir)
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		p.Logf("%s", note)
+	}
+	accel.Plugin = plugin
 	sum.Accel = accel
 
 	todo, err := plan(store, opt, rec, kerns, sum)

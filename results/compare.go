@@ -32,6 +32,10 @@ type CompareOptions struct {
 	// 2%. 0 means 0.02; a negative value means 0, calling every
 	// significant change however small.
 	Threshold float64
+	// ExactThreshold is the smallest change of an exact count (see
+	// ExactUnit) that is called, as a fraction; 0 means
+	// DefaultExactThreshold, a negative value 0.
+	ExactThreshold float64
 	// SlowFactor is the HostGuard factor: samples whose host reference
 	// ran more than SlowFactor times its typical level are set aside. 0
 	// means DefaultSlowFactor; a negative value keeps every sample.
@@ -71,6 +75,9 @@ type Table struct {
 	Confidence float64
 	Alpha      float64 // significance level of the calls
 	Threshold  float64 // smallest change called, as a fraction; 0.02 is 2%
+	// ExactThreshold is the smallest change of an exact count called.
+	ExactThreshold float64
+	exact          bool // some row has an exact unit
 
 	// Distinct values among the ok boots compared.
 	Accel, QEMUVersion, GuestCPU, HostCPU []string
@@ -100,7 +107,8 @@ type Cell struct {
 	Reason         string  // the most common failure, "status: reason"
 	Center, Lo, Hi float64 // median over boots and its confidence interval
 	Ratio          float64 // Center over the first column's; 0 if either has no boots
-	P              float64 // Mann-Whitney U p-value against the first column; valid if Ratio != 0
+	P              float64 // Mann-Whitney U p-value against the first column; valid if Ratio != 0 and the unit is not exact (NaN then)
+	Delta          float64 // for an exact unit: Center minus the first column's
 	Call           Call    // the verdict against the first column; CallNone if Ratio == 0
 
 	ciNotes, pNotes, failNotes []int
@@ -148,6 +156,7 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 		return nil, fmt.Errorf("comparing runs: threshold %v is not a number", opt.Threshold)
 	}
 	t.Threshold = max(t.Threshold, 0)
+	t.ExactThreshold = max(cmp.Or(opt.ExactThreshold, DefaultExactThreshold), 0)
 	boots, warns, err := loadBoots(dirs)
 	if err != nil {
 		return nil, err
@@ -185,6 +194,7 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 			return nil, err
 		}
 	}
+	keys = exactFirst(keys)
 	if t.Column == "kernel" {
 		t.fill(cells, keys, configs, kernels)
 	} else {
@@ -246,6 +256,16 @@ func (t *Table) fill(cells map[[2]string]*cellData, keys []benchKey, rows, cols 
 // compare fills c's ratio, p-value and call against the first column's
 // sample base, whose median is center.
 func (t *Table) compare(c *Cell, unit string, base, s *benchmath.Sample, center float64) {
+	if ExactUnit(unit) {
+		t.exact = true
+		c.Ratio, c.P, c.Delta = c.Center/center, math.NaN(), c.Center-center
+		var tooFew bool
+		c.Call, tooFew = decideExact(base.Values, s.Values, t.ExactThreshold)
+		if tooFew {
+			c.pNotes = t.note("exact counts: too few boots to call (need >= 2 a side, so that each side shows its spread)")
+		}
+		return
+	}
 	res := benchmath.AssumeNothing.Compare(base, s)
 	c.Ratio, c.P = c.Center/center, res.P
 	if CounterUnit(unit) {

@@ -52,6 +52,12 @@ func (t *Table) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "call: regression or improvement where p < %s and the median moved by more than %s%%, ~ otherwise\n"+
 			"      (higher is better for rates such as B/s and ops/s, lower for other units)\n",
 			strconv.FormatFloat(t.Alpha, 'g', -1, 64), strconv.FormatFloat(t.Threshold*100, 'g', 4, 64))
+		if t.exact {
+			fmt.Fprintf(&b, "exact (insns/op: guest instructions per operation, counted under TCG; kinsns/op: those in the kernel): called where both sides\n"+
+				"      have 2 or more boots, their ranges are apart by more than the wider range, and the medians differ by more than %s%%;\n"+
+				"      +N is the difference in instructions\n",
+				strconv.FormatFloat(t.ExactThreshold*100, 'g', 4, 64))
+		}
 	}
 	if t.Guard != "" {
 		fmt.Fprintf(&b, "%s\n", t.Guard)
@@ -84,7 +90,10 @@ func (c Cell) text(unit string, ratio bool) []string {
 	}
 	if ratio {
 		r := ""
-		if c.Ratio != 0 {
+		switch {
+		case c.Ratio != 0 && ExactUnit(unit):
+			r = fmt.Sprintf("×%.4f %+.2f exact %s%s", c.Ratio, c.Delta, c.Call, markers(c.pNotes))
+		case c.Ratio != 0:
 			r = fmt.Sprintf("×%.2f p=%.3f %s%s", c.Ratio, c.P, c.Call, markers(c.pNotes))
 		}
 		cols = append(cols, r)
@@ -95,6 +104,9 @@ func (c Cell) text(unit string, ratio bool) []string {
 // formatValue formats v, in the tidied unit, with four significant digits:
 // times as 462.3ns or 10.20µs, other units with an SI or binary prefix.
 func formatValue(v float64, unit string) string {
+	if ExactUnit(unit) {
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
 	if unit != "sec" && !strings.HasPrefix(unit, "sec/") {
 		return benchunit.Scale(v, benchunit.ClassOf(unit))
 	}

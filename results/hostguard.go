@@ -151,7 +151,13 @@ func (g *HostGuard) kept(b *BootRecord, lines []benchLine) (keep []bool, whole b
 		}
 	}
 	if with > 0 && 2*out >= with {
-		clear(keep)
+		// Lines without a reference (exact counts) are not the host's
+		// to judge: they stay.
+		for i, l := range lines {
+			if l.ref > 0 {
+				keep[i] = false
+			}
+		}
 		return keep, true, nil
 	}
 	return keep, false, nil

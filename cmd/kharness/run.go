@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	threshold := thresholdFlag(0.02)
 	fs.Var(&threshold, "threshold", "smallest change called, as \"2%\" or 0.02")
 	slow := slowFactorFlag(fs)
+	insns := fs.String("insns", "", "override the config's exact instruction counts: auto, on or off")
 	shardFlag := fs.String("shard", "", "run only shard i/n of the matrix's cells (auto/n: i from JOB_COMPLETION_INDEX)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness run [flags] CONFIG.toml")
@@ -48,6 +50,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if !(*alpha > 0 && *alpha < 1) {
 		return fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", *alpha)
+	}
+	if *insns != "" && !slices.Contains(harness.InsnsModes, *insns) {
+		return &exitError2{exitUsage, fmt.Errorf("-insns %q: want auto, on or off", *insns)}
 	}
 	sf, err := slowFactor(*slow)
 	if err != nil {
@@ -84,7 +89,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	sum, err := harness.Run(ctx, harness.RunOptions{
 		Config: cfg, ConfigPath: cfgPath, OutDir: *out, Jobs: *jobs, CacheDir: *cache,
 		SourceDir: src, QEMU: *qemu, Command: append([]string{"kharness", "run"}, args...), Progress: p, Verbose: *verbose, Shard: shard,
-		UntilDecided: *until, MaxBoots: *maxBoots, Column: *col, Alpha: *alpha, Threshold: th, SlowFactor: sf,
+		UntilDecided: *until, MaxBoots: *maxBoots, Column: *col, Alpha: *alpha, Threshold: th, SlowFactor: sf, Insns: *insns,
 	})
 	if errors.Is(err, harness.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}

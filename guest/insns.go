@@ -1,0 +1,88 @@
+//go:build linux
+
+package guest
+
+import (
+	"fmt"
+	"time"
+)
+
+// The count phase: under TCG with kharness's instruction-counting plugin
+// loaded (kharness.insns=1), each benchmark ends with counted stretches
+// bracketed by markers the plugin recognises (see marker_amd64.s). The
+// plugin, not the guest, knows the counts: it writes them to a host file,
+// and the host pairs them with the "insns" comment the guest writes here.
+//
+// Each rep counts a stretch of Iters iterations and one of 2*Iters; the
+// host takes the minimum of each over the reps (an interrupt or another
+// task only ever adds instructions to a stretch) and divides the
+// difference by Iters*Ops, which cancels what the stretch costs besides
+// its loop (the calls around it, a block counted whole).
+
+// InsnsReps is how many pairs of counted stretches a benchmark gets.
+const InsnsReps = 10
+
+// insnsStretch is about how long the shorter counted stretch lasts: short
+// enough that most stretches see no timer tick (4 ms apart at HZ=250).
+const insnsStretch = 250 * time.Microsecond
+
+// Counted says what the count phase of one benchmark did.
+type Counted struct {
+	Iters uint64 // iterations of the shorter stretch; the longer has twice as many
+	Ops   uint64 // operations per iteration
+	Reps  int    // pairs of stretches
+}
+
+// InsnsCommentPrefix starts the comment that describes a count phase.
+const InsnsCommentPrefix = "insns "
+
+// Comment is the stream comment for the count phase of benchmark full
+// ("Benchmark..."): "insns BenchmarkX iters=K ops-per-iter=O reps=R".
+func (c Counted) Comment(full string) string {
+	return fmt.Sprintf("%s%s iters=%d ops-per-iter=%d reps=%d", InsnsCommentPrefix, full, c.Iters, c.Ops, c.Reps)
+}
+
+// countIters returns the shorter stretch's iterations for a benchmark
+// calibrated to c: about insnsStretch's worth, rounded down to 1, 2 or 5
+// times a power of ten, so that boots whose calibration differs a little
+// count the same stretches (a few instructions around the loop are
+// counted whole, and their share is a fraction of one over the iterations).
+func countIters(c Calibration) uint64 {
+	if c.Target <= 0 {
+		return 1
+	}
+	k := uint64(float64(c.Iters) * float64(insnsStretch) / float64(c.Target))
+	if k <= 1 {
+		return 1
+	}
+	p := uint64(1)
+	for p*10 <= k {
+		p *= 10
+	}
+	switch {
+	case k >= 5*p:
+		return 5 * p
+	case k >= 2*p:
+		return 2 * p
+	}
+	return p
+}
+
+// countInsns runs in's count phase: a bench marker, then cn.Reps pairs of
+// stretches of cn.Iters and 2*cn.Iters iterations, each between a start
+// and an end marker.
+func countInsns(in *Instance, cn Counted) error {
+	markBench()
+	for r := 0; r < cn.Reps; r++ {
+		markStart()
+		in.Loop(cn.Iters)
+		markEnd()
+		markStart()
+		in.Loop(2 * cn.Iters)
+		markEnd()
+		if err := in.check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+package results
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Exact instruction counts. Under TCG, kharness's counting plugin
+// (harness/tcgplugin) writes one line per counted stretch of a boot to the
+// boot's InsnsFile; the guest writes an "insns" comment per benchmark
+// saying what it counted. InsnsResults pairs the two into Benchmark lines
+// whose units are InsnsUnit and KernelInsnsUnit: a property of the kernel,
+// its config and the guest program, which no host load moves.
+
+const (
+	// InsnsFile is the counting plugin's output in a boot's directory.
+	InsnsFile = "insns.raw"
+	// InsnsUnit is guest instructions per operation.
+	InsnsUnit = "insns/op"
+	// KernelInsnsUnit is the part of InsnsUnit at kernel addresses.
+	KernelInsnsUnit = "kinsns/op"
+	// InsnsMethodKey is the boot.bench key that says how counts were made.
+	InsnsMethodKey = "insns-method"
+)
+
+// ExactUnit reports whether unit is an exact count rather than a
+// measurement: compare calls it by the boots' spread, not by a rank test.
+func ExactUnit(unit string) bool { return unit == InsnsUnit || unit == KernelInsnsUnit }
+
+// insnsCommentRE is the guest's comment for one benchmark's count phase.
+var insnsCommentRE = regexp.MustCompile(`^insns Benchmark(\S+) iters=([1-9][0-9]{0,12}) ops-per-iter=([1-9][0-9]{0,6}) reps=([1-9][0-9]{0,3})$`)
+
+// maxInsnsLines caps the plugin file: a stream of 1 MiB cannot describe more.
+const maxInsnsLines = 1 << 20
+
+// stretch is one counted stretch: all instructions, and those in the kernel.
+type stretch struct{ total, kernel uint64 }
+
+// InsnsResults returns one Benchmark line per counted benchmark of s, from
+// raw, the plugin's output for the same boot: iterations the shorter
+// stretch's, values InsnsUnit and KernelInsnsUnit. Each is the difference
+// between the minimum count of the long stretches and that of the short
+// ones, divided by the operations between them: an interrupt or another
+// task can only add instructions to a stretch, and the difference cancels
+// what surrounds the loop. An error names what does not fit: a count
+// phase with no counts, counts with no count phase, a stretch whose
+// kernel part exceeds its whole, a long stretch shorter than a short one.
+func InsnsResults(s *Stream, raw []byte) ([]Result, error) {
+	type phase struct {
+		name             string
+		iters, ops, reps uint64
+	}
+	var phases []phase
+	for _, c := range s.Comments {
+		if !strings.HasPrefix(c, "insns ") {
+			continue
+		}
+		m := insnsCommentRE.FindStringSubmatch(c)
+		if m == nil {
+			return nil, fmt.Errorf("instruction counts: malformed comment %q", clipText(c))
+		}
+		if err := ValidName(m[1]); err != nil {
+			return nil, fmt.Errorf("instruction counts: %v", err)
+		}
+		var n [3]uint64
+		for i := range n {
+			n[i], _ = strconv.ParseUint(m[2+i], 10, 64) // the pattern bounds them
+		}
+		phases = append(phases, phase{m[1], n[0], n[1], n[2]})
+	}
+	groups, err := parseInsnsRaw(raw)
+	if err != nil {
+		return nil, err
+	}
+	if len(groups) != len(phases) {
+		return nil, fmt.Errorf("instruction counts: the plugin saw %d counted benchmarks, the guest says it ran %d", len(groups), len(phases))
+	}
+	var out []Result
+	for i, ph := range phases {
+		g := groups[i]
+		if uint64(len(g)) != 2*ph.reps {
+			return nil, fmt.Errorf("instruction counts: %s: %d stretches counted, want %d", ph.name, len(g), 2*ph.reps)
+		}
+		short, long := minStretch(g, 0), minStretch(g, 1)
+		if long.total < short.total || long.kernel < short.kernel {
+			return nil, fmt.Errorf("instruction counts: %s: the longest-running stretch counted fewer instructions (%d, %d in the kernel) than the short one (%d, %d)",
+				ph.name, long.total, long.kernel, short.total, short.kernel)
+		}
+		ops := float64(ph.iters * ph.ops)
+		out = append(out, Result{Name: ph.name, Iters: int(ph.iters * ph.ops), Values: []Value{
+			{float64(long.total-short.total) / ops, InsnsUnit},
+			{float64(long.kernel-short.kernel) / ops, KernelInsnsUnit},
+		}})
+	}
+	return out, nil
+}
+
+// minStretch returns the smallest of every other stretch of g, from
+// first: the short stretches (0) or the long ones (1).
+func minStretch(g []stretch, first int) stretch {
+	m := stretch{math.MaxUint64, math.MaxUint64}
+	for i := first; i < len(g); i += 2 {
+		m.total = min(m.total, g[i].total)
+		m.kernel = min(m.kernel, g[i].kernel)
+	}
+	return m
+}
+
+// parseInsnsRaw reads the plugin's output: a header line "insncount 1",
+// then "B" opening each benchmark and "S total kernel" for each stretch.
+func parseInsnsRaw(raw []byte) ([][]stretch, error) {
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	line := 0
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("instruction counts: %s line %d: %s", InsnsFile, line, fmt.Sprintf(format, args...))
+	}
+	var groups [][]stretch
+	for sc.Scan() {
+		line++
+		if line > maxInsnsLines {
+			return nil, bad("more than %d lines", maxInsnsLines)
+		}
+		f := strings.Fields(sc.Text())
+		switch {
+		case line == 1:
+			if len(f) != 2 || f[0] != "insncount" || f[1] != "1" {
+				return nil, bad("not the counting plugin's output (want \"insncount 1\")")
+			}
+		case len(f) == 1 && f[0] == "B":
+			groups = append(groups, nil)
+		case len(f) == 3 && f[0] == "S":
+			if len(groups) == 0 {
+				return nil, bad("a counted stretch before any benchmark")
+			}
+			t, err1 := strconv.ParseUint(f[1], 10, 64)
+			k, err2 := strconv.ParseUint(f[2], 10, 64)
+			if err1 != nil || err2 != nil || k > t {
+				return nil, bad("bad stretch %q", clipText(sc.Text()))
+			}
+			groups[len(groups)-1] = append(groups[len(groups)-1], stretch{t, k})
+		case len(f) == 1 && f[0] == "E":
+			return nil, bad("an end marker without a start: the guest's markers are out of step")
+		default:
+			return nil, bad("unrecognised %q", clipText(sc.Text()))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("instruction counts: reading %s: %w", InsnsFile, err)
+	}
+	if line == 0 {
+		return nil, fmt.Errorf("instruction counts: %s is empty: the plugin did not start", InsnsFile)
+	}
+	return groups, nil
+}
