@@ -4,18 +4,22 @@ CONFIG    ?= configs/default.toml
 RUN       ?= runs/$(notdir $(basename $(CONFIG)))-$(shell date +%Y%m%d-%H%M%S)
 FUZZTIME  ?= 10s
 
-.PHONY: all build deps run test unit fuzz bench vet clean
+.PHONY: all build deps test-deps run test unit fuzz bench vet clean
 
 all: build
 
 build:
 	$(GO) build -o bin/kharness ./cmd/kharness
 
-# deps installs what a fresh Debian machine lacks: QEMU, and apt's package
-# lists (kernels are fetched with apt-get download). As root it installs;
-# otherwise it prints the command to run.
+# deps installs what a fresh Debian machine lacks to run kharness: QEMU, gcc
+# (the counting plugin) and apt's package lists (kernels are fetched with
+# apt-get download); test-deps adds what only the tests need. As root they
+# install; otherwise they print the command to run.
 deps:
 	@sh ./.ci/deps
+
+test-deps:
+	@sh ./.ci/deps test
 
 run: deps build
 	bin/kharness run -o $(RUN) $(CONFIG)
@@ -25,7 +29,7 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 
 # test: unit tests, real boots under TCG, and each fuzzer for $(FUZZTIME).
-test: deps vet
+test: test-deps vet
 	$(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory fuzz
 
@@ -35,7 +39,7 @@ unit:
 fuzz:
 	FUZZTIME=$(FUZZTIME) ./.ci/fuzz
 
-bench: deps
+bench: test-deps
 	$(GO) test -run=NONE -bench=. -benchtime=1x -count=1 -timeout 30m ./...
 
 clean:

@@ -126,13 +126,13 @@ func TestOnOwnThreadFiles(t *testing.T) {
 	}
 }
 
-// TestCountIters checks the count phase's stretch: a quarter of a
+// TestCountIters checks the count phase's stretch: a tenth of a
 // millisecond's worth at the calibrated rate, on the 1-2-5 ladder.
 func TestCountIters(t *testing.T) {
 	for _, tc := range []struct {
 		iters uint64
 		want  uint64
-	}{{180000, 200}, {200000, 500}, {1100, 2}, {930, 2}, {1, 1}, {400, 1}, {3999, 5}, {4_000_000, 10000}} {
+	}{{180000, 100}, {200000, 200}, {1100, 1}, {930, 1}, {1, 1}, {1000, 1}, {2000, 2}, {9999, 5}, {4_000_000, 2000}} {
 		got := countIters(Calibration{Iters: tc.iters, Target: 100 * time.Millisecond})
 		if got != tc.want {
 			t.Errorf("countIters(%d iters in 100ms) = %d, want %d", tc.iters, got, tc.want)

@@ -20,11 +20,16 @@ import (
 // its loop (the calls around it, a block counted whole).
 
 // InsnsReps is how many pairs of counted stretches a benchmark gets.
-const InsnsReps = 10
+const InsnsReps = 20
 
-// insnsStretch is about how long the shorter counted stretch lasts: short
-// enough that most stretches see no timer tick (4 ms apart at HZ=250).
-const insnsStretch = 250 * time.Microsecond
+// insnsStretch is about how long the shorter counted stretch lasts at the
+// calibrated speed: short enough that most stretches see no timer tick
+// (4 ms apart at HZ=250) even when the host slows the guest tenfold after
+// calibration (a long stretch then lasts 2 ms, and 20 of them all hit is
+// a chance in a million). Guest time under TCG follows the host's clock,
+// so a slow host means more ticks per instruction: a count is exact only
+// if some stretch of each length saw none.
+const insnsStretch = 100 * time.Microsecond
 
 // Counted says what the count phase of one benchmark did.
 type Counted struct {

@@ -13,7 +13,7 @@ import (
 type Decision struct {
 	Benchmark, Unit, Row, Column string // the compared cell: row key and column value
 	Base                         string // the baseline column value
-	Outcome                      string // "regression", "improvement", "within threshold" or "undecided at cap"
+	Outcome                      string // "regression", "improvement", "within threshold", "same count" (exact units) or "undecided at cap"
 	Ratio, P                     float64
 	Boots, BaseBoots             int
 }
@@ -49,6 +49,9 @@ func decisions(t *results.Table, maxBoots int) ([]Decision, map[[2]string]bool) 
 			switch {
 			case c.Call == results.CallRegression || c.Call == results.CallImprovement:
 				d.Outcome = string(c.Call)
+			case results.ExactUnit(r.Unit) && c.Boots >= 2 && base.Boots >= 2:
+				// Counts that agree boot to boot: more boots would agree too.
+				d.Outcome = "same count"
 			case within(c, base, t.Threshold):
 				d.Outcome = "within threshold"
 			case c.Boots >= maxBoots && base.Boots >= maxBoots:

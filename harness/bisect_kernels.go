@@ -27,7 +27,10 @@ type KernelBisect struct {
 	// means results.DefaultSlowFactor, negative keeps every sample. The
 	// guard pools the boots of every kernel of the bisection.
 	SlowFactor float64
-	Cmdline    string // the boot config every kernel is booted with
+	// ExactThreshold is the smallest change of an exact count called
+	// (see results.DecideExact); 0 means results.DefaultExactThreshold.
+	ExactThreshold float64
+	Cmdline        string // the boot config every kernel is booted with
 	Benchtime  string
 	Count      int
 	Accel      string
@@ -51,10 +54,17 @@ func KernelLabel(c kernels.Candidate) string {
 // run directory records it and a later bisection with the same settings
 // resumes it.
 func (kb *KernelBisect) kernelConfig(c kernels.Candidate) string {
+	insns, boots := "auto", kb.Params.StartBoots
+	if results.ExactUnit(kb.Unit) {
+		// An error, not a silent time-only run, where counts cannot be
+		// made; and one boot to start, which BisectExact adds to.
+		insns, boots = "on", 1
+	}
 	return fmt.Sprintf(`# written by kharness for one kernel of a bisection or nightly run
 boots = %d
 retries = 1
 accel = %q
+insns = %q
 timeout = "120s"
 [bench]
 run = %q
@@ -66,7 +76,7 @@ package = %q
 [[config]]
 name = "bisect"
 cmdline = %q
-`, kb.Params.StartBoots, kb.Accel, kb.Bench, kb.Benchtime, kb.Count, KernelLabel(c), c.Package, kb.Cmdline)
+`, boots, kb.Accel, insns, kb.Bench, kb.Benchtime, kb.Count, KernelLabel(c), c.Package, kb.Cmdline)
 }
 
 // maxBootsFactor caps the boots of one kernel at this many times those
@@ -154,16 +164,28 @@ func BisectKernels(ctx context.Context, kb *KernelBisect) (*BisectResult, error)
 	if err := kb.Run.ensureImage(ctx); err != nil {
 		return nil, err
 	}
+	if results.ExactUnit(kb.Unit) {
+		return BisectExact(ctx, labels, kb.Good, kb.Bad, kb.Samples, cmp.Or(kb.ExactThreshold, results.DefaultExactThreshold))
+	}
 	return Bisect(ctx, labels, kb.Good, kb.Bad, kb.Samples, kb.Params)
 }
 
 // WriteBisect prints the evidence table and the verdict.
 func WriteBisect(w io.Writer, r *BisectResult, unit string, wall time.Duration) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "step\tkernel\tboots\tmedian\tvs good\tp(good)\tp(bad)\tverdict")
+	exact := results.ExactUnit(unit)
+	if exact {
+		fmt.Fprintln(tw, "step\tkernel\tboots\t"+unit+"\tvs good\t-good\t-bad\tverdict")
+	} else {
+		fmt.Fprintln(tw, "step\tkernel\tboots\tmedian\tvs good\tp(good)\tp(bad)\tverdict")
+	}
 	boots := map[int]int{}
 	for i, s := range r.Steps {
 		boots[s.Index] = max(boots[s.Index], s.Boots, 0)
+		if exact {
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%.2f\t×%.4f\t%+.2f\t%+.2f\t%s\n", i+1, s.Label, s.Boots, s.Median, s.RatioToGood, s.Median-s.GoodM, s.Median-s.BadM, s.Verdict)
+			continue
+		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t×%.3f\t%.3f\t%.3f\t%s\n", i+1, s.Label, s.Boots, fmtValue(s.Median, unit), s.RatioToGood, s.PGood, s.PBad, s.Verdict)
 	}
 	tw.Flush()

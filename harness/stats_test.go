@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,14 +65,38 @@ func TestCallsWithRealBoots(t *testing.T) {
 	if tab.Columns[0] != "a" || len(tab.Rows) == 0 {
 		t.Fatalf("columns %v, %d rows", tab.Columns, len(tab.Rows))
 	}
+	exact := 0
 	for _, r := range tab.Rows {
 		aa, pti := r.Cells[1], r.Cells[2]
+		if r.Unit == results.KernelInsnsUnit {
+			exact++
+		}
 		if aa.Call != results.CallSame {
 			t.Errorf("A/A %s: call %q (×%.3f p=%.3f), want ~", r.Benchmark, aa.Call, aa.Ratio, aa.P)
 		}
-		if strings.HasPrefix(r.Benchmark, "NullSyscall") && (pti.Call != results.CallRegression || pti.Ratio < 5) {
-			t.Errorf("pti=on %s: call %q ×%.2f p=%.3f, want a regression of more than ×5", r.Benchmark, pti.Call, pti.Ratio, pti.P)
+		if !strings.HasPrefix(r.Benchmark, "NullSyscall") {
+			continue
 		}
+		switch r.Unit {
+		case "sec/op":
+			if pti.Call != results.CallRegression || pti.Ratio < 5 {
+				t.Errorf("pti=on %s: call %q ×%.2f p=%.3f, want a regression of more than ×5", r.Benchmark, pti.Call, pti.Ratio, pti.P)
+			}
+		case results.KernelInsnsUnit:
+			// Exact: the boots of a cell agree to a hundredth of an
+			// instruction, and pti=on adds a handful to every entry
+			// and exit (CR3 switches, the trampoline stack).
+			if a := r.Cells[0]; a.Hi-a.Lo > 0.05 || aa.Delta != aa.Center-a.Center || aa.Call != results.CallSame {
+				t.Errorf("exact %s: a spans %.2f..%.2f, A/A %+.2f %q; want identical counts", r.Unit, a.Lo, a.Hi, aa.Delta, aa.Call)
+			}
+			if pti.Call != results.CallRegression || pti.Delta < 4 || pti.Delta > 40 {
+				t.Errorf("pti=on %s: call %q %+.2f instructions, want a regression of 4-40", r.Unit, pti.Call, pti.Delta)
+			}
+		}
+	}
+
+	if exact == 0 {
+		t.Error("no exact counts under TCG: the counting plugin did not run (insns = auto)")
 	}
 
 	// Adaptive boots on the same run: a 10% threshold, at most 7 boots,
@@ -91,11 +116,21 @@ func TestCallsWithRealBoots(t *testing.T) {
 			t.Errorf("past the cap: %v", d)
 		case d.Column == "pti-on" && strings.HasPrefix(d.Benchmark, "NullSyscall") && d.Outcome != "regression":
 			t.Errorf("pti-on: %v", d)
-		case d.Column == "b" && d.Outcome != "within threshold" && d.Outcome != "undecided at cap":
+		case d.Column == "b" && d.Outcome != "within threshold" && d.Outcome != "same count" && d.Outcome != "undecided at cap":
 			t.Errorf("A/A called under -until-decided: %v", d)
 		}
 	}
 	if len(sum.Decisions) == 0 {
 		t.Error("no decisions reported")
+	}
+	if t.Failed() {
+		tab, err := results.Compare([]string{out}, results.CompareOptions{Column: "config", Alpha: 0.01, SlowFactor: -1, Threshold: 0.10})
+		if err == nil {
+			sb.Reset()
+			tab.WriteText(&sb)
+			t.Logf("after -until-decided:\n%s", sb.String())
+		}
+		b, _ := exec.Command("sh", "-c", "grep -h insns/op "+out+"/cells/*/*/boot.bench").CombinedOutput()
+		t.Logf("exact lines:\n%s", b)
 	}
 }

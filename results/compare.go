@@ -260,7 +260,7 @@ func (t *Table) compare(c *Cell, unit string, base, s *benchmath.Sample, center 
 		t.exact = true
 		c.Ratio, c.P, c.Delta = c.Center/center, math.NaN(), c.Center-center
 		var tooFew bool
-		c.Call, tooFew = decideExact(base.Values, s.Values, t.ExactThreshold)
+		c.Call, tooFew = DecideExact(base.Values, s.Values, t.ExactThreshold)
 		if tooFew {
 			c.pNotes = t.note("exact counts: too few boots to call (need >= 2 a side, so that each side shows its spread)")
 		}

@@ -10,7 +10,7 @@ import (
 // null syscall's ~325.
 const DefaultExactThreshold = 0.001
 
-// decideExact is decide for an exact unit (see ExactUnit), whose boots
+// DecideExact is decide for an exact unit (see ExactUnit), whose boots
 // agree to a fraction of an instruction unless something in the guest
 // moved: a rank test over a handful of identical numbers says nothing, and
 // the boots' own spread says everything. A cell is called when both sides
@@ -19,7 +19,7 @@ const DefaultExactThreshold = 0.001
 // ranges, and the medians differ by more than threshold (a fraction).
 // Fewer instructions are better. tooFew reports fewer than 2 boots on a
 // side, when the call is CallSame.
-func decideExact(base, s []float64, threshold float64) (call Call, tooFew bool) {
+func DecideExact(base, s []float64, threshold float64) (call Call, tooFew bool) {
 	if len(base) < 2 || len(s) < 2 {
 		return CallSame, true
 	}

@@ -33,7 +33,7 @@ const (
 func ExactUnit(unit string) bool { return unit == InsnsUnit || unit == KernelInsnsUnit }
 
 // insnsCommentRE is the guest's comment for one benchmark's count phase.
-var insnsCommentRE = regexp.MustCompile(`^insns Benchmark(\S+) iters=([1-9][0-9]{0,12}) ops-per-iter=([1-9][0-9]{0,6}) reps=([1-9][0-9]{0,3})$`)
+var insnsCommentRE = regexp.MustCompile(`^insns Benchmark(\S+) iters=([1-9][0-9]{0,9}) ops-per-iter=([1-9][0-9]{0,3}) reps=([1-9][0-9]{0,3})$`)
 
 // maxInsnsLines caps the plugin file: a stream of 1 MiB cannot describe more.
 const maxInsnsLines = 1 << 20

@@ -65,6 +65,7 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	flavour := fs.String("flavour", kernels.DefaultFlavour, "Debian kernel flavour")
 	bench := fs.String("bench", "NullSyscall/call=getppid$", "regexp: the benchmark compared (first match by name)")
 	unit := fs.String("unit", "sec/op", "its unit, as benchfmt tidies it")
+	metric := fs.String("metric", "", "insns or kinsns: bisect the exact instruction count per operation (all, or the kernel's) instead of -unit; one boot a kernel where counts agree (TCG only)")
 	perBoot := fs.String("per-boot", "median", "each boot's number: median of its samples, or min (the fastest: steadier on a shared host, where interference only adds time)")
 	cmdline := fs.String("cmdline", "", "extra kernel arguments for every boot")
 	out := fs.String("o", "runs/bisect", "results root: one run directory a kernel, reused by later bisections")
@@ -87,6 +88,26 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			fs.Usage()
 		}
 		return errUsage
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch *metric {
+	case "":
+	case "insns", "kinsns":
+		*unit = results.InsnsUnit
+		if *metric == "kinsns" {
+			*unit = results.KernelInsnsUnit
+		}
+		// The counts need no timed samples: the fewest that still
+		// calibrate the count phase, and a directory of their own.
+		if !set["count"] {
+			*count = 1
+		}
+		if !set["o"] {
+			*out = "runs/bisect-insns"
+		}
+	default:
+		return &exitError2{exitUsage, fmt.Errorf("-metric %q: want insns or kinsns", *metric)}
 	}
 	st, err := results.ParseBootStat(*perBoot)
 	if err != nil {

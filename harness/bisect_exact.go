@@ -1,0 +1,102 @@
+package harness
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"kharness/results"
+)
+
+// exactEndpointBoots is how many boots each endpoint of an exact
+// bisection gets: two, so that each shows its spread.
+const exactEndpointBoots = 2
+
+// BisectExact is Bisect for an exact count (results.ExactUnit), where a
+// kernel's boots agree to a fraction of an instruction and a rank test has
+// nothing to rank. The endpoints get two boots each, and must differ by
+// compare's rule for exact counts (results.DecideExact, at threshold);
+// each kernel of the search then gets one boot: it is good when its count
+// equals good's (within the endpoints' wider spread, or threshold), bad
+// when it equals bad's. A kernel equal to neither gets a second boot; if
+// its two boots agree, it is a partial step, starred as in Bisect by the
+// endpoint it is nearer, and the search goes on; if they disagree, the
+// search stops undecided.
+func BisectExact(ctx context.Context, labels []string, good, bad int, f SampleFunc, threshold float64) (*BisectResult, error) {
+	if good < 0 || bad >= len(labels) || good >= bad {
+		return nil, fmt.Errorf("bisect: good (%d) must come before bad (%d) in %d kernels", good, bad, len(labels))
+	}
+	r := &BisectResult{Labels: labels, FirstBad: -1, Lo: good, Hi: bad}
+	g, err := f(ctx, good, exactEndpointBoots)
+	if err != nil {
+		return r, err
+	}
+	b, err := f(ctx, bad, exactEndpointBoots)
+	if err != nil {
+		return r, err
+	}
+	gm, bm := median(g), median(b)
+	tol := max(spread(g), spread(b))
+	step := func(i int, xs []float64, verdict string) BisectStep {
+		m := median(xs)
+		return BisectStep{Index: i, Label: labels[i], Boots: len(xs), Median: m, PGood: math.NaN(), PBad: math.NaN(),
+			Verdict: verdict, GoodB: len(g), BadB: len(b), GoodM: gm, BadM: bm, RatioToGood: m / gm}
+	}
+	r.Steps = append(r.Steps, step(good, g, "endpoint"), step(bad, b, "endpoint"))
+	if call, _ := results.DecideExact(g, b, threshold); call == results.CallSame {
+		r.Reason = fmt.Sprintf("the endpoints' counts do not differ (%.2f vs %.2f, spread %.2f)", gm, bm, tol)
+		return r, fmt.Errorf("%w: %s %.2f vs %s %.2f", ErrEndpointsSame, labels[good], gm, labels[bad], bm)
+	}
+	same := func(x, m float64) bool { return math.Abs(x-m) <= tol || math.Abs(x/m-1) <= threshold }
+	lo, hi := good, bad
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		var st BisectStep
+		var xs []float64
+		for n := 1; ; n++ {
+			if xs, err = f(ctx, mid, n); err != nil {
+				return r, err
+			}
+			x := median(xs)
+			nearBad := math.Abs(x-bm) < math.Abs(x-gm)
+			switch {
+			case spread(xs) > tol && !same(slices.Min(xs), slices.Max(xs)):
+				st = step(mid, xs, "undecided")
+			case same(x, gm):
+				st = step(mid, xs, "good")
+			case same(x, bm):
+				st = step(mid, xs, "bad")
+			case n < exactEndpointBoots:
+				continue // equal to neither: a second boot to be sure
+			case nearBad:
+				st = step(mid, xs, "bad*")
+			default:
+				st = step(mid, xs, "good*")
+			}
+			break
+		}
+		r.Steps = append(r.Steps, st)
+		switch st.Verdict {
+		case "good", "good*":
+			lo = mid
+		case "bad", "bad*":
+			hi = mid
+		default:
+			r.Lo, r.Hi = lo, hi
+			r.Reason = fmt.Sprintf("%s's boots disagree (spread %.2f, endpoints' %.2f): the first bad kernel is after %s and at or before %s",
+				labels[mid], spread(xs), tol, labels[lo], labels[hi])
+			return r, nil
+		}
+	}
+	r.Lo, r.Hi, r.FirstBad = lo, hi, hi
+	return r, nil
+}
+
+// spread is the range of xs.
+func spread(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	return slices.Max(xs) - slices.Min(xs)
+}

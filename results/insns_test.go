@@ -1,0 +1,136 @@
+package results
+
+import (
+	"strings"
+	"testing"
+)
+
+// insnsStream is a parsed stream with the given comments.
+func insnsStream(comments ...string) *Stream { return &Stream{Comments: comments} }
+
+func TestInsnsResults(t *testing.T) {
+	s := insnsStream(
+		"calibrate BenchmarkNullSyscall/call=getppid iters=180000 warmup=1 target=100ms",
+		"insns BenchmarkNullSyscall/call=getppid iters=200 ops-per-iter=1 reps=2",
+		"insns BenchmarkCtxSwitch/procs=2/ws=0KiB iters=2 ops-per-iter=2 reps=1",
+	)
+	// The first short stretch was hit by an interrupt (more instructions,
+	// in the kernel); the minimum of each length is the clean count.
+	raw := "insncount 1\nB\nS 65002 64200\nS 130002 128400\nS 69000 68000\nS 130100 128420\nB\nS 20356 20300\nS 40712 40600\n"
+	got, err := InsnsResults(s, []byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d results, want 2: %+v", len(got), got)
+	}
+	want := []struct {
+		name         string
+		iters        int
+		insns, kinsn float64
+	}{
+		{"NullSyscall/call=getppid", 200, 325, 321},
+		{"CtxSwitch/procs=2/ws=0KiB", 4, 5089, 5075},
+	}
+	for i, w := range want {
+		r := got[i]
+		if r.Name != w.name || r.Iters != w.iters || len(r.Values) != 2 ||
+			r.Values[0] != (Value{w.insns, InsnsUnit}) || r.Values[1] != (Value{w.kinsn, KernelInsnsUnit}) {
+			t.Errorf("result %d = %+v, want %s %d %v insns/op %v kinsns/op", i, r, w.name, w.iters, w.insns, w.kinsn)
+		}
+	}
+}
+
+// TestInsnsResultsErrors feeds plugin output that does not fit the stream:
+// each is an error naming what is wrong, never a number.
+func TestInsnsResultsErrors(t *testing.T) {
+	one := insnsStream("insns BenchmarkNullSyscall/call=getppid iters=200 ops-per-iter=1 reps=1")
+	for _, tc := range []struct {
+		name string
+		s    *Stream
+		raw  string
+		want string
+	}{
+		{"empty file", one, "", "empty"},
+		{"not the plugin", one, "hello\n", "not the counting plugin"},
+		{"no counts", one, "insncount 1\n", "saw 0 counted benchmarks, the guest says it ran 1"},
+		{"counts without a phase", insnsStream(), "insncount 1\nB\nS 1 1\nS 2 2\n", "saw 1 counted benchmarks, the guest says it ran 0"},
+		{"stretch missing", one, "insncount 1\nB\nS 1 1\n", "1 stretches counted, want 2"},
+		{"kernel above total", one, "insncount 1\nB\nS 1 2\nS 4 2\n", "bad stretch"},
+		{"long shorter than short", one, "insncount 1\nB\nS 100 10\nS 50 20\n", "fewer instructions"},
+		{"end without start", one, "insncount 1\nB\nE\n", "out of step"},
+		{"stretch before bench", one, "insncount 1\nS 1 1\n", "before any benchmark"},
+		{"garbage", one, "insncount 1\nB\nS x y\n", "bad stretch"},
+		{"negative", one, "insncount 1\nB\nS -1 0\nS 2 0\n", "bad stretch"},
+		{"overflow", one, "insncount 1\nB\nS 99999999999999999999999 0\nS 2 0\n", "bad stretch"},
+		{"bad comment", insnsStream("insns BenchmarkX iters=0 ops-per-iter=1 reps=1"), "insncount 1\n", "malformed comment"},
+		{"bad name", insnsStream("insns Benchmark../x iters=1 ops-per-iter=1 reps=1"), "insncount 1\n", "instruction counts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := InsnsResults(tc.s, []byte(tc.raw))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("InsnsResults = %+v, %v; want an error containing %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzInsnsResults: whatever the plugin file holds, InsnsResults returns
+// finite non-negative counts or an error, and never panics.
+func FuzzInsnsResults(f *testing.F) {
+	f.Add("insncount 1\nB\nS 65002 64200\nS 130002 128400\n")
+	f.Add("insncount 1\nB\nS 1 0\nB\n")
+	f.Fuzz(func(t *testing.T, raw string) {
+		s := insnsStream("insns BenchmarkNullSyscall/call=getppid iters=200 ops-per-iter=1 reps=1")
+		rs, err := InsnsResults(s, []byte(raw))
+		if err != nil {
+			return
+		}
+		for _, r := range rs {
+			for _, v := range r.Values {
+				if !(v.Value >= 0) || v.Value > 1e20 {
+					t.Fatalf("value %v %s from %q", v.Value, v.Unit, raw)
+				}
+			}
+		}
+	})
+}
+
+func TestDecideExact(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		a, b    []float64
+		want    Call
+		fewWant bool
+	}{
+		{"identical boots", []float64{325, 325, 325}, []float64{325, 325}, CallSame, false},
+		{"pti: +8 on 2 boots", []float64{325.00, 325.01}, []float64{333.10, 333.10}, CallRegression, false},
+		{"fewer instructions", []float64{333, 333.1}, []float64{325, 325}, CallImprovement, false},
+		{"one boot a side", []float64{325}, []float64{333}, CallSame, true},
+		{"ranges overlap", []float64{325, 330}, []float64{328, 333}, CallSame, false},
+		{"gap within the spread", []float64{300, 320}, []float64{330, 331}, CallSame, false},
+		{"below 0.1%", []float64{325.00, 325.00}, []float64{325.30, 325.30}, CallSame, false},
+		{"one instruction in 325", []float64{325.00, 325.01}, []float64{326.00, 326.00}, CallRegression, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, few := DecideExact(tc.a, tc.b, DefaultExactThreshold)
+			if got != tc.want || few != tc.fewWant {
+				t.Errorf("DecideExact(%v, %v) = %q, %v; want %q, %v", tc.a, tc.b, got, few, tc.want, tc.fewWant)
+			}
+		})
+	}
+}
+
+func TestExactFirst(t *testing.T) {
+	keys := []benchKey{{"A", "sec/op"}, {"A", InsnsUnit}, {"B", "sec/op"}, {"A", KernelInsnsUnit}, {"B", InsnsUnit}}
+	got := exactFirst(keys)
+	want := []benchKey{{"A", InsnsUnit}, {"A", KernelInsnsUnit}, {"A", "sec/op"}, {"B", InsnsUnit}, {"B", "sec/op"}}
+	if len(got) != len(want) {
+		t.Fatalf("exactFirst = %v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("exactFirst = %v, want %v", got, want)
+		}
+	}
+}
