@@ -31,10 +31,10 @@ type KernelBisect struct {
 	// (see results.DecideExact); 0 means results.DefaultExactThreshold.
 	ExactThreshold float64
 	Cmdline        string // the boot config every kernel is booted with
-	Benchtime  string
-	Count      int
-	Accel      string
-	Params     BisectParams
+	Benchtime      string
+	Count          int
+	Accel          string
+	Params         BisectParams
 	// Run holds where results go (OutDir is the root: one run directory a
 	// kernel, reused by later bisections), the cache, the source and
 	// progress.
