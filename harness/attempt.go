@@ -101,7 +101,6 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 		}
 	}
 	if rec.Status.OK() {
-		var buf bytes.Buffer
 		extra := []results.KV{
 			{Key: "kernel", Value: j.info.Label},
 			{Key: "kernel-package", Value: kernelDesc(j.info)},
@@ -116,17 +115,30 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 		if vmo.Plugin != "" {
 			extra = append(extra, results.KV{Key: results.InsnsMethodKey, Value: insnsMethod})
 		}
-		if err := v.Stream.WriteBench(&buf, extra); err != nil {
+		if err := writeBootBench(rec, v.Stream, extra, att.Path(results.BenchFile)); err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(att.Path("boot.bench"), buf.Bytes(), 0o644); err != nil {
-			return nil, err
-		}
-		s := sha256.Sum256(buf.Bytes())
-		rec.BenchSHA256 = hex.EncodeToString(s[:])
-		rec.Results = len(v.Stream.Results)
 	}
 	return rec, nil
+}
+
+// writeBootBench writes ok boot rec's boot.bench to path: the host's keys
+// extra, then stream. A stream that cannot be stored (valid, but claiming
+// a key the host writes, such as kernel: or accel:) fails the boot, with
+// its record, rather than the run; the error is for the disk alone.
+func writeBootBench(rec *results.BootRecord, stream *results.Stream, extra []results.KV, path string) error {
+	var buf bytes.Buffer
+	if err := stream.WriteBench(&buf, extra); err != nil {
+		rec.Status, rec.Reason = results.StatusGarbled, "the guest's results cannot be stored: "+err.Error()
+		return nil
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	s := sha256.Sum256(buf.Bytes())
+	rec.BenchSHA256 = hex.EncodeToString(s[:])
+	rec.Results = len(stream.Results)
+	return nil
 }
 
 func hostLoad() [3]float64 {

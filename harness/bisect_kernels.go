@@ -43,11 +43,29 @@ type KernelBisect struct {
 
 // KernelLabel is the short name a kernel gets in bisection and nightly runs:
 // its release, which is unique among Debian's kernels of one flavour.
+//
+// The label names a directory, and a release is read from a kernel image:
+// every byte outside [A-Za-z0-9._+-] becomes '_', a leading '.' too, so
+// no label is "..", hidden or a path.
 func KernelLabel(c kernels.Candidate) string {
-	if c.Release != "" {
-		return c.Release
+	l := c.Release
+	if l == "" {
+		l = strings.TrimPrefix(strings.TrimSuffix(c.Package, "-unsigned"), "linux-image-")
 	}
-	return strings.TrimPrefix(strings.TrimSuffix(c.Package, "-unsigned"), "linux-image-")
+	b := []byte(l)
+	if len(b) > 100 {
+		b = b[:100]
+	}
+	for i, x := range b {
+		ok := 'a' <= x && x <= 'z' || 'A' <= x && x <= 'Z' || '0' <= x && x <= '9' || x == '.' || x == '_' || x == '+' || x == '-'
+		if !ok || (i == 0 && x == '.') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		return "_"
+	}
+	return string(b)
 }
 
 // kernelConfig is the matrix file of one kernel: written out so that the

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"kharness/results"
@@ -63,7 +66,8 @@ func Boot(ctx context.Context, spec BootSpec, consolePath, resultsPath string) (
 	if spec.ResultsLimit <= 0 {
 		spec.ResultsLimit = 1 << 20
 	}
-	sockDir, err := os.MkdirTemp("", "kharness-vm-")
+	cleanStaleVMDirs()
+	sockDir, err := os.MkdirTemp("", fmt.Sprintf("kharness-vm-%d-", os.Getpid()))
 	if err != nil {
 		return nil, fmt.Errorf("creating VM socket dir: %w", err)
 	}
@@ -88,17 +92,25 @@ func Boot(ctx context.Context, spec BootSpec, consolePath, resultsPath string) (
 	// A full disk must not stop the copy from QEMU (the guest would block
 	// on its port and look hung): file errors are kept and reported after.
 	conOut, resOut := &fileWriter{f: conFile}, &fileWriter{f: resFile}
-	vm, err := Start(ctx, spec.VM, io.MultiWriter(conOut, scan), io.MultiWriter(resOut, res))
+	// The deadline covers QEMU's start too: one that never opens or
+	// answers its control socket is stopped with the rest.
+	begun := time.Now()
+	startCtx, cancelStart := context.WithTimeout(ctx, spec.Deadline)
+	vm, err := Start(startCtx, spec.VM, io.MultiWriter(conOut, scan), io.MultiWriter(resOut, res))
+	cancelStart()
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ErrInterrupted
 		}
 		v.Status, v.Reason = results.StatusQEMUFailed, err.Error()
+		if errors.Is(startCtx.Err(), context.DeadlineExceeded) {
+			v.Status, v.Reason = results.StatusHang, fmt.Sprintf("QEMU did not answer on its control socket within the %v deadline; stopped: %v", spec.Deadline, err)
+		}
 		return v, nil
 	}
 	v.Accel, v.QEMUVersion = vm.Accel, vm.Version
 
-	deadline := time.NewTimer(spec.Deadline)
+	deadline := time.NewTimer(spec.Deadline - time.Since(begun))
 	defer deadline.Stop()
 	var timedOut, interrupted, flooded bool
 	events := scan.Events()
@@ -267,4 +279,32 @@ func (w *fileWriter) Write(p []byte) (int, error) {
 		_, w.err = w.f.Write(p)
 	}
 	return len(p), nil
+}
+
+// cleanStaleVMDirs removes, once a process, the socket directories that
+// kharness processes killed with kill -9 left in the temporary directory:
+// kharness-vm-<pid>-* whose pid no longer runs. Errors are ignored; this
+// is housekeeping.
+var cleanStaleVMDirs = sync.OnceFunc(func() { removeStaleVMDirs(os.TempDir()) })
+
+// removeStaleVMDirs is cleanStaleVMDirs on the directory tmp.
+func removeStaleVMDirs(tmp string) {
+	entries, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), "kharness-vm-")
+		if !ok || !e.IsDir() {
+			continue
+		}
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			os.RemoveAll(filepath.Join(tmp, e.Name()))
+		}
+	}
 }

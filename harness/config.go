@@ -122,6 +122,10 @@ func ParseConfig(file string, src []byte) (*Config, error) {
 	return c, nil
 }
 
+// maxCmdline is the longest kernel command line x86 Linux keeps
+// (COMMAND_LINE_SIZE, 2048, less its terminating NUL).
+const maxCmdline = 2047
+
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,39}$`)
 
 func (c *Config) validate() error {
@@ -146,15 +150,15 @@ func (c *Config) validate() error {
 		return bad("", 0, "memory_mb", "memory_mb = %d: want 128..65536", c.MemoryMB)
 	}
 	d, err := time.ParseDuration(c.Timeout)
-	if err != nil || d <= 0 {
-		return bad("", 0, "timeout", "timeout = %q: want a positive duration such as \"120s\"", c.Timeout)
+	if err != nil || d < 5*time.Second || d > 24*time.Hour {
+		return bad("", 0, "timeout", "timeout = %q: want a duration from 5s to 24h such as \"120s\"", c.Timeout)
 	}
 	c.timeout = d
 	if _, err := regexp.Compile(c.Bench.Run); err != nil || c.Bench.Run == "" || strings.ContainsAny(c.Bench.Run, " \t\n\"") || len(c.Bench.Run) > 200 {
 		return bad("bench", 0, "run", "bench.run = %q: want a regexp without spaces or quotes (it travels on the kernel command line)", c.Bench.Run)
 	}
-	if d, err := time.ParseDuration(c.Bench.Benchtime); err != nil || d <= 0 {
-		return bad("bench", 0, "benchtime", "bench.benchtime = %q: want a positive duration such as \"100ms\"", c.Bench.Benchtime)
+	if d, err := time.ParseDuration(c.Bench.Benchtime); err != nil || d < time.Millisecond || d > time.Minute {
+		return bad("bench", 0, "benchtime", "bench.benchtime = %q: want a duration from 1ms to 1m such as \"100ms\"", c.Bench.Benchtime)
 	}
 	if c.Bench.Count < 1 || c.Bench.Count > 1000 {
 		return bad("bench", 0, "count", "bench.count = %d: want 1..1000", c.Bench.Count)
@@ -167,8 +171,8 @@ func (c *Config) validate() error {
 	}
 	seen := map[string]bool{}
 	for i, k := range c.Kernels {
-		if !nameRE.MatchString(k.Name) {
-			return bad("kernel", i, "name", "kernel name %q: want 1-40 of [A-Za-z0-9._+-]", k.Name)
+		if !nameRE.MatchString(k.Name) || strings.Contains(k.Name, "--") {
+			return bad("kernel", i, "name", "kernel name %q: want 1-40 of [A-Za-z0-9._+-], without \"--\" (it separates kernel and config in cell names)", k.Name)
 		}
 		if seen["k"+k.Name] {
 			return bad("kernel", i, "name", "kernel name %q used twice", k.Name)
@@ -180,8 +184,8 @@ func (c *Config) validate() error {
 	}
 	for i := range c.Configs {
 		b := &c.Configs[i]
-		if !nameRE.MatchString(b.Name) {
-			return bad("config", i, "name", "config name %q: want 1-40 of [A-Za-z0-9._+-]", b.Name)
+		if !nameRE.MatchString(b.Name) || strings.Contains(b.Name, "--") {
+			return bad("config", i, "name", "config name %q: want 1-40 of [A-Za-z0-9._+-], without \"--\" (it separates kernel and config in cell names)", b.Name)
 		}
 		if seen["c"+b.Name] {
 			return bad("config", i, "name", "config name %q used twice", b.Name)
@@ -200,6 +204,11 @@ func (c *Config) validate() error {
 		}
 		if strings.Contains(b.Cmdline, "kharness.") {
 			return bad("config", i, "cmdline", "config %q: kharness.* arguments are set by kharness itself", b.Name)
+		}
+		// x86's kernel command line holds 2,047 bytes; a longer one is cut
+		// and the guest's own parameters, which come last, are lost.
+		if n := len(cmdline(c, *b, "")) + len(" kharness.insns=1"); n > maxCmdline {
+			return bad("config", i, "cmdline", "config %q: the kernel command line would be %d bytes, more than the %d Linux takes", b.Name, n, maxCmdline)
 		}
 	}
 	return nil

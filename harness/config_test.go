@@ -71,6 +71,13 @@ func TestParseConfigErrors(t *testing.T) {
 		{"duplicate config", "[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n[[config]]\nname=\"x\"\n[[config]]\nname=\"x\"\n", 7, "used twice"},
 		{"smp", "[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n[[config]]\nname=\"x\"\nsmp = -2\n", 6, "smp = -2"},
 		{"reserved cmdline", "[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n[[config]]\nname=\"x\"\ncmdline=\"kharness.mode=hang\"\n", 6, "set by kharness"},
+		{"kernel name with --", "[[kernel]]\nname=\"a--b\"\nfamily=\"6.1\"\n", 2, `without "--"`},
+		{"config name with --", "[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n[[config]]\nname=\"b--c\"\n", 5, `without "--"`},
+		{"huge timeout", "timeout = \"999999h\"\n[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n", 1, "5s to 24h"},
+		{"tiny timeout", "timeout = \"1ns\"\n[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n", 1, "5s to 24h"},
+		{"huge benchtime", "[bench]\nbenchtime = \"999999h\"\n[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n", 2, "1ms to 1m"},
+		{"long cmdline", "[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n[[config]]\nname=\"x\"\ncmdline=\"" + strings.Repeat("quiet ", 2000) + "\"\n", 6, "more than the 2047"},
+		{"bad insns", "insns = \"yes\"\n[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n", 1, `insns = "yes"`},
 		{"run with space", "[bench]\nrun = \"a b\"\n[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n", 2, "bench.run"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

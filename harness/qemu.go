@@ -247,14 +247,20 @@ func (vm *VM) connectQMP(ctx context.Context) error {
 	for {
 		mon, err := qmp.NewSocketMonitor("unix", vm.opts.qmpSocket(), time.Second)
 		if err == nil {
-			if err := mon.Connect(); err != nil {
-				return fmt.Errorf("%w: QMP handshake: %v", ErrQEMUStart, err)
+			// go-qemu's handshake and commands take no context: a QEMU
+			// that accepts the socket and never answers would hold the
+			// boot past its deadline. Stopping QEMU closes the socket,
+			// which ends them.
+			done := make(chan error, 1)
+			go func() { done <- vm.handshake(mon) }()
+			select {
+			case err := <-done:
+				return err
+			case <-ctx.Done():
+				vm.kill()
+				<-done
+				return fmt.Errorf("%w: QMP did not answer: %v", ErrQEMUStart, ctx.Err())
 			}
-			vm.mon = mon
-			vm.raw = raw.NewMonitor(mon)
-			events, _ := mon.Events(context.Background())
-			go vm.drainEvents(events)
-			return vm.queryFacts()
 		}
 		select {
 		case <-vm.exited:
@@ -264,6 +270,18 @@ func (vm *VM) connectQMP(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// handshake greets QMP on mon and asks QEMU for its facts.
+func (vm *VM) handshake(mon *qmp.SocketMonitor) error {
+	if err := mon.Connect(); err != nil {
+		return fmt.Errorf("%w: QMP handshake: %v", ErrQEMUStart, err)
+	}
+	vm.mon = mon
+	vm.raw = raw.NewMonitor(mon)
+	events, _ := mon.Events(context.Background())
+	go vm.drainEvents(events)
+	return vm.queryFacts()
 }
 
 // drainEvents consumes QMP events for the VM's whole life: go-qemu blocks

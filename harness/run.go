@@ -98,6 +98,7 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer store.Close()
 	sum := &RunSummary{Store: store}
 	if err := checkFreeSpace(opt.OutDir, MinFreeSpace); err != nil {
 		return nil, err
@@ -278,10 +279,10 @@ func startRecord(ctx context.Context, store *results.Store, opt RunOptions, jobs
 			Label: kc.Name, Source: kc.Source().String(), Package: cand.Package, Version: cand.Version,
 		})
 	}
-	if err := store.WriteConfig(cfg.src); err != nil {
-		return nil, err
-	}
-	return rec, store.WriteRun(rec)
+	// run.json is written by Run once every kernel is fetched and
+	// checked: a run that fails before (a bad sha256, no network) leaves
+	// no record, so the same directory takes a corrected config.
+	return rec, store.WriteConfig(cfg.src)
 }
 
 // plan lists the boots still to run. Boots are interleaved across cells

@@ -8,9 +8,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
+	"kharness/internal/filelock"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -21,7 +21,6 @@ import (
 	"github.com/u-root/gobusybox/src/pkg/golang"
 	"github.com/u-root/mkuimage/uimage"
 	"github.com/u-root/uio/llog"
-	"golang.org/x/sys/unix"
 )
 
 // ModulePath is the Go module whose source tree the image is built from.
@@ -145,7 +144,7 @@ func Build(ctx context.Context, opt Options) (*Image, error) {
 		return img, nil
 	}
 
-	unlock, err := lockFile(ctx, filepath.Join(dir, key+".lock"))
+	unlock, err := filelock.Lock(ctx, filepath.Join(dir, key+".lock"))
 	if err != nil {
 		return nil, err
 	}
@@ -252,25 +251,4 @@ func create(ctx context.Context, src, tmp, guest, kref, out string) error {
 		return fmt.Errorf("building u-root initramfs: %w\n%s", err, msgs.String())
 	}
 	return nil
-}
-
-// lockFile takes an exclusive flock, giving up when ctx ends.
-func lockFile(ctx context.Context, path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("opening lock %s: %w", path, err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- unix.Flock(int(f.Fd()), unix.LOCK_EX) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", path, err)
-		}
-		return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
-	case <-ctx.Done():
-		f.Close() // the flock goroutine returns once the holder releases
-		return nil, errors.Join(ctx.Err(), fmt.Errorf("waiting for lock %s", path))
-	}
 }

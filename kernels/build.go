@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"kharness/internal/filelock"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -95,7 +96,7 @@ func BuildTree(ctx context.Context, opt BuildOptions) (*TreeBuild, error) {
 			return nil, fmt.Errorf("creating the build cache: %w", err)
 		}
 	}
-	unlock, err := lockFile(ctx, b.BuildDir+".lock")
+	unlock, err := filelock.Lock(ctx, b.BuildDir+".lock")
 	if err != nil {
 		return nil, err
 	}

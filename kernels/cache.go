@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"kharness/internal/filelock"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,7 +98,7 @@ func (c *Cache) Fetch(ctx context.Context, cand Candidate, s Source) (*Kernel, e
 			return nil, fmt.Errorf("fetching kernel %s=%s: creating the cache: %w", cand.Package, cand.Version, err)
 		}
 	}
-	unlock, err := lockFile(ctx, filepath.Join(root, "locks", key+".lock"))
+	unlock, err := filelock.Lock(ctx, filepath.Join(root, "locks", key+".lock"))
 	if err != nil {
 		return nil, fmt.Errorf("fetching kernel %s=%s: %w", cand.Package, cand.Version, err)
 	}

@@ -243,25 +243,6 @@ func TestFetchConcurrent(t *testing.T) {
 	}
 }
 
-func TestLockFileExcludes(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "x.lock")
-	unlock, err := lockFile(t.Context(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if _, err := lockFile(ctx, p); !errors.Is(err, context.Canceled) {
-		t.Fatalf("second lock while held = %v, want it to wait until cancelled", err)
-	}
-	unlock()
-	unlock2, err := lockFile(t.Context(), p)
-	if err != nil {
-		t.Fatalf("lock after unlock = %v", err)
-	}
-	unlock2()
-}
-
 func TestDefaultCacheDir(t *testing.T) {
 	t.Setenv("KHARNESS_CACHE", "/a/b")
 	if d, err := DefaultCacheDir(); err != nil || d != "/a/b" {

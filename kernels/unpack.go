@@ -126,35 +126,6 @@ func writeEntry(dst string, r io.Reader, h *tar.Header) error {
 	return nil
 }
 
-// lockPoll is how often lockFile retries a lock another process holds.
-const lockPoll = 50 * time.Millisecond
-
-// lockFile takes an exclusive flock on path (created if needed), waiting
-// until it is free or ctx ends. Locks taken through separate calls exclude
-// each other within one process too.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("opening lock %s: %w", path, err)
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil // closing the last descriptor releases the lock
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("waiting for lock %s: %w", path, ctx.Err())
-		case <-time.After(lockPoll):
-		}
-	}
-}
-
 // removeStale deletes entries of dir older than age: what a killed fetch
 // left behind. Errors are ignored; this is housekeeping.
 func removeStale(dir string, age time.Duration) {

@@ -163,7 +163,15 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 	}
 	t.Warnings = warns
 	if len(boots) == 0 {
-		return nil, fmt.Errorf("comparing %s: no committed boots", strings.Join(dirs, ", "))
+		why := ""
+		for i, w := range warns {
+			if i == 5 {
+				why += fmt.Sprintf("\n  ... and %d more", len(warns)-5)
+				break
+			}
+			why += "\n  " + printable(w, 300)
+		}
+		return nil, fmt.Errorf("comparing %s: no committed boots%s", strings.Join(dirs, ", "), why)
 	}
 	if err := checkSameSetup(boots); err != nil && !opt.Force {
 		return nil, err

@@ -109,8 +109,10 @@ func (t *Table) WriteCSV(w io.Writer) error {
 		if t.Column == "kernel" {
 			row, col = col, row
 		}
-		cw.Write([]string{r.Benchmark, r.Unit, row, col, strconv.Itoa(r.N), strconv.Itoa(r.Failed),
-			num(r.Median), num(r.Lo), num(r.Hi), num(r.Ratio), num(r.P), string(r.Call), strings.Join(r.Notes, "; ")})
+		// Quoting keeps a newline inside its field, but a terminal or
+		// spreadsheet still acts on control characters: none pass.
+		cw.Write([]string{printable(r.Benchmark, 200), printable(r.Unit, 40), printable(row, 80), printable(col, 80), strconv.Itoa(r.N), strconv.Itoa(r.Failed),
+			num(r.Median), num(r.Lo), num(r.Hi), num(r.Ratio), num(r.P), string(r.Call), printable(strings.Join(r.Notes, "; "), 2000)})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {

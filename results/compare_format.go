@@ -22,18 +22,21 @@ func (t *Table) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(&tab, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "columns: %s", t.Column)
 	if len(t.Columns) > 1 {
-		fmt.Fprintf(tw, "; ratios, p-values (Mann-Whitney U over boots) and calls against %s", t.Columns[0])
+		fmt.Fprintf(tw, "; ratios, p-values (Mann-Whitney U over boots) and calls against %s", printable(t.Columns[0], 80))
 	}
 	fmt.Fprintf(tw, "\n\nbenchmark\tunit\t%s", t.Row)
 	for i, c := range t.Columns {
-		fmt.Fprintf(tw, "\t%s\t±\tn", c)
+		fmt.Fprintf(tw, "\t%s\t±\tn", printable(c, 80))
 		if i > 0 {
-			fmt.Fprintf(tw, "\tvs %s", t.Columns[0])
+			fmt.Fprintf(tw, "\tvs %s", printable(t.Columns[0], 80))
 		}
 	}
 	fmt.Fprintln(tw)
 	for _, r := range t.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s", r.Benchmark, r.Unit, r.Key)
+		// Names come from run directories, which anyone can write:
+		// no control character (an escape sequence, a newline forging
+		// a row) reaches the terminal.
+		fmt.Fprintf(tw, "%s\t%s\t%s", printable(r.Benchmark, 200), printable(r.Unit, 40), printable(r.Key, 80))
 		for i, c := range r.Cells {
 			fmt.Fprintf(tw, "\t%s", strings.Join(c.text(r.Unit, i > 0), "\t"))
 		}

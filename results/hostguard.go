@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -270,7 +269,7 @@ func (b *BootRecord) benchLines() ([]benchLine, []string, error) {
 
 func readBenchLines(b *BootRecord) ([]benchLine, []string, error) {
 	path := filepath.Join(b.Dir, BenchFile)
-	data, err := os.ReadFile(path)
+	data, err := readStored(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading results of an ok boot: %w", err)
 	}
@@ -288,6 +287,11 @@ func readBenchLines(b *BootRecord) ([]benchLine, []string, error) {
 		case *benchfmt.SyntaxError:
 			warns = append(warns, rec.Error())
 		case *benchfmt.Result:
+			if err := validStored(rec); err != nil {
+				file, line := rec.Pos()
+				warns = append(warns, fmt.Sprintf("%s:%d: %v (line skipped)", file, line, err))
+				continue
+			}
 			l := benchLine{name: rec.Name.String()}
 			for _, v := range rec.Values {
 				if v.Unit == refUnit {
@@ -303,4 +307,29 @@ func readBenchLines(b *BootRecord) ([]benchLine, []string, error) {
 		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return lines, warns, nil
+}
+
+// validStored applies the stream's checks to a Benchmark line read back
+// from a stored boot.bench: its name, units and values (ValidValue, on
+// the value as written, before benchfmt's tidying).
+func validStored(r *benchfmt.Result) error {
+	if err := ValidName(r.Name.String()); err != nil {
+		return err
+	}
+	if r.Iters <= 0 {
+		return fmt.Errorf("iteration count %d is not positive", r.Iters)
+	}
+	for _, v := range r.Values {
+		val, unit := v.Value, v.Unit
+		if v.OrigUnit != "" {
+			val, unit = v.OrigValue, v.OrigUnit
+		}
+		if err := ValidUnit(unit); err != nil {
+			return err
+		}
+		if err := ValidValue(val, unit); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -176,9 +176,9 @@ func WriteJSONAtomic(path string, v any) error {
 
 // readJSON decodes the JSON file at path into v.
 func readJSON(path string, v any) error {
-	data, err := os.ReadFile(path)
+	data, err := readStored(path)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
+		return err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("decoding %s: %w", path, err)

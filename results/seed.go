@@ -142,7 +142,7 @@ func WriteSeed(w io.Writer, rows []SeedRow, accel string) error {
 	fmt.Fprintln(tw, "kernel\tconfig\tboots\tctx/s\tint/s\tusr\tsys\tidl\t2 syscalls + 1 switch\tswitch alone\t")
 	fmt.Fprintf(tw, "2.5 (the post)\tAthlon 1.6GHz\t-\t%s\t-\t-\t-\t-\t%.1f µs\t-\t\n", si(SeedPostCtxPerSec), SeedPostHopMicros)
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.1f µs\t%.1f µs\t\n", r.Kernel, r.Config, r.Boots,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.1f µs\t%.1f µs\t\n", printable(r.Kernel, 80), printable(r.Config, 80), r.Boots,
 			si(r.CtxPerSec), si(r.IntrPerSec), r.Usr, r.Sys, r.Idl, r.HopMicros, r.SwitchMicros)
 	}
 	if err := tw.Flush(); err != nil {
@@ -298,7 +298,7 @@ func WriteFidelity(w io.Writer, rows []FidelityRow) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "kernel\tconfig\tcase\tboots\tGo ns/op\tC ns/op\tGo ÷ C\tpaired\t95% CI\tpairs\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f\t%.1f\t%.3f\t%.3f\t%.3f-%.3f\t%d\t\n", r.Kernel, r.Config, r.Case, r.Boots,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f\t%.1f\t%.3f\t%.3f\t%.3f-%.3f\t%d\t\n", printable(r.Kernel, 80), printable(r.Config, 80), printable(r.Case, 200), r.Boots,
 			r.Go, r.C, r.Ratio(), r.Paired, r.PairedLo, r.PairedHi, r.Pairs)
 	}
 	if err := tw.Flush(); err != nil {

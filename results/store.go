@@ -1,6 +1,8 @@
 package results
 
 import (
+	"kharness/internal/filelock"
+
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -26,6 +28,7 @@ const (
 
 	cellsDir = "cells"
 	tmpDir   = ".tmp"
+	lockFile = ".lock"
 )
 
 // maxCellName is the longest cell name, in bytes.
@@ -76,29 +79,55 @@ type Store struct {
 	// Logf, if set, receives warnings about directories that Boots and
 	// State skip: attempts without a readable boot.json, stray files.
 	Logf func(format string, args ...any)
+
+	unlock func()
 }
 
-// Open creates or opens the run directory dir: it creates it if needed,
-// checks that it is writable by creating and removing a probe file, and
-// removes RUN/.tmp, where attempts that never committed (a kill -9 half way
-// through a boot) are left. Only one process may use a run directory at a
-// time: a second Open discards the first one's attempts in progress.
+// ErrInUse means another process has the run directory open for writing.
+var ErrInUse = errors.New("run directory in use by another kharness process")
+
+// Open creates or opens the run directory dir for writing: it creates it
+// if needed, takes the directory's lock (RUN/.lock), checks that it is
+// writable, and removes RUN/.tmp, where attempts that never committed (a
+// kill -9 half way through a boot) are left. Only one process may write a
+// run directory at a time: while one holds it, Open fails with an error
+// wrapping ErrInUse and touches nothing. Close releases the lock; so does
+// the process's exit, however it ends.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("opening run directory %s: %w", dir, err)
 	}
+	unlock, err := filelock.TryLock(filepath.Join(dir, lockFile))
+	switch {
+	case errors.Is(err, filelock.ErrBusy):
+		return nil, fmt.Errorf("opening run directory %s: %w (wait for it to finish, or use another -o)", dir, ErrInUse)
+	case err != nil:
+		return nil, fmt.Errorf("opening run directory %s: not writable: %w", dir, err)
+	}
+	st := &Store{Dir: dir, unlock: unlock}
 	probe, err := os.CreateTemp(dir, ".probe-*")
 	if err != nil {
+		st.Close()
 		return nil, fmt.Errorf("opening run directory %s: not writable: %w", dir, err)
 	}
 	probe.Close()
 	if err := os.Remove(probe.Name()); err != nil {
+		st.Close()
 		return nil, fmt.Errorf("opening run directory %s: removing probe: %w", dir, err)
 	}
 	if err := os.RemoveAll(filepath.Join(dir, tmpDir)); err != nil {
+		st.Close()
 		return nil, fmt.Errorf("opening run directory %s: discarding unfinished attempts: %w", dir, err)
 	}
-	return &Store{Dir: dir}, nil
+	return st, nil
+}
+
+// Close releases the run directory's lock. The store can still be read.
+func (s *Store) Close() {
+	if s.unlock != nil {
+		s.unlock()
+		s.unlock = nil
+	}
 }
 
 // Attempt is one boot attempt in progress: a directory under RUN/.tmp that
@@ -251,11 +280,16 @@ func readBoots(run string) ([]*BootRecord, []string, error) {
 		return nil, nil, fmt.Errorf("reading run directory: %w", err)
 	}
 	host := ""
-	if rr, err := readRun(run); err == nil {
-		host = rr.Host.Hostname
-	}
 	var recs []*BootRecord
 	var warns []string
+	switch rr, err := readRun(run); {
+	case err == nil:
+		host = rr.Host.Hostname
+	case !errors.Is(err, fs.ErrNotExist):
+		// Said, not silently ignored: without it the run's kernels and
+		// configs are shown in boot order and its host is unknown.
+		warns = append(warns, fmt.Sprintf("%v: the run's order of kernels and configs and its host are unknown", err))
+	}
 	for _, c := range cells {
 		cdir := filepath.Join(run, cellsDir, c.Name())
 		if !c.IsDir() {
@@ -308,7 +342,22 @@ func LoadBoots(dirs ...string) ([]*BootRecord, error) {
 func loadBoots(dirs []string) ([]*BootRecord, []string, error) {
 	var all []*BootRecord
 	var warns []string
+	seen := map[string]string{}
 	for _, d := range dirs {
+		// The same directory named twice (runs/x and ./runs/x, or through
+		// a link) is read once: its boots are not a second sample.
+		id := d
+		if abs, err := filepath.Abs(d); err == nil {
+			id = abs
+			if real, err := filepath.EvalSymlinks(abs); err == nil {
+				id = real
+			}
+		}
+		if first, dup := seen[id]; dup {
+			warns = append(warns, fmt.Sprintf("%s is %s, given already: read once", d, first))
+			continue
+		}
+		seen[id] = d
 		recs, w, err := readBoots(d)
 		if err != nil {
 			return nil, nil, fmt.Errorf("loading boots from %s: %w", d, err)

@@ -155,10 +155,20 @@ func TestStoreDiscardsUnfinished(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "cells", "k--c", "notes"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// While the first process holds the directory, a second Open is
+	// refused and the attempt in progress survives it.
+	if _, err := Open(dir); !errors.Is(err, ErrInUse) {
+		t.Fatalf("second Open while the first holds it: %v, want ErrInUse", err)
+	}
+	if !exists(a.Dir) {
+		t.Fatalf("a refused Open removed the attempt in progress %s", a.Dir)
+	}
+	s.Close() // the process that held it is gone
 	s, err = Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer s.Close()
 	if exists(a.Dir) {
 		t.Errorf("Open left the unfinished attempt %s", a.Dir)
 	}

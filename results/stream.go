@@ -350,8 +350,8 @@ func (p *streamParser) parseBenchmark(line []byte) error {
 		if err := ValidUnit(v.Unit); err != nil {
 			return p.garbled(line, "%v", err)
 		}
-		if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) || v.Value < 0 || math.Signbit(v.Value) {
-			return p.garbled(line, "value %v %s is not a finite non-negative number", v.Value, v.Unit)
+		if err := ValidValue(v.Value, v.Unit); err != nil {
+			return p.garbled(line, "%v", err)
 		}
 		r.Values = append(r.Values, v)
 	}
@@ -518,8 +518,8 @@ func (s *Stream) WriteBench(w io.Writer, extra []KV) error {
 			if err := ValidUnit(v.Unit); err != nil {
 				return fmt.Errorf("write bench: result %d (%s): %w", i+1, r.Name, err)
 			}
-			if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) || v.Value < 0 || math.Signbit(v.Value) {
-				return fmt.Errorf("write bench: result %d (%s): value %v %s is not a finite non-negative number", i+1, r.Name, v.Value, v.Unit)
+			if err := ValidValue(v.Value, v.Unit); err != nil {
+				return fmt.Errorf("write bench: result %d (%s): %w", i+1, r.Name, err)
 			}
 			fmt.Fprintf(&b, " %s %s", strconv.FormatFloat(v.Value, 'g', -1, 64), v.Unit)
 		}

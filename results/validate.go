@@ -3,7 +3,11 @@ package results
 import (
 	"errors"
 	"fmt"
+	"io"
+	"math"
+	"os"
 	"strings"
+	"syscall"
 	"unicode"
 	"unicode/utf8"
 )
@@ -265,4 +269,56 @@ func skipCSI(s string, i int) int {
 		i++
 	}
 	return i
+}
+
+// MaxValue is the largest measurement ValidValue accepts, in the unit the
+// guest wrote: 1e15 ns is eleven days an operation, 1e15 MB/s a petabyte a
+// microsecond; anything larger is a broken stream or a hand-made file.
+const MaxValue = 1e15
+
+// ValidValue reports whether v is an acceptable measurement in unit: a
+// finite number, not negative (nor -0), at most MaxValue. The stream
+// parser, the writer of boot.bench and every reader of stored results
+// apply this one check, so a NaN, an infinity or a 300-digit number never
+// reaches the statistics or a table.
+func ValidValue(v float64, unit string) error {
+	if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || math.Signbit(v) || v > MaxValue {
+		return fmt.Errorf("value %v %s is not a finite non-negative number up to %g", v, unit, MaxValue)
+	}
+	return nil
+}
+
+// maxStoredFile caps every file read back from a run directory.
+const maxStoredFile = 64 << 20
+
+// readStored reads a run directory's file at path: a regular file (not a
+// symbolic link, a FIFO or a device, which could feed endless or blocking
+// input), of at most maxStoredFile bytes.
+func readStored(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("reading %s: a symbolic link, not a file kharness wrote", path)
+		}
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("reading %s: not a regular file (%v)", path, st.Mode().Type())
+	}
+	if st.Size() > maxStoredFile {
+		return nil, fmt.Errorf("reading %s: %d bytes, more than the %d a run's file may have", path, st.Size(), maxStoredFile)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxStoredFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(data) > maxStoredFile {
+		return nil, fmt.Errorf("reading %s: more than %d bytes", path, maxStoredFile)
+	}
+	return data, nil
 }

@@ -107,15 +107,18 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			*out = "runs/bisect-insns"
 		}
 	default:
-		return &exitError2{exitUsage, fmt.Errorf("-metric %q: want insns or kinsns", *metric)}
+		return badFlag(fmt.Errorf("-metric %q: want insns or kinsns", *metric))
 	}
 	st, err := results.ParseBootStat(*perBoot)
 	if err != nil {
-		return fmt.Errorf("-per-boot: %w", err)
+		return badFlag(fmt.Errorf("-per-boot: %w", err))
 	}
 	sf, err := slowFactor(*slow)
 	if err != nil {
-		return err
+		return badFlag(err)
+	}
+	if *accel != "auto" && *accel != "kvm" && *accel != "tcg" {
+		return badFlag(fmt.Errorf("-accel %q: want auto, kvm or tcg", *accel))
 	}
 	src, err := cacheAndSource(cache)
 	if err != nil {

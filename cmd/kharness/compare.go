@@ -33,13 +33,13 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	opt, err := cf.options()
 	if err != nil {
-		return err
+		return badFlag(err)
 	}
 	write := map[string]func(*results.Table, io.Writer) error{
 		"text": (*results.Table).WriteText, "csv": (*results.Table).WriteCSV, "json": (*results.Table).WriteJSON,
 	}[*format]
 	if write == nil {
-		return fmt.Errorf("-format %q: want text, csv or json", *format)
+		return badFlag(fmt.Errorf("-format %q: want text, csv or json", *format))
 	}
 	tab, err := results.Compare(fs.Args(), opt)
 	if err != nil {

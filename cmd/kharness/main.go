@@ -56,6 +56,15 @@ type exitError2 struct {
 }
 
 func (e *exitError2) Error() string { return e.err.Error() }
+
+// badFlag is a flag value that fails its check: exit status 2 (bad usage),
+// with the message.
+func badFlag(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError2{exitUsage, err}
+}
 func (e *exitError2) Unwrap() error { return e.err }
 
 var errUsage = errors.New("usage")
@@ -95,9 +104,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "run":
 		return runCmd(ctx, args[1:], stdout, stderr)
 	case "compare":
-		return compareCmd(args[1:], stdout, stderr)
+		return interruptible(ctx, func() error { return compareCmd(args[1:], stdout, stderr) })
 	case "report":
-		return reportCmd(args[1:], stdout, stderr)
+		return interruptible(ctx, func() error { return reportCmd(args[1:], stdout, stderr) })
 	case "bisect":
 		return bisectCmd(ctx, args[1:], stdout, stderr)
 	case "nightly":
@@ -107,13 +116,31 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "shell":
 		return shellCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "seed", "fidelity":
-		return tableCmd(args[0], args[1:], stdout, stderr)
+		return interruptible(ctx, func() error { return tableCmd(args[0], args[1:], stdout, stderr) })
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
 	fmt.Fprintf(stderr, "kharness: unknown command %q\n%s", args[0], usage)
 	return errUsage
+}
+
+// interruptible runs f, a command that reads stored runs and starts
+// nothing, and returns its error, or an interrupted exit (130) as soon as
+// ctx ends (SIGINT, SIGTERM): whatever f was reading, the process exits
+// at once, and f's partial output, if any, is all there is.
+func interruptible(ctx context.Context, f func() error) error {
+	if ctx.Err() != nil {
+		return &exitError2{exitInterrupted, errors.New("interrupted")}
+	}
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return &exitError2{exitInterrupted, errors.New("interrupted")}
+	}
 }
 
 // isTerminal reports whether w is a terminal, for the progress line.

@@ -121,11 +121,7 @@ func writeConfig(t *testing.T, dir string) string {
 }
 
 func okBoots(t *testing.T, out string) map[int]int {
-	s, err := results.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	boots, err := s.Boots()
+	boots, err := results.LoadBoots(out) // reads; takes no lock
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +211,7 @@ func TestUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.toml")
 	os.WriteFile(bad, []byte("boots = 5\nbootz = 1\n"), 0o644)
+	os.Symlink("/dev/full", filepath.Join(dir, "full.html"))
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -225,7 +222,16 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run"}, exitUsage, "usage"},
 		{[]string{"run", bad}, exitError, bad + ":2: unknown key \"bootz\""},
 		{[]string{"run", filepath.Join(dir, "missing.toml")}, exitError, "missing.toml"},
-		{[]string{"compare", "-col", "colour", dir}, exitError, "-col"},
+		{[]string{"compare", "-col", "colour", dir}, exitUsage, "-col"},
+		{[]string{"compare", "-alpha", "2", dir}, exitUsage, "-alpha"},
+		{[]string{"run", "-accel", "xen", "../../configs/default.toml"}, exitUsage, `-accel "xen"`},
+		{[]string{"run", "-shard", "3/2", "../../configs/default.toml"}, exitUsage, "shard"},
+		{[]string{"run", "-col", "colour", "../../configs/default.toml"}, exitUsage, "-col"},
+		{[]string{"run", "-insns", "maybe", "../../configs/default.toml"}, exitUsage, "-insns"},
+		{[]string{"bisect", "-good", "a", "-bad", "b", "-metric", "cycles"}, exitUsage, "-metric"},
+		{[]string{"report", "-o", "/dev/full", dir}, exitUsage, "ends in .html"},
+		{[]string{"report", "-o", filepath.Join(dir, "full.html"), dir}, exitUsage, "not a regular file"},
+		{[]string{"report", "-o", filepath.Join(dir, "run.json"), dir}, exitUsage, "ends in .html"},
 		{[]string{"run", "-o", "/proc/no/such", "../../configs/default.toml"}, exitError, "/proc/no/such"},
 	} {
 		var stdout, stderr bytes.Buffer
@@ -335,5 +341,43 @@ func TestDiskFull(t *testing.T) {
 	}
 	if n := okBoots(t, out); len(n) != 0 {
 		t.Errorf("boots counted: %v", n)
+	}
+}
+
+// TestReadCommandsInterrupted: compare, report, seed and fidelity end with
+// exit 130 when told to stop, as run does.
+func TestReadCommandsInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, args := range [][]string{{"compare", t.TempDir()}, {"report", "-o", filepath.Join(t.TempDir(), "r.html"), t.TempDir()}, {"seed", t.TempDir()}, {"fidelity", t.TempDir()}} {
+		var stdout, stderr bytes.Buffer
+		err := run(ctx, args, &stdout, &stderr)
+		if code := exitCode(err, &stderr); code != exitInterrupted {
+			t.Errorf("kharness %q after SIGINT: exit %d (%v), want %d", args, code, err, exitInterrupted)
+		}
+	}
+}
+
+// TestTwoRunsOneDirectory: a second run into a directory a first one is
+// writing is refused, and the first loses nothing: every boot once.
+func TestTwoRunsOneDirectory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots kernels")
+	}
+	dir, tmp := t.TempDir(), t.TempDir()
+	cfg := writeConfig(t, dir)
+	out := filepath.Join(dir, "run")
+	first := startUntilFirstBoot(t, tmp, cfg, out)
+	second := kharnessCmd(t, tmp, "run", "-cache", cacheDir(t), "-o", out, cfg)
+	msg, err := second.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitError || !strings.Contains(string(msg), "in use by another kharness process") {
+		t.Errorf("second run into %s: %v\n%s\nwant it refused as in use", out, err, msg)
+	}
+	if err := first.Wait(); err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	if got := okBoots(t, out); len(got) != 3 || got[0] != 1 || got[1] != 1 || got[2] != 1 {
+		t.Errorf("ok boots per index %v, want each of 0..2 once", got)
 	}
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"kharness/results"
 )
@@ -39,7 +42,10 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	opt, err := cf.options()
 	if err != nil {
-		return err
+		return badFlag(err)
+	}
+	if err := checkReportPath(*out); err != nil {
+		return badFlag(err)
 	}
 	var page bytes.Buffer
 	err = results.WriteReport(&page, fs.Args(), results.ReportOptions{
@@ -58,5 +64,26 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *out)
+	return nil
+}
+
+// checkReportPath refuses a report path that could replace something that
+// is not a report: the name must end in .html or .htm (so never a run's
+// run.json or boot.bench), and what it names, if anything, must be a
+// regular file (not a device such as /dev/full, a directory or a link:
+// the report is renamed into place, which would replace them).
+func checkReportPath(path string) error {
+	if ext := strings.ToLower(filepath.Ext(path)); ext != ".html" && ext != ".htm" {
+		return fmt.Errorf("-o %s: a report's name ends in .html", path)
+	}
+	st, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("-o %s: %w", path, err)
+	case !st.Mode().IsRegular():
+		return fmt.Errorf("-o %s: exists and is not a regular file (%v): not replaced", path, st.Mode().Type())
+	}
 	return nil
 }

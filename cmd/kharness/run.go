@@ -46,17 +46,20 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	cfgPath := fs.Arg(0)
 	if *col != "config" && *col != "kernel" {
-		return fmt.Errorf("-col %q: want config or kernel", *col)
+		return badFlag(fmt.Errorf("-col %q: want config or kernel", *col))
 	}
 	if !(*alpha > 0 && *alpha < 1) {
-		return fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", *alpha)
+		return badFlag(fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", *alpha))
+	}
+	if *accel != "" && *accel != "auto" && *accel != "kvm" && *accel != "tcg" {
+		return badFlag(fmt.Errorf("-accel %q: want auto, kvm or tcg", *accel))
 	}
 	if *insns != "" && !slices.Contains(harness.InsnsModes, *insns) {
-		return &exitError2{exitUsage, fmt.Errorf("-insns %q: want auto, on or off", *insns)}
+		return badFlag(fmt.Errorf("-insns %q: want auto, on or off", *insns))
 	}
 	sf, err := slowFactor(*slow)
 	if err != nil {
-		return err
+		return badFlag(err)
 	}
 	th := float64(threshold)
 	if th == 0 {
@@ -64,7 +67,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	shard, err := harness.ParseShard(*shardFlag)
 	if err != nil {
-		return err
+		return badFlag(err)
 	}
 	cfg, err := harness.LoadConfig(cfgPath)
 	if err != nil {
