@@ -52,7 +52,7 @@ name = "b"
 		b.Fatal(err)
 	}
 	// Per-boot medians of each cell, in boot order.
-	a, bb := cellSeries(b, out, "a"), cellSeries(b, out, "b")
+	a, bb := cellSeries(b, out, "a", "sec/op"), cellSeries(b, out, "b", "sec/op")
 	called := func(x, y []float64) bool {
 		p := utest(x, y)
 		r := median(y) / median(x)
@@ -96,12 +96,73 @@ name = "b"
 	b.ReportMetric(0, "ns/op")
 	b.Logf("kernel %s, %d+%d boots: %d false calls in %d disjoint A/A trials (5 vs 5, alpha 0.05, threshold 2%%); %.1f%% of %d resampled 5-vs-5 draws called; smallest shift called per trial %v (median %.1f%%); per-boot medians a=%v b=%v",
 		k.Release, len(a), len(bb), falseCalls, trials, 100*float64(resampledCalls)/float64(resampled), resampled, minShift, 100*median(minShift), a, bb)
+	exactAA(b, cellSeries(b, out, "a", results.InsnsUnit), cellSeries(b, out, "b", results.InsnsUnit))
+}
+
+// exactAA is BenchmarkAAFalseCalls for the exact count (insns/op) of the
+// same boots: false calls of compare's rule for exact units
+// (results.DecideExact) over disjoint 2-vs-2 and 5-vs-5 trials and 2000
+// resampled 2-vs-2 draws, and the smallest shift, in instructions, that a
+// 2-vs-2 comparison calls (b's counts plus d, d raised by 0.05).
+func exactAA(b *testing.B, a, bb []float64) {
+	if len(a) == 0 || len(bb) == 0 {
+		b.Fatal("no exact counts: the counting plugin did not run")
+	}
+	called := func(x, y []float64) bool {
+		c, _ := results.DecideExact(x, y, results.DefaultExactThreshold)
+		return c != results.CallSame
+	}
+	shifted := func(y []float64, d float64) []float64 {
+		out := make([]float64, len(y))
+		for i, v := range y {
+			out[i] = v + d
+		}
+		return out
+	}
+	var calls2, trials2, calls5, trials5 int
+	var minShift []float64
+	for i := 0; i+2 <= min(len(a), len(bb)); i += 2 {
+		trials2++
+		if called(a[i:i+2], bb[i:i+2]) {
+			calls2++
+		}
+		for d := 0.05; d < 50; d += 0.05 {
+			if called(a[i:i+2], shifted(bb[i:i+2], d)) {
+				minShift = append(minShift, d)
+				break
+			}
+		}
+	}
+	for i := 0; i+5 <= min(len(a), len(bb)); i += 5 {
+		trials5++
+		if called(a[i:i+5], bb[i:i+5]) {
+			calls5++
+		}
+	}
+	all := append(append([]float64{}, a...), bb...)
+	rng := rand.New(rand.NewPCG(3, 4))
+	resampledCalls := 0
+	for t := 0; t < 2000; t++ {
+		perm := rng.Perm(len(all))
+		if called([]float64{all[perm[0]], all[perm[1]]}, []float64{all[perm[2]], all[perm[3]]}) {
+			resampledCalls++
+		}
+	}
+	lo, hi := all[0], all[0]
+	for _, v := range all {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	b.ReportMetric(float64(calls2+calls5), "exact-false-calls")
+	b.ReportMetric(100*float64(resampledCalls)/2000, "exact-resampled-false-call-%")
+	b.ReportMetric(median(minShift), "exact-min-called-insns")
+	b.Logf("exact insns/op over %d+%d boots: %.2f..%.2f; %d false calls in %d disjoint 2-vs-2 and %d in %d 5-vs-5 A/A trials; %.2f%% of 2000 resampled 2-vs-2 draws called; smallest shift called 2-vs-2 (median over trials) %.2f instructions",
+		len(a), len(bb), lo, hi, calls2, trials2, calls5, trials5, 100*float64(resampledCalls)/2000, median(minShift))
 }
 
 // cellSeries is the per-boot medians of one config's cell, in boot order.
-func cellSeries(b *testing.B, run, config string) []float64 {
+func cellSeries(b *testing.B, run, config, unit string) []float64 {
 	vs, _, _, err := results.BootSamples([]string{run}, func(r *results.BootRecord) bool { return r.Config.Name == config },
-		regexp.MustCompile("NullSyscall/call=getppid$"), "sec/op", results.StatMedian, 0)
+		regexp.MustCompile("NullSyscall/call=getppid$"), unit, results.StatMedian, 0)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package results
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -36,6 +37,9 @@ func (s BootStat) fn() func([]float64) float64 {
 	}
 	return median
 }
+
+// ErrNoBenchmark means no boot read has the benchmark and unit asked for.
+var ErrNoBenchmark = errors.New("no benchmark")
 
 // BootSamples returns the per-boot medians (or stat) of one benchmark across every ok
 // boot in dirs: the boot is the unit of replication, so these are the
@@ -87,7 +91,7 @@ func BootSamples(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, 
 		if failed > 0 || seen {
 			return nil, "", failed, nil
 		}
-		return nil, "", 0, fmt.Errorf("no benchmark matching %q with unit %s in %v", re, unit, dirs)
+		return nil, "", 0, fmt.Errorf("%w matching %q with unit %s in %v", ErrNoBenchmark, re, unit, dirs)
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].name < keys[j].name })
 	return perBoot[keys[0]], keys[0].name, failed, nil

@@ -31,6 +31,9 @@ type SeedRow struct {
 	Usr, Sys, Idl  float64 // CPU shares, percent
 	HopMicros      float64 // one hop: a write, a read and a switch (raw-ns/op)
 	SwitchMicros   float64 // the hop less the one-process pipe overhead (ns/op)
+	// HopInsns and HopKInsns are the exact instructions of one hop, all
+	// and in the kernel, where the boots were counted (0 otherwise).
+	HopInsns, HopKInsns float64
 }
 
 // FidelityRow compares the Go and C loops of one case in one cell: medians
@@ -126,7 +129,8 @@ func Seed(dirs ...string) ([]SeedRow, error) {
 		rows = append(rows, SeedRow{Kernel: c[0], Config: c[1], Boots: counts[c][benchKey{SeedBenchmark, "sec/op"}],
 			CtxPerSec: m[benchKey{SeedBenchmark, "ctxsw/s"}], IntrPerSec: m[benchKey{SeedBenchmark, "intr/s"}],
 			Usr: m[benchKey{SeedBenchmark, "usr%"}], Sys: m[benchKey{SeedBenchmark, "sys%"}], Idl: m[benchKey{SeedBenchmark, "idl%"}],
-			HopMicros: raw / 1000, SwitchMicros: sw / 1000})
+			HopMicros: raw / 1000, SwitchMicros: sw / 1000,
+			HopInsns: m[benchKey{SeedBenchmark, InsnsUnit}], HopKInsns: m[benchKey{SeedBenchmark, KernelInsnsUnit}]})
 	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("no ok boot in %s has Benchmark%s", strings.Join(dirs, " "), SeedBenchmark)
@@ -139,11 +143,26 @@ func Seed(dirs ...string) ([]SeedRow, error) {
 func WriteSeed(w io.Writer, rows []SeedRow, accel string) error {
 	fmt.Fprintf(w, "lat_ctx, 2 processes, 0 KiB: a ring of two processes passing a byte over pipes\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kernel\tconfig\tboots\tctx/s\tint/s\tusr\tsys\tidl\t2 syscalls + 1 switch\tswitch alone\t")
-	fmt.Fprintf(tw, "2.5 (the post)\tAthlon 1.6GHz\t-\t%s\t-\t-\t-\t-\t%.1f µs\t-\t\n", si(SeedPostCtxPerSec), SeedPostHopMicros)
+	exact := false
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.1f µs\t%.1f µs\t\n", printable(r.Kernel, 80), printable(r.Config, 80), r.Boots,
+		exact = exact || r.HopInsns > 0
+	}
+	head, post := "", ""
+	if exact {
+		head, post = "insns a hop\tin the kernel\t", "-\t-\t"
+	}
+	fmt.Fprintln(tw, "kernel\tconfig\tboots\tctx/s\tint/s\tusr\tsys\tidl\t2 syscalls + 1 switch\tswitch alone\t"+head)
+	fmt.Fprintf(tw, "2.5 (the post)\tAthlon 1.6GHz\t-\t%s\t-\t-\t-\t-\t%.1f µs\t-\t%s\n", si(SeedPostCtxPerSec), SeedPostHopMicros, post)
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.1f µs\t%.1f µs\t", printable(r.Kernel, 80), printable(r.Config, 80), r.Boots,
 			si(r.CtxPerSec), si(r.IntrPerSec), r.Usr, r.Sys, r.Idl, r.HopMicros, r.SwitchMicros)
+		switch {
+		case exact && r.HopInsns > 0:
+			fmt.Fprintf(tw, "%.1f\t%.1f\t", r.HopInsns, r.HopKInsns)
+		case exact:
+			fmt.Fprint(tw, "-\t-\t")
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -153,6 +172,10 @@ func WriteSeed(w io.Writer, rows []SeedRow, accel string) error {
 		"2 syscalls + 1 switch: one hop of the ring (a write, a read and a switch), as the post counts it;\n"+
 		"switch alone: the hop less one process writing and reading its own pipe (LMbench's lat_ctx).\n"+
 		"ctx/s, int/s, usr/sys/idl: /proc/stat over each sample, as vmstat shows them; medians over boots.\n")
+	if exact {
+		fmt.Fprintf(w, "insns a hop: guest instructions of one hop, counted exactly under TCG (its write, read, switch\n"+
+			"and the peer's side), and those in the kernel: the part no host or CPU model changes.\n")
+	}
 	if accel != "kvm" {
 		fmt.Fprintf(w, "These numbers are EMULATED (QEMU %s): they time QEMU's translation of the guest, not a\n"+
 			"real CPU, and are not comparable with the post's hardware numbers.\n", strings.ToUpper(accel))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -15,8 +14,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"golang.org/x/perf/benchfmt"
 
 	"kharness/harness"
 	"kharness/initramfs"
@@ -241,36 +238,27 @@ func runReference(dir, cell, bench, stat string) (float64, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
+	// The same reading as compare and bisect: each boot's file checked
+	// against its sha256, every value validated, the host guard applied.
+	re := regexp.MustCompile("^" + regexp.QuoteMeta(bench) + "$")
 	perCell := map[string][]float64{}
 	accel := map[string]string{}
 	for _, b := range boots {
-		if !b.Status.OK() || (cell != "" && b.Cell != cell) {
+		if !b.Status.OK() || (cell != "" && b.Cell != cell) || perCell[b.Cell] != nil {
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(b.Dir, results.BenchFile))
+		c := b.Cell
+		vals, _, _, err := results.BootSamples([]string{dir}, func(r *results.BootRecord) bool { return r.Cell == c }, re, "sec/op", results.StatMedian, 0)
+		if errors.Is(err, results.ErrNoBenchmark) || (err == nil && len(vals) == 0) {
+			continue // this cell has no such benchmark, or no usable boot
+		}
 		if err != nil {
 			return 0, "", err
 		}
-		var samples []float64
-		r := benchfmt.NewReader(bytes.NewReader(data), b.Dir)
-		for r.Scan() {
-			res, ok := r.Result().(*benchfmt.Result)
-			if !ok || res.Name.String() != bench {
-				continue
-			}
-			for _, v := range res.Values {
-				switch {
-				case v.OrigUnit == "ns/op":
-					samples = append(samples, v.OrigValue)
-				case v.OrigUnit == "" && v.Unit == "sec/op":
-					samples = append(samples, v.Value*1e9)
-				}
-			}
+		for i := range vals {
+			vals[i] *= 1e9
 		}
-		if len(samples) > 0 {
-			perCell[b.Cell] = append(perCell[b.Cell], median(samples))
-			accel[b.Cell] = b.Accel
-		}
+		perCell[c], accel[c] = vals, b.Accel
 	}
 	cells := slices.Sorted(maps.Keys(perCell))
 	switch {

@@ -72,8 +72,8 @@ func TestCompareExitStatus(t *testing.T) {
 		{"above a 2000% threshold", []string{"-col", "kernel", "-threshold", "2000%", slower}, 0, []string{"p=0.008 ~"}, ""},
 		{"threshold as a fraction", []string{"-col", "kernel", "-threshold", "0.5", slower}, exitRegression, []string{"more than 50%"}, ""},
 		{"too few boots", []string{"-col", "kernel", few}, 0, []string{"p=0.100 ~ ²", "too few boots to call (need >= 4 a side)"}, ""},
-		{"bad format", []string{"-format", "xml", aa}, exitError, nil, "-format"},
-		{"bad alpha", []string{"-alpha", "0", aa}, exitError, nil, "-alpha"},
+		{"bad format", []string{"-format", "xml", aa}, exitUsage, nil, "-format"},
+		{"bad alpha", []string{"-alpha", "0", aa}, exitUsage, nil, "-alpha"},
 		{"bare threshold of 2", []string{"-threshold", "2", aa}, exitUsage, nil, "write 2% if that is meant"},
 		{"bad threshold", []string{"-threshold", "-1%", aa}, exitUsage, nil, "-threshold"},
 	} {
