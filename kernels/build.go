@@ -202,7 +202,7 @@ func (opt BuildOptions) make(ctx context.Context, tree, dir string, frag []byte)
 	cc := opt.CC
 	if cc == "" {
 		cc = "gcc"
-		if _, err := exec.LookPath("ccache"); err == nil {
+		if _, err := exec.LookPath("ccache"); err == nil && os.Getenv("CCACHE_DISABLE") == "" {
 			cc = "ccache gcc"
 		}
 	}

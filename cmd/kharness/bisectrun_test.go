@@ -19,7 +19,7 @@ import (
 const linuxSourceTarball = "/usr/src/linux-source-6.1.tar.xz"
 
 // buildDeps is what a kernel build needs besides gcc and make (CI: .ci/deps).
-var buildDeps = []string{"linux-source-6.1", "flex", "bison", "bc", "libelf-dev", "ccache"}
+var buildDeps = []string{"linux-source-6.1", "flex", "bison", "bc", "libelf-dev"}
 
 // TestBisectRunNamesSlowCommit builds Debian's 6.1 source as a git tree
 // with four commits on top, one of which puts an ndelay(500) in getppid,
