@@ -111,14 +111,22 @@ func fidelityCaseOn(ctx context.Context, s *StreamWriter, p Params, b Benchmark,
 			return err
 		}
 		raw := float64(d.Nanoseconds()) / float64(c.Iters*ops)
-		if err := s.ResultValues(b.Name+ImplGo, c.Iters*ops, fidelityValues(raw-in.Overhead, raw, in.Overhead != 0)); err != nil {
+		ov := in.overheadNow(c.Iters * ops)
+		if raw-ov <= 0 {
+			// No pair for this round: a failed sample, not a 0.
+			if err := s.Comment(fmt.Sprintf("%sBenchmark%s%s: the overhead (%.1f ns/op) is not below the total (%.1f ns/op)", FailedSamplePrefix, b.Name, ImplGo, ov, raw)); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.ResultValues(b.Name+ImplGo, c.Iters*ops, fidelityValues(raw-ov, raw, in.subtracts())); err != nil {
 			return err
 		}
 		ns, craw, err := runKref(p.Kref, kref, c.Iters)
 		if err != nil {
 			return err
 		}
-		if err := s.ResultValues(b.Name+ImplC, c.Iters*ops, fidelityValues(ns, craw, in.Overhead != 0)); err != nil {
+		if err := s.ResultValues(b.Name+ImplC, c.Iters*ops, fidelityValues(ns, craw, in.subtracts())); err != nil {
 			return err
 		}
 	}

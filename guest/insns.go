@@ -14,19 +14,22 @@ import (
 // and the host pairs them with the "insns" comment the guest writes here.
 //
 // Each rep counts a stretch of Iters iterations and one of 2*Iters; the
-// host takes the minimum of each over the reps (an interrupt or another
-// task only ever adds instructions to a stretch) and divides the
-// difference by Iters*Ops, which cancels what the stretch costs besides
-// its loop (the calls around it, a block counted whole).
+// host takes the count that recurs most for each length (an interrupt or
+// another task only ever adds instructions to a stretch; the scheduler
+// now and then takes another path) and divides the difference by
+// Iters*Ops, which cancels what the stretch costs besides its loop (the
+// calls around it, a block counted whole).
 
-// InsnsReps is how many pairs of counted stretches a benchmark gets.
-const InsnsReps = 20
+// InsnsReps is how many pairs of counted stretches a benchmark gets: enough
+// that the path a pipe round trip or a switch usually takes recurs (the
+// scheduler now and then takes a shorter or longer one).
+const InsnsReps = 30
 
 // insnsStretch is about how long the shorter counted stretch lasts at the
 // calibrated speed: short enough that most stretches see no timer tick
 // (4 ms apart at HZ=250) even when the host slows the guest tenfold after
-// calibration (a long stretch then lasts 2 ms, and 20 of them all hit is
-// a chance in a million). Guest time under TCG follows the host's clock,
+// calibration (a long stretch then lasts 2 ms, and 30 of them all hit is
+// a chance in a billion). Guest time under TCG follows the host's clock,
 // so a slow host means more ticks per instruction: a count is exact only
 // if some stretch of each length saw none.
 const insnsStretch = 100 * time.Microsecond
@@ -78,16 +81,25 @@ func countIters(c Calibration) uint64 {
 // and an end marker.
 func countInsns(in *Instance, cn Counted) error {
 	markBench()
+	short, long := cn.Iters, 2*cn.Iters
 	for r := 0; r < cn.Reps; r++ {
-		markStart()
-		in.Loop(cn.Iters)
-		markEnd()
-		markStart()
-		in.Loop(2 * cn.Iters)
-		markEnd()
+		countedStretch(in.Loop, short)
+		countedStretch(in.Loop, long)
 		if err := in.check(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// countedStretch runs loop(n) between a start and an end marker. Both
+// lengths go through this one function, so that the instructions between
+// the markers besides the loop's own are the same for both (computing the
+// longer length between the markers put two more into every long stretch).
+//
+//go:noinline
+func countedStretch(loop func(uint64), n uint64) {
+	markStart()
+	loop(n)
+	markEnd()
 }

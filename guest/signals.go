@@ -4,7 +4,6 @@ package guest
 
 import (
 	"fmt"
-	"sort"
 	"time"
 	"unsafe"
 
@@ -70,23 +69,10 @@ func sigCatchStart(target time.Duration) (*Instance, error) {
 		return func(n uint64) { last = sysLoop(uintptr(n), unix.SYS_TGKILL, pid, tid, sig, 0, 0) }
 	}
 	in := &Instance{
-		Loop:     kill(uintptr(unix.SIGUSR1)),
-		Overhead: overhead(kill(0), target),
-		Err:      resultErr(&last),
-		Stop:     func() error { return rtSigaction(int(unix.SIGUSR1), &sigOld, nil) },
+		Loop:         kill(uintptr(unix.SIGUSR1)),
+		OverheadLoop: kill(0),
+		Err:          resultErr(&last),
+		Stop:         func() error { return rtSigaction(int(unix.SIGUSR1), &sigOld, nil) },
 	}
 	return in, nil
-}
-
-// overhead returns the median ns per iteration of loop over three runs of
-// about target/2 each: what LMbench subtracts from a benchmark.
-func overhead(loop func(uint64), target time.Duration) float64 {
-	c := calibrate(loop, target/2)
-	var ns [3]float64
-	for i := range ns {
-		ns[i] = float64(timeLoop(loop, c.Iters).Nanoseconds()) / float64(c.Iters)
-	}
-	s := ns[:]
-	sort.Float64s(s)
-	return s[1]
 }

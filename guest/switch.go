@@ -3,6 +3,7 @@
 package guest
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -206,46 +207,62 @@ func tcpPair() (a, b int, err error) {
 	return a, b, nil
 }
 
-// hopOverhead caches the per-hop overhead by working-set words and target:
-// it does not depend on the ring size.
-var hopOverhead = map[[2]int64]float64{}
-
-// ringOverhead is lat_ctx's overhead: one process summing its working set,
-// writing a byte to a pipe and reading it back, hot.
-func ringOverhead(words int, target time.Duration) (float64, error) {
-	key := [2]int64{int64(words), int64(target)}
-	if o, ok := hopOverhead[key]; ok {
-		return o, nil
-	}
+// hopOverhead is lat_ctx's overhead: one process summing its working set,
+// writing a byte to its own pipe and reading it back, hot. It returns the
+// loop (n hops), its error so far, and a function that closes its pipe.
+func hopOverhead(words int) (loop func(uint64), check func() error, done func(), err error) {
 	r, w, err := pipe2()
 	if err != nil {
-		return 0, err
+		return nil, nil, nil, err
 	}
-	defer unix.Close(r)
-	defer unix.Close(w)
 	ws := workingSet(words)
 	var left uint64
-	o := overhead(func(n uint64) {
+	loop = func(n uint64) {
 		left = hopLoop(uintptr(n), uintptr(w), uintptr(r), &scratch[0], &ws[0], uintptr(words))
-	}, target)
-	if left != 0 {
-		return 0, fmt.Errorf("overhead loop failed")
 	}
-	hopOverhead[key] = o
-	return o, nil
+	check = func() error {
+		if left != 0 {
+			return fmt.Errorf("overhead loop failed with %d to go", left)
+		}
+		return nil
+	}
+	return loop, check, func() { unix.Close(r); unix.Close(w) }, nil
+}
+
+// withOverhead makes in subtract lat_ctx's hop overhead, timed beside
+// every sample (see Instance.OverheadLoop).
+func withOverhead(in *Instance, words int) (*Instance, error) {
+	loop, check, done, err := hopOverhead(words)
+	if err != nil {
+		in.stop()
+		return nil, err
+	}
+	stop, errf := in.Stop, in.Err
+	in.OverheadLoop = loop
+	in.Err = func() error {
+		var e error
+		if errf != nil {
+			e = errf()
+		}
+		return errors.Join(e, check())
+	}
+	in.Stop = func() error {
+		done()
+		if stop != nil {
+			return stop()
+		}
+		return nil
+	}
+	return in, nil
 }
 
 // ringStart is lat_ctx -s kib n: n processes (this one and n-1 peers) in a
 // ring of n pipes pass a byte, each summing its own kib KiB first. One
-// iteration is one trip round the ring, n operations; the hop overhead is
-// subtracted from each.
+// iteration is one trip round the ring, n operations; the hop overhead,
+// timed beside each sample, is subtracted from each.
 func ringStart(n, kib int) func(time.Duration) (*Instance, error) {
 	return func(target time.Duration) (*Instance, error) {
 		words := kib * 1024 / 4
-		ov, err := ringOverhead(words, target)
-		if err != nil {
-			return nil, err
-		}
 		rs, ws, err := pipes(n)
 		if err != nil {
 			return nil, err
@@ -268,7 +285,6 @@ func ringStart(n, kib int) func(time.Duration) (*Instance, error) {
 		}
 		in := pingInstance(p, ws[0], rs[n-1], words, workingSet(words))
 		in.Ops = uint64(n)
-		in.Overhead = ov
-		return in, nil
+		return withOverhead(in, words)
 	}
 }

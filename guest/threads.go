@@ -48,13 +48,6 @@ func threadBenchmarks() []Benchmark {
 func threadRingStart(n, kib int, sub bool) func(time.Duration) (*Instance, error) {
 	return func(target time.Duration) (*Instance, error) {
 		words := kib * 1024 / 4
-		var ov float64
-		if sub {
-			var err error
-			if ov, err = ringOverhead(words, target); err != nil {
-				return nil, err
-			}
-		}
 		rs, ws, err := pipes(n)
 		if err != nil {
 			return nil, err
@@ -98,7 +91,7 @@ func threadRingStart(n, kib int, sub bool) func(time.Duration) (*Instance, error
 		in.Stop = stop
 		if sub {
 			in.Ops = uint64(n)
-			in.Overhead = ov
+			return withOverhead(in, words)
 		}
 		return in, nil
 	}

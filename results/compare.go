@@ -83,9 +83,14 @@ type Table struct {
 	Accel, QEMUVersion, GuestCPU, HostCPU []string
 	Jobs                                  []int
 
-	Guard    string   // what the HostGuard set aside, if anything
-	Notes    []string // statistical caveats, which cells refer to by number from 1
-	Warnings []string // directories skipped and lines that did not parse
+	Guard string // what the HostGuard set aside, if anything
+	// FailedSamples counts samples the guest could give no number
+	// (a subtracted overhead not below its total); FailedSample is the
+	// first, with its reason.
+	FailedSamples int
+	FailedSample  string
+	Notes         []string // statistical caveats, which cells refer to by number from 1
+	Warnings      []string // directories skipped and lines that did not parse
 }
 
 // Row is one row of a Table.
@@ -224,6 +229,16 @@ func (t *Table) add(cd *cellData, b *BootRecord, keys []benchKey) ([]benchKey, e
 		return nil, err
 	}
 	t.Warnings = append(t.Warnings, warns...)
+	failed, err := b.failedSamples()
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range failed {
+		t.FailedSamples++
+		if t.FailedSample == "" {
+			t.FailedSample = b.Cell + ": " + f
+		}
+	}
 	for _, k := range order {
 		cd.perBoot[k] = append(cd.perBoot[k], meds[k])
 		keys = appendNew(keys, k)

@@ -32,6 +32,9 @@ type JSONTable struct {
 	Results     []JSONResult `json:"results"`
 	Warnings    []string     `json:"warnings"`   // directories skipped and lines that did not parse
 	HostGuard   string       `json:"host_guard"` // the samples set aside as host-slow, if any
+	// FailedSamples counts samples with no number (an overhead not below
+	// its total), which no median includes.
+	FailedSamples int `json:"failed_samples"`
 }
 
 // JSONResult is one cell of a JSONTable, with the fields of a row of
@@ -60,7 +63,7 @@ func (t *Table) JSON() *JSONTable {
 		Confidence: t.Confidence, Alpha: t.Alpha, Threshold: t.Threshold,
 		Accel: nonNil(t.Accel), QEMUVersion: nonNil(t.QEMUVersion), GuestCPU: nonNil(t.GuestCPU),
 		HostCPU: nonNil(t.HostCPU), Jobs: nonNil(t.Jobs),
-		Regressions: t.Regressions(), Results: []JSONResult{}, Warnings: nonNil(t.Warnings), HostGuard: t.Guard,
+		Regressions: t.Regressions(), Results: []JSONResult{}, Warnings: nonNil(t.Warnings), HostGuard: t.Guard, FailedSamples: t.FailedSamples,
 	}
 	for _, r := range t.Rows {
 		for i, c := range r.Cells {

@@ -65,6 +65,9 @@ func (t *Table) WriteText(w io.Writer) error {
 	if t.Guard != "" {
 		fmt.Fprintf(&b, "%s\n", t.Guard)
 	}
+	if t.FailedSamples > 0 {
+		fmt.Fprintf(&b, "%d samples have no number (shown nowhere, not as 0); the first: %s\n", t.FailedSamples, printable(t.FailedSample, 300))
+	}
 	for i, n := range t.Notes {
 		fmt.Fprintf(&b, "%s %s\n", marker(i+1), n)
 	}

@@ -249,10 +249,11 @@ type benchLine struct {
 
 // parsedBench is an ok boot's boot.bench, read once.
 type parsedBench struct {
-	once  sync.Once
-	lines []benchLine
-	warns []string
-	err   error
+	once   sync.Once
+	lines  []benchLine
+	warns  []string
+	failed []string // "failed-sample" comments: samples with no number, and why
+	err    error
 }
 
 // benchLines returns ok boot b's Benchmark lines, in the order the guest
@@ -263,24 +264,38 @@ func (b *BootRecord) benchLines() ([]benchLine, []string, error) {
 		b.parsed = &parsedBench{}
 	}
 	p := b.parsed
-	p.once.Do(func() { p.lines, p.warns, p.err = readBenchLines(b) })
+	p.once.Do(func() { p.lines, p.warns, p.failed, p.err = readBenchLines(b) })
 	return p.lines, p.warns, p.err
 }
 
-func readBenchLines(b *BootRecord) ([]benchLine, []string, error) {
+// failedSamples returns ok boot b's failed samples: the text of each
+// "failed-sample" comment (the benchmark and why it has no number).
+func (b *BootRecord) failedSamples() ([]string, error) {
+	if _, _, err := b.benchLines(); err != nil {
+		return nil, err
+	}
+	return b.parsed.failed, nil
+}
+
+func readBenchLines(b *BootRecord) ([]benchLine, []string, []string, error) {
 	path := filepath.Join(b.Dir, BenchFile)
 	data, err := readStored(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading results of an ok boot: %w", err)
+		return nil, nil, nil, fmt.Errorf("reading results of an ok boot: %w", err)
 	}
 	if b.BenchSHA256 != "" {
 		sum := sha256.Sum256(data)
 		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, b.BenchSHA256) {
-			return nil, nil, fmt.Errorf("reading %s: sha256 %s does not match %s in %s", path, got, b.BenchSHA256, BootFile)
+			return nil, nil, nil, fmt.Errorf("reading %s: sha256 %s does not match %s in %s", path, got, b.BenchSHA256, BootFile)
 		}
 	}
 	var lines []benchLine
-	var warns []string
+	var warns, failed []string
+	for l := range bytes.Lines(data) {
+		if t, ok := bytes.CutPrefix(l, []byte("# "+failedSamplePrefix)); ok {
+			failed = append(failed, printable(string(bytes.TrimSpace(t)), 300))
+		}
+	}
 	r := benchfmt.NewReader(bytes.NewReader(data), path)
 	for r.Scan() {
 		switch rec := r.Result().(type) {
@@ -304,10 +319,14 @@ func readBenchLines(b *BootRecord) ([]benchLine, []string, error) {
 		}
 	}
 	if err := r.Err(); err != nil {
-		return nil, nil, fmt.Errorf("reading %s: %w", path, err)
+		return nil, nil, nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	return lines, warns, nil
+	return lines, warns, failed, nil
 }
+
+// failedSamplePrefix starts the guest's comment for a sample with no
+// number (guest.FailedSamplePrefix).
+const failedSamplePrefix = "failed-sample "
 
 // validStored applies the stream's checks to a Benchmark line read back
 // from a stored boot.bench: its name, units and values (ValidValue, on

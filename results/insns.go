@@ -44,10 +44,9 @@ type stretch struct{ total, kernel uint64 }
 // InsnsResults returns one Benchmark line per counted benchmark of s, from
 // raw, the plugin's output for the same boot: iterations the shorter
 // stretch's, values InsnsUnit and KernelInsnsUnit. Each is the difference
-// between the minimum count of the long stretches and that of the short
-// ones, divided by the operations between them: an interrupt or another
-// task can only add instructions to a stretch, and the difference cancels
-// what surrounds the loop. An error names what does not fit: a count
+// between the typical count of the long stretches and that of the short
+// ones (see typicalStretch), divided by the operations between them: the
+// difference cancels what surrounds the loop. An error names what does not fit: a count
 // phase with no counts, counts with no count phase, a stretch whose
 // kernel part exceeds its whole, a long stretch shorter than a short one.
 func InsnsResults(s *Stream, raw []byte) ([]Result, error) {
@@ -86,7 +85,7 @@ func InsnsResults(s *Stream, raw []byte) ([]Result, error) {
 		if uint64(len(g)) != 2*ph.reps {
 			return nil, fmt.Errorf("instruction counts: %s: %d stretches counted, want %d", ph.name, len(g), 2*ph.reps)
 		}
-		short, long := minStretch(g, 0), minStretch(g, 1)
+		short, long := typicalStretch(g, 0), typicalStretch(g, 1)
 		if long.total < short.total || long.kernel < short.kernel {
 			return nil, fmt.Errorf("instruction counts: %s: the longest-running stretch counted fewer instructions (%d, %d in the kernel) than the short one (%d, %d)",
 				ph.name, long.total, long.kernel, short.total, short.kernel)
@@ -100,15 +99,33 @@ func InsnsResults(s *Stream, raw []byte) ([]Result, error) {
 	return out, nil
 }
 
-// minStretch returns the smallest of every other stretch of g, from
-// first: the short stretches (0) or the long ones (1).
-func minStretch(g []stretch, first int) stretch {
-	m := stretch{math.MaxUint64, math.MaxUint64}
+// typicalStretch returns the count that recurs most among every other
+// stretch of g, from first (0: the short stretches, 1: the long ones),
+// the smaller on a tie; when no count recurs, the smallest. Interrupts and
+// other tasks only add instructions to a stretch, but the scheduler now
+// and then takes a shorter path through a pipe round trip or a switch (a
+// wakeup that finds its task still running): the minimum would pick that,
+// and differ from boot to boot; the most common count is the path the
+// operation takes.
+func typicalStretch(g []stretch, first int) stretch {
+	count := map[stretch]int{}
+	best, bestN := stretch{math.MaxUint64, math.MaxUint64}, 0
+	low := best
 	for i := first; i < len(g); i += 2 {
-		m.total = min(m.total, g[i].total)
-		m.kernel = min(m.kernel, g[i].kernel)
+		x := g[i]
+		count[x]++
+		n := count[x]
+		if n > bestN || (n == bestN && x.total < best.total) {
+			best, bestN = x, n
+		}
+		if x.total < low.total {
+			low = x
+		}
 	}
-	return m
+	if bestN < 2 {
+		return low
+	}
+	return best
 }
 
 // parseInsnsRaw reads the plugin's output: a header line "insncount 1",

@@ -11,12 +11,13 @@ func insnsStream(comments ...string) *Stream { return &Stream{Comments: comments
 func TestInsnsResults(t *testing.T) {
 	s := insnsStream(
 		"calibrate BenchmarkNullSyscall/call=getppid iters=180000 warmup=1 target=100ms",
-		"insns BenchmarkNullSyscall/call=getppid iters=200 ops-per-iter=1 reps=2",
+		"insns BenchmarkNullSyscall/call=getppid iters=200 ops-per-iter=1 reps=3",
 		"insns BenchmarkCtxSwitch/procs=2/ws=0KiB iters=2 ops-per-iter=2 reps=1",
 	)
-	// The first short stretch was hit by an interrupt (more instructions,
-	// in the kernel); the minimum of each length is the clean count.
-	raw := "insncount 1\nB\nS 65002 64200\nS 130002 128400\nS 69000 68000\nS 130100 128420\nB\nS 20356 20300\nS 40712 40600\n"
+	// The second short stretch was hit by an interrupt (more instructions,
+	// in the kernel), the third long one took a shorter path: the count
+	// that recurs is the operation's.
+	raw := "insncount 1\nB\nS 65002 64200\nS 130002 128400\nS 69000 68000\nS 130002 128400\nS 65002 64200\nS 129000 127000\nB\nS 20356 20300\nS 40712 40600\n"
 	got, err := InsnsResults(s, []byte(raw))
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +95,22 @@ func FuzzInsnsResults(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestTypicalStretch: the recurring count wins over a lower outlier; with
+// nothing recurring, the smallest.
+func TestTypicalStretch(t *testing.T) {
+	g := []stretch{{11850, 11800}, {0, 0}, {11083, 11000}, {0, 0}, {11850, 11800}, {0, 0}, {12843, 12700}, {0, 0}}
+	if got := typicalStretch(g, 0); got != (stretch{11850, 11800}) {
+		t.Errorf("typicalStretch = %v, want the recurring 11850", got)
+	}
+	g = []stretch{{3, 1}, {9, 9}, {2, 1}, {9, 9}}
+	if got := typicalStretch(g, 0); got != (stretch{2, 1}) {
+		t.Errorf("typicalStretch = %v, want the smallest, 2", got)
+	}
+	if got := typicalStretch(g, 1); got != (stretch{9, 9}) {
+		t.Errorf("typicalStretch of the long ones = %v, want 9", got)
+	}
 }
 
 func TestDecideExact(t *testing.T) {
