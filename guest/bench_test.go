@@ -4,6 +4,8 @@ package guest
 
 import (
 	"context"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,5 +139,56 @@ func TestCountIters(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("countIters(%d iters in 100ms) = %d, want %d", tc.iters, got, tc.want)
 		}
+	}
+}
+
+// TestOverheadBesideEachSample: an overhead timed beside every sample is
+// subtracted sample by sample, and a sample whose overhead is not below
+// its total is a failed sample with the reason, never a 0 or less.
+func TestOverheadBesideEachSample(t *testing.T) {
+	spin := func(d time.Duration) func(uint64) {
+		return func(n uint64) {
+			end := time.Now().Add(time.Duration(n) * d)
+			for time.Now().Before(end) {
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name       string
+		loop, over time.Duration
+		fail       bool
+	}{
+		{"overhead below the total", 20 * time.Microsecond, 5 * time.Microsecond, false},
+		{"overhead above the total", 5 * time.Microsecond, 20 * time.Microsecond, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := Benchmark{Name: "Fake", Start: func(time.Duration) (*Instance, error) {
+				return &Instance{Loop: spin(tc.loop), OverheadLoop: spin(tc.over)}, nil
+			}}
+			var got []Sample
+			err := measure(context.Background(), b, 2*time.Millisecond, 3,
+				func(Calibration, *Instance) error { return nil },
+				func(s Sample) error { got = append(got, s); return nil }, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range got {
+				var raw, ov float64
+				for _, v := range s.Extra {
+					switch v.Unit {
+					case "raw-ns/op":
+						raw = v.V
+					case OverheadUnit:
+						ov = v.V
+					}
+				}
+				switch {
+				case tc.fail && (s.Failed == "" || !strings.Contains(s.Failed, "not below the total")):
+					t.Errorf("sample %+v: want a failed sample", s)
+				case !tc.fail && (s.Failed != "" || s.NsPerOp <= 0 || raw == 0 || ov == 0 || math.Abs(s.NsPerOp-(raw-ov)) > 1e-6):
+					t.Errorf("sample %+v: want raw %v less overhead %v", s, raw, ov)
+				}
+			}
+		})
 	}
 }
