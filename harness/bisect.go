@@ -97,28 +97,39 @@ func Bisect(ctx context.Context, labels []string, good, bad int, f SampleFunc, p
 			return r, fmt.Errorf("%w: %s vs %s after %d boots each (p = %.3f)", ErrEndpointsSame, labels[good], labels[bad], n, pv)
 		}
 	}
-	lo, hi := good, bad
+	err = r.search(good, bad,
+		func(mid int) (BisectStep, error) { return judgeKernel(ctx, f, labels, mid, good, bad, n, p) },
+		func(st BisectStep) string {
+			return fmt.Sprintf("%s undecided after %d boots (p = %.3f against good, %.3f against bad)", st.Label, st.Boots, st.PGood, st.PBad)
+		})
+	return r, err
+}
+
+// search binary-searches (lo, hi] for the first bad kernel, judging each
+// kernel it visits with judge and recording its step: good and good* move
+// lo up, bad and bad* move hi down. Any other verdict stops the search,
+// with why(step) and where the change lies as r's Reason.
+func (r *BisectResult) search(lo, hi int, judge func(mid int) (BisectStep, error), why func(BisectStep) string) error {
 	for hi-lo > 1 {
 		mid := lo + (hi-lo)/2
-		step, err := judgeKernel(ctx, f, labels, mid, good, bad, n, p)
+		st, err := judge(mid)
 		if err != nil {
-			return r, err
+			return err
 		}
-		r.Steps = append(r.Steps, step)
-		switch step.Verdict {
+		r.Steps = append(r.Steps, st)
+		switch st.Verdict {
 		case "good", "good*":
 			lo = mid
 		case "bad", "bad*":
 			hi = mid
 		default:
 			r.Lo, r.Hi = lo, hi
-			r.Reason = fmt.Sprintf("%s undecided after %d boots (p = %.3f against good, %.3f against bad): the first bad kernel is after %s and at or before %s",
-				labels[mid], step.Boots, step.PGood, step.PBad, labels[lo], labels[hi])
-			return r, nil
+			r.Reason = fmt.Sprintf("%s: the first bad kernel is after %s and at or before %s", why(st), r.Labels[lo], r.Labels[hi])
+			return nil
 		}
 	}
 	r.Lo, r.Hi, r.FirstBad = lo, hi, hi
-	return r, nil
+	return nil
 }
 
 // judgeKernel tests kernel i against both endpoints, adding boots to all

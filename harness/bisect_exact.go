@@ -49,48 +49,33 @@ func BisectExact(ctx context.Context, labels []string, good, bad int, f SampleFu
 		return r, fmt.Errorf("%w: %s %.2f vs %s %.2f", ErrEndpointsSame, labels[good], gm, labels[bad], bm)
 	}
 	same := func(x, m float64) bool { return math.Abs(x-m) <= tol || math.Abs(x/m-1) <= threshold }
-	lo, hi := good, bad
-	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		var st BisectStep
-		var xs []float64
+	var xs []float64 // the boots of the kernel last judged
+	judge := func(mid int) (BisectStep, error) {
 		for n := 1; ; n++ {
 			if xs, err = f(ctx, mid, n); err != nil {
-				return r, err
+				return BisectStep{}, err
 			}
 			x := median(xs)
-			nearBad := math.Abs(x-bm) < math.Abs(x-gm)
 			switch {
 			case spread(xs) > tol && !same(slices.Min(xs), slices.Max(xs)):
-				st = step(mid, xs, "undecided")
+				return step(mid, xs, "undecided"), nil
 			case same(x, gm):
-				st = step(mid, xs, "good")
+				return step(mid, xs, "good"), nil
 			case same(x, bm):
-				st = step(mid, xs, "bad")
+				return step(mid, xs, "bad"), nil
 			case n < exactEndpointBoots:
 				continue // equal to neither: a second boot to be sure
-			case nearBad:
-				st = step(mid, xs, "bad*")
+			case math.Abs(x-bm) < math.Abs(x-gm):
+				return step(mid, xs, "bad*"), nil
 			default:
-				st = step(mid, xs, "good*")
+				return step(mid, xs, "good*"), nil
 			}
-			break
-		}
-		r.Steps = append(r.Steps, st)
-		switch st.Verdict {
-		case "good", "good*":
-			lo = mid
-		case "bad", "bad*":
-			hi = mid
-		default:
-			r.Lo, r.Hi = lo, hi
-			r.Reason = fmt.Sprintf("%s's boots disagree (spread %.2f, endpoints' %.2f): the first bad kernel is after %s and at or before %s",
-				labels[mid], spread(xs), tol, labels[lo], labels[hi])
-			return r, nil
 		}
 	}
-	r.Lo, r.Hi, r.FirstBad = lo, hi, hi
-	return r, nil
+	err = r.search(good, bad, judge, func(st BisectStep) string {
+		return fmt.Sprintf("%s's boots disagree (spread %.2f, the endpoints' %.2f)", st.Label, spread(xs), tol)
+	})
+	return r, err
 }
 
 // spread is the range of xs.

@@ -1,0 +1,67 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// exactKernels is a SampleFunc over kernels whose boots give counts[i]
+// (one value a boot, cycling through the kernel's list), recording how
+// many boots each kernel got.
+func exactKernels(counts [][]float64, booted map[int]int) SampleFunc {
+	return func(_ context.Context, i, boots int) ([]float64, error) {
+		booted[i] = max(booted[i], boots)
+		xs := make([]float64, boots)
+		for b := range xs {
+			xs[b] = counts[i][b%len(counts[i])]
+		}
+		return xs, nil
+	}
+}
+
+func TestBisectExact(t *testing.T) {
+	labels := []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"}
+	one := func(vs ...float64) [][]float64 {
+		out := make([][]float64, len(vs))
+		for i, v := range vs {
+			out[i] = []float64{v}
+		}
+		return out
+	}
+	t.Run("one step, one boot a kernel", func(t *testing.T) {
+		booted := map[int]int{}
+		r, err := BisectExact(t.Context(), labels, 0, 7, exactKernels(one(323, 323, 323, 325, 325, 325, 325, 325), booted), 0.001)
+		if err != nil || r.FirstBad != 3 || r.Lo != 2 {
+			t.Fatalf("first bad %d (last good %d), %v; want k3 after k2", r.FirstBad, r.Lo, err)
+		}
+		if booted[0] != 2 || booted[7] != 2 || booted[3] != 1 || booted[2] != 1 {
+			t.Errorf("boots %v: want 2 for each endpoint and 1 for each kernel judged", booted)
+		}
+	})
+	t.Run("a partial step", func(t *testing.T) {
+		booted := map[int]int{}
+		r, err := BisectExact(t.Context(), labels, 0, 7, exactKernels(one(323, 323, 323, 324, 325, 325, 325, 325), booted), 0.001)
+		if err != nil || r.FirstBad != 4 {
+			t.Fatalf("first bad %d, %v; want k4", r.FirstBad, err)
+		}
+		if ps := r.Partial(); len(ps) != 1 || ps[0].Label != "k3" || booted[3] != 2 {
+			t.Errorf("partial steps %+v, k3 booted %d times; want k3 starred after 2 boots", ps, booted[3])
+		}
+	})
+	t.Run("boots that disagree", func(t *testing.T) {
+		counts := one(323, 323, 323, 0, 325, 325, 325, 325)
+		counts[3] = []float64{324, 330}
+		r, err := BisectExact(t.Context(), labels, 0, 7, exactKernels(counts, map[int]int{}), 0.001)
+		if err != nil || r.FirstBad != -1 || !strings.Contains(r.Reason, "boots disagree") {
+			t.Fatalf("first bad %d, reason %q, %v; want undecided at k3", r.FirstBad, r.Reason, err)
+		}
+	})
+	t.Run("endpoints equal", func(t *testing.T) {
+		_, err := BisectExact(t.Context(), labels, 0, 7, exactKernels(one(325, 325, 325, 325, 325, 325, 325, 325.1), map[int]int{}), 0.001)
+		if !errors.Is(err, ErrEndpointsSame) {
+			t.Fatalf("err %v, want ErrEndpointsSame", err)
+		}
+	})
+}
