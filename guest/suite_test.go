@@ -47,6 +47,15 @@ func TestSuiteHost(t *testing.T) {
 				},
 				func(s Sample) error {
 					n++
+					if s.Failed != "" {
+						// On a loaded or nested host a thread hop and a pipe
+						// write and read can cost alike: no number, a reason.
+						if !strings.Contains(s.Failed, "not below the total") || s.NsPerOp > 0 {
+							t.Errorf("failed sample %+v", s)
+						}
+						t.Logf("failed sample: %s", s.Failed)
+						return nil
+					}
 					if s.Iters < cal.Iters || !(s.NsPerOp+ov > 0 && s.NsPerOp < 1e10) {
 						t.Errorf("sample %+v", s)
 					}

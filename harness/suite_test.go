@@ -52,16 +52,26 @@ func TestSuiteBoot(t *testing.T) {
 		skipped[s.Name] = s.Reason
 		t.Logf("skip %s: %s", s.Name, s.Reason)
 	}
+	// A sample whose subtracted overhead is not below its total has no
+	// line but a failed-sample comment (under a loaded host a thread hop
+	// and a pipe write and read can cost alike).
+	failed := map[string]int{}
+	for _, c := range v.Stream.Comments {
+		if rest, ok := strings.CutPrefix(c, guest.FailedSamplePrefix+"Benchmark"); ok {
+			name, _, _ := strings.Cut(rest, ":")
+			failed[name]++
+			t.Logf("failed sample: %s", c)
+		}
+	}
 	for _, b := range guest.Benchmarks() {
-		if got[b.Name] != 2 && skipped[b.Name] == "" {
-			t.Errorf("%s: %d lines and no skip", b.Name, got[b.Name])
+		if got[b.Name]+failed[b.Name] != 2 && skipped[b.Name] == "" {
+			t.Errorf("%s: %d lines, %d failed samples and no skip", b.Name, got[b.Name], failed[b.Name])
 		}
 	}
 	for _, name := range []string{"NullSyscall/call=getppid", "PipeRoundTrip/procs=2", "CtxSwitch/procs=2/ws=0KiB"} {
-		for _, impl := range []string{guest.ImplGo, guest.ImplC} {
-			if got[name+impl] != 2 {
-				t.Errorf("fidelity %s%s: %d lines", name, impl, got[name+impl])
-			}
+		// A failed Go sample has no C partner in its round.
+		if g, c, f := got[name+guest.ImplGo], got[name+guest.ImplC], failed[name+guest.ImplGo]; g+f != 2 || c+f != 2 {
+			t.Errorf("fidelity %s: %d Go and %d C lines, %d failed rounds", name, g, c, f)
 		}
 	}
 	t.Logf("%d lines, %d skips", len(v.Stream.Results), len(v.Stream.Skips))

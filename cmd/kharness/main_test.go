@@ -279,8 +279,7 @@ cmdline = "rdinit=/does-not-exist root=/dev/nonexistent"
 	if !errors.As(err, &ee) || ee.ExitCode() != exitBootsFailed {
 		t.Fatalf("exit %v, want %d\n%s", err, exitBootsFailed, stderr.String())
 	}
-	s, _ := results.Open(out)
-	boots, _ := s.Boots()
+	boots, _ := results.LoadBoots(out) // reads; takes no lock
 	var panics, oks int
 	for _, b := range boots {
 		switch {
