@@ -1,7 +1,7 @@
 package kernels
 
 import (
-	"os/exec"
+	"kharness/internal/testenv"
 	"strings"
 	"testing"
 )
@@ -13,9 +13,7 @@ func needApt(t *testing.T) {
 		t.Skip("-short: skipping apt integration test")
 	}
 	for _, tool := range []string{"apt-cache", "apt-get", "dpkg-deb"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
+		testenv.Need(t, "apt-get install -y apt dpkg", tool)
 	}
 }
 

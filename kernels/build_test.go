@@ -3,6 +3,7 @@ package kernels
 import (
 	"context"
 	"errors"
+	"kharness/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,9 +47,7 @@ func writeFile(t *testing.T, path, data string) {
 
 func fakeTree(t *testing.T) string {
 	t.Helper()
-	if _, err := exec.LookPath("make"); err != nil {
-		t.Skip("no make")
-	}
+	testenv.Need(t, "apt-get install -y make", "make")
 	tree := t.TempDir()
 	writeFile(t, filepath.Join(tree, "Makefile"), fakeMakefile)
 	writeFile(t, filepath.Join(tree, "fake.bzImage"), string(fakeBzImage()))

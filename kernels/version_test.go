@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"kharness/internal/testenv"
 	"os/exec"
 	"testing"
 )
@@ -56,9 +57,7 @@ func TestCompareVersions(t *testing.T) {
 
 // TestCompareVersionsDpkg checks the table against dpkg itself, where installed.
 func TestCompareVersionsDpkg(t *testing.T) {
-	if _, err := exec.LookPath("dpkg"); err != nil {
-		t.Skip("dpkg not installed")
-	}
+	testenv.Need(t, "apt-get install -y dpkg", "dpkg")
 	for _, tt := range versionOrder {
 		if tt.noDpkg {
 			continue

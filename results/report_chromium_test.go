@@ -5,6 +5,7 @@ import (
 	"context"
 	"image"
 	"image/png"
+	"kharness/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,17 +19,7 @@ import (
 // skips, or fails where CI=true.
 func chromium(t *testing.T) string {
 	t.Helper()
-	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "chromium not found: apt-get install -y chromium"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return testenv.Need(t, "apt-get install -y chromium", "chromium", "/usr/bin/chromium")
 }
 
 // runChromium runs headless chromium on the file page with a fresh
