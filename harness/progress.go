@@ -108,3 +108,53 @@ func (p *Progress) draw() {
 	fmt.Fprintf(p.W, "\rboots %d/%d  failed %d  -j %d  ~%s left", p.done, p.total, p.failed, p.jobs, left)
 	p.drawn = true
 }
+
+// Step reports a wait that may last more than a few seconds (a download,
+// the image build): on a terminal a line that shows the time so far, once
+// a second; otherwise a line every 15 s. The returned done stops it and,
+// if the wait lasted over 2 s, says how long it took.
+func (p *Progress) Step(what string) (done func()) {
+	if p == nil {
+		return func() {}
+	}
+	start := time.Now()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		period := 15 * time.Second
+		if p.TTY {
+			period = time.Second
+		}
+		tick := time.NewTicker(period)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				p.mu.Lock()
+				so := time.Since(start).Round(time.Second)
+				if p.TTY {
+					fmt.Fprintf(p.W, "\r\033[K%s: %s", what, so)
+					p.drawn = true
+				} else {
+					fmt.Fprintf(p.W, "%s: still at it, %s\n", what, so)
+				}
+				p.mu.Unlock()
+			}
+		}
+	}()
+	return func() {
+		close(stop)
+		wg.Wait()
+		if d := time.Since(start); d > 2*time.Second {
+			p.Logf("%s: done in %s", what, d.Round(100*time.Millisecond))
+		} else {
+			p.mu.Lock()
+			p.clear()
+			p.mu.Unlock()
+		}
+	}
+}

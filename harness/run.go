@@ -123,7 +123,9 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		}
 		info := rec.Kernels[i]
 		p.Logf("kernel %s: fetching %s", kc.Name, kernelDesc(info))
+		done := p.Step("kernel " + kc.Name)
 		k, err := cache.Fetch(ctx, kernels.Candidate{Package: info.Package, Version: info.Version}, kc.Source())
+		done()
 		if err != nil {
 			return nil, fmt.Errorf("kernel %s: %w", kc.Name, err)
 		}
@@ -389,7 +391,9 @@ func (o *RunOptions) ensureImage(ctx context.Context) error {
 	if o.Image != nil {
 		return nil
 	}
+	done := o.Progress.Step("guest image")
 	img, err := initramfs.Build(ctx, initramfs.Options{SourceDir: o.SourceDir, CacheDir: o.CacheDir, Log: o.Progress.Logf})
+	done()
 	o.Image = img
 	return err
 }
