@@ -87,3 +87,30 @@ func TestRemoveStaleVMDirs(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedStartLeavesNoRecord: a run that fails before its first boot (a
+// kernel file whose sha256 is not the one configured) writes no run.json,
+// so the same directory takes the corrected config afterwards instead of
+// refusing it as "a different config".
+func TestFailedStartLeavesNoRecord(t *testing.T) {
+	dir := t.TempDir()
+	kernel := filepath.Join(dir, "bzImage")
+	if err := os.WriteFile(kernel, []byte("not a kernel"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "run")
+	for i, sum := range []string{strings.Repeat("0", 64), strings.Repeat("1", 64)} {
+		src := fmt.Sprintf("boots = 1\naccel = \"tcg\"\n[[kernel]]\nname = \"k\"\npath = %q\nsha256 = %q\n", kernel, sum)
+		cfg, err := ParseConfig("k.toml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Run(t.Context(), RunOptions{Config: cfg, ConfigPath: "k.toml", OutDir: out, CacheDir: filepath.Join(dir, "cache")})
+		if err == nil || strings.Contains(err.Error(), "different config") {
+			t.Fatalf("attempt %d: %v; want the kernel's sha256 refused, not the directory", i+1, err)
+		}
+		if _, err := os.Stat(filepath.Join(out, results.RunFile)); !os.IsNotExist(err) {
+			t.Fatalf("attempt %d left %s (%v)", i+1, results.RunFile, err)
+		}
+	}
+}
