@@ -13,7 +13,7 @@ import (
 type Decision struct {
 	Benchmark, Unit, Row, Column string // the compared cell: row key and column value
 	Base                         string // the baseline column value
-	Outcome                      string // "regression", "improvement", "within threshold", "same count" (exact units) or "undecided at cap"
+	Outcome                      string // "regression", "improvement", "within threshold", "same count" or "counts spread" (exact units) or "undecided at cap"
 	Ratio, P                     float64
 	Boots, BaseBoots             int
 }
@@ -50,8 +50,14 @@ func decisions(t *results.Table, maxBoots int) ([]Decision, map[[2]string]bool) 
 			case c.Call == results.CallRegression || c.Call == results.CallImprovement:
 				d.Outcome = string(c.Call)
 			case results.ExactUnit(r.Unit) && c.Boots >= 2 && base.Boots >= 2:
-				// Counts that agree boot to boot: more boots would agree too.
+				// More boots would not change an exact call: counts that
+				// agree boot to boot agree again, and counts that spread
+				// (a scheduler path that depends on guest time) spread
+				// again.
 				d.Outcome = "same count"
+				if c.Hi-c.Lo > 1e-3*c.Center || base.Hi-base.Lo > 1e-3*base.Center {
+					d.Outcome = "counts spread"
+				}
 			case within(c, base, t.Threshold):
 				d.Outcome = "within threshold"
 			case c.Boots >= maxBoots && base.Boots >= maxBoots:
