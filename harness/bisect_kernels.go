@@ -57,8 +57,7 @@ func KernelLabel(c kernels.Candidate) string {
 		b = b[:100]
 	}
 	for i, x := range b {
-		ok := 'a' <= x && x <= 'z' || 'A' <= x && x <= 'Z' || '0' <= x && x <= '9' || x == '.' || x == '_' || x == '+' || x == '-'
-		if !ok || (i == 0 && x == '.') {
+		if !results.NameByte(x) || (i == 0 && x == '.') {
 			b[i] = '_'
 		}
 	}

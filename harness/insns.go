@@ -118,11 +118,7 @@ const insnsMethod = "tcg-plugin insncount/1: inline count per translated block; 
 // the exact-count lines to the stream. An error is the boot's failure:
 // the counts do not fit the stream.
 func addInsns(s *results.Stream, path string) error {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("instruction counts: %w", err)
-	}
-	lines, err := results.InsnsResults(s, raw)
+	lines, err := results.InsnsFromFile(s, path)
 	if err != nil {
 		return err
 	}

@@ -233,12 +233,10 @@ func (t *Table) add(cd *cellData, b *BootRecord, keys []benchKey) ([]benchKey, e
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range failed {
-		t.FailedSamples++
-		if t.FailedSample == "" {
-			t.FailedSample = b.Cell + ": " + f
-		}
+	if len(failed) > 0 && t.FailedSamples == 0 {
+		t.FailedSample = b.Cell + ": " + failed[0]
 	}
+	t.FailedSamples += len(failed)
 	for _, k := range order {
 		cd.perBoot[k] = append(cd.perBoot[k], meds[k])
 		keys = appendNew(keys, k)

@@ -41,6 +41,16 @@ const maxInsnsLines = 1 << 20
 // stretch is one counted stretch: all instructions, and those in the kernel.
 type stretch struct{ total, kernel uint64 }
 
+// InsnsFromFile is InsnsResults on the plugin's output file at path, read
+// as every stored file is (readStored: a regular file of bounded size).
+func InsnsFromFile(s *Stream, path string) ([]Result, error) {
+	raw, err := readStored(path)
+	if err != nil {
+		return nil, fmt.Errorf("instruction counts: %w", err)
+	}
+	return InsnsResults(s, raw)
+}
+
 // InsnsResults returns one Benchmark line per counted benchmark of s, from
 // raw, the plugin's output for the same boot: iterations the shorter
 // stretch's, values InsnsUnit and KernelInsnsUnit. Each is the difference
@@ -160,6 +170,8 @@ func parseInsnsRaw(raw []byte) ([][]stretch, error) {
 				return nil, bad("bad stretch %q", clipText(sc.Text()))
 			}
 			groups[len(groups)-1] = append(groups[len(groups)-1], stretch{t, k})
+		case len(f) == 1 && f[0] == "F":
+			return nil, bad("the plugin stopped at its line limit: the guest ran far more markers than its count phases")
 		case len(f) == 1 && f[0] == "E":
 			return nil, bad("an end marker without a start: the guest's markers are out of step")
 		default:

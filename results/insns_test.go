@@ -59,6 +59,7 @@ func TestInsnsResultsErrors(t *testing.T) {
 		{"stretch missing", one, "insncount 1\nB\nS 1 1\n", "1 stretches counted, want 2"},
 		{"kernel above total", one, "insncount 1\nB\nS 1 2\nS 4 2\n", "bad stretch"},
 		{"long shorter than short", one, "insncount 1\nB\nS 100 10\nS 50 20\n", "fewer instructions"},
+		{"line limit", one, "insncount 1\nB\nS 1 1\nF\n", "line limit"},
 		{"end without start", one, "insncount 1\nB\nE\n", "out of step"},
 		{"stretch before bench", one, "insncount 1\nS 1 1\n", "before any benchmark"},
 		{"garbage", one, "insncount 1\nB\nS x y\n", "bad stretch"},

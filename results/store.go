@@ -43,7 +43,7 @@ func CellName(kernel, config string) string {
 	full := kernel + "--" + config
 	b := []byte(full)
 	for i, c := range b {
-		if !cellByte(c) {
+		if !NameByte(c) {
 			b[i] = '_'
 		}
 	}
@@ -54,7 +54,9 @@ func CellName(kernel, config string) string {
 	return string(b[:maxCellName-9]) + "-" + hex.EncodeToString(sum[:4])
 }
 
-func cellByte(c byte) bool {
+// NameByte reports whether c may stand in a name kharness makes a
+// directory of (a cell, a kernel label): [A-Za-z0-9._+-].
+func NameByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
 		c == '.' || c == '_' || c == '+' || c == '-'
 }
@@ -65,7 +67,7 @@ func checkCell(cell string) error {
 		return fmt.Errorf("invalid cell name %q", cell)
 	}
 	for i := 0; i < len(cell); i++ {
-		if !cellByte(cell[i]) {
+		if !NameByte(cell[i]) {
 			return fmt.Errorf("invalid cell name %q: byte %q", cell, cell[i])
 		}
 	}

@@ -8,6 +8,7 @@
  *   S <total> <kernel>   one counted stretch: instructions from the start
  *                        marker to the end marker, and those at kernel
  *                        addresses
+ *   F                    the line limit was reached: nothing follows
  *
  * A marker is an 8-byte no-op the guest executes, `nopl disp32(%rax,%rax,1)`
  * (0f 1f 84 00 + disp32) whose displacement is 0x6b68'00'NN ("kh"): NN 1
@@ -75,9 +76,19 @@ static uint64_t total, kernel;     /* all instructions; those at kernel addresse
 static uint64_t start_total, start_kernel;
 static bool started;
 static int out = -1;
+/* A guest that runs markers without end must not fill the host's disk: past
+ * this many lines the plugin writes "F" once and then nothing. */
+#define MAX_LINES (1UL << 20)
+static unsigned long lines;
 
 static void emit(const char *s, size_t n)
 {
+	if (out < 0 || lines > MAX_LINES)
+		return;
+	if (++lines > MAX_LINES) {
+		s = "F\n";
+		n = 2;
+	}
 	while (n > 0) {
 		ssize_t w = write(out, s, n);
 		if (w <= 0)
