@@ -78,7 +78,7 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 	if opt.Verbose {
 		opt.Progress.Logf("%s boot %d attempt %d: %s", j.cell, j.boot, att.Attempt, QuoteArgv(argv))
 	}
-	load := hostLoad()
+	load := HostLoad()
 	started := time.Now().UTC()
 	v, err := Boot(ctx, BootSpec{VM: vmo, Deadline: cfg.BootTimeout()}, att.Path("console.log"), att.Path("results.raw"))
 	if err != nil {
@@ -139,19 +139,6 @@ func writeBootBench(rec *results.BootRecord, stream *results.Stream, extra []res
 	rec.BenchSHA256 = hex.EncodeToString(s[:])
 	rec.Results = len(stream.Results)
 	return nil
-}
-
-func hostLoad() [3]float64 {
-	var l [3]float64
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return l
-	}
-	f := strings.Fields(string(b))
-	for i := 0; i < 3 && i < len(f); i++ {
-		l[i], _ = strconv.ParseFloat(f[i], 64)
-	}
-	return l
 }
 
 var hostCPU = sync.OnceValue(func() string {

@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -231,20 +233,59 @@ func kernelDesc(k results.KernelInfo) string {
 
 // chooseJobs keeps concurrent VMs from sharing a host core: under TCG every
 // vCPU is a host thread, and a vCPU descheduled mid-loop inflates what it
-// times.
+// times. -j 0 is autoJobs's choice from the host's cores and load.
 func chooseJobs(asked, smp int, p *Progress) (int, error) {
-	limit := max(1, runtime.NumCPU()/smp)
+	cores := runtime.NumCPU()
+	limit := max(1, cores/smp)
 	if asked < 0 {
 		return 0, fmt.Errorf("-j %d: want 0 (automatic) or more", asked)
 	}
 	if asked == 0 {
-		return limit, nil
+		load := HostLoad()[0]
+		j := autoJobs(cores, smp, load)
+		if j < limit {
+			p.Logf("-j %d: %d host cores, %d kept for QEMU's own threads and other work (load %.2f), %d vCPUs a VM; -j %d runs more at once, and disturbs itself",
+				j, cores, cores-j*smp, load, smp, limit)
+		}
+		return j, nil
 	}
 	if asked > limit {
-		p.Logf("-j %d would put %d vCPUs on %d host cores; using -j %d", asked, asked*smp, runtime.NumCPU(), limit)
+		p.Logf("-j %d would put %d vCPUs on %d host cores; using -j %d", asked, asked*smp, cores, limit)
 		return limit, nil
 	}
 	return asked, nil
+}
+
+// autoJobs is the automatic -j: the host's cores, less one for QEMU's own
+// threads (its main loop and I/O thread run beside each vCPU) on machines
+// of 8 cores or fewer and one in eight on larger ones, less the cores other
+// work keeps busy (load, the one-minute load average as the run starts,
+// rounded), divided by the vCPUs of a VM; never below 1. Measured on a
+// 2-core host (issue 17): with two one-vCPU VMs at once a quarter of all
+// samples ran in slow stretches and were set aside, with one at a time far
+// fewer.
+func autoJobs(cores, smp int, load float64) int {
+	reserve := 1
+	if cores > 8 {
+		reserve = cores / 8
+	}
+	busy := int(math.Round(max(0, load)))
+	return max(1, (cores-reserve-busy)/max(1, smp))
+}
+
+// HostLoad is the host's load average over 1, 5 and 15 minutes, zero where
+// /proc/loadavg cannot be read.
+func HostLoad() [3]float64 {
+	var l [3]float64
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return l
+	}
+	f := strings.Fields(string(b))
+	for i := 0; i < 3 && i < len(f); i++ {
+		l[i], _ = strconv.ParseFloat(f[i], 64)
+	}
+	return l
 }
 
 // startRecord reads run.json when resuming (refusing a different config) or

@@ -87,7 +87,7 @@ func (c Cell) text(unit string, ratio bool) []string {
 	switch {
 	case c.Boots > 0:
 		ci := benchmath.Summary{Center: c.Center, Lo: c.Lo, Hi: c.Hi}
-		cols = []string{formatValue(c.Center, unit), "± " + ci.PctRangeString() + markers(c.ciNotes), strconv.Itoa(c.Boots)}
+		cols = []string{formatValue(c.Center, unit), spread(ci, unit) + markers(c.ciNotes), strconv.Itoa(c.Boots)}
 		if c.Failed > 0 {
 			cols[2] += fmt.Sprintf(" (+%d failed)", c.Failed)
 		}
@@ -105,6 +105,17 @@ func (c Cell) text(unit string, ratio bool) []string {
 		cols = append(cols, r)
 	}
 	return cols
+}
+
+// spread is the cell's confidence interval as "± N%", or, where a percent
+// of the center means nothing (a center of 0, or an interval reaching
+// across 0, as a usr% of boots that spent no time in user space), as the
+// interval itself: "[0.000..1.200]". Never "± ?".
+func spread(ci benchmath.Summary, unit string) string {
+	if r := ci.PctRangeString(); r != "?" {
+		return "± " + r
+	}
+	return "[" + formatValue(ci.Lo, unit) + ".." + formatValue(ci.Hi, unit) + "]"
 }
 
 // formatValue formats v, in the tidied unit, with four significant digits:

@@ -76,7 +76,7 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	count := fs.Int("count", 10, "samples per boot")
 	accel := fs.String("accel", "auto", "auto, kvm or tcg")
 	cache := fs.String("cache", "", "cache for kernels and images")
-	jobs := fs.Int("j", 0, "concurrent VMs (default host cores ÷ vCPUs)")
+	jobs := fs.Int("j", 0, "concurrent VMs (default: free host cores less one for QEMU, ÷ vCPUs)")
 	slow := slowFactorFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness bisect -good K1 -bad K2 [flags]")

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -300,13 +301,7 @@ func median(vs []float64) float64 {
 
 // loadAvg is the host's one-minute load average, which inflates what TCG
 // times when it exceeds the free cores.
-func loadAvg() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if f := strings.Fields(string(data)); err == nil && len(f) > 0 {
-		return f[0]
-	}
-	return "?"
-}
+func loadAvg() string { return strconv.FormatFloat(harness.HostLoad()[0], 'f', 2, 64) }
 
 func tailOf(lines []string, n int) []string {
 	return lines[max(0, len(lines)-n):]

@@ -16,7 +16,7 @@ func nightlyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	history := fs.String("history", "", "history directory: one run directory a kernel, and report.html (required)")
 	retry := fs.Bool("retry-failed", false, "run again kernels recorded as failed")
 	cache := fs.String("cache", "", "cache for kernels and images")
-	jobs := fs.Int("j", 0, "concurrent VMs (default host cores ÷ vCPUs)")
+	jobs := fs.Int("j", 0, "concurrent VMs (default: free host cores less one for QEMU, ÷ vCPUs)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness nightly -history DIR CONFIG.toml")
 		fmt.Fprintln(stderr, "Runs the config's matrix on every kernel of its families that the history lacks, then rewrites DIR/report.html.")

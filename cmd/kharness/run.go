@@ -19,7 +19,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "run directory (default runs/<config>-<time>); an existing one is resumed")
-	jobs := fs.Int("j", 0, "concurrent VMs (default: host cores ÷ guest vCPUs; never more)")
+	jobs := fs.Int("j", 0, "concurrent VMs (default: free host cores less one for QEMU, ÷ vCPUs; never more than cores ÷ vCPUs)")
 	accel := fs.String("accel", "", "override the config's accelerator: auto, kvm or tcg")
 	cache := fs.String("cache", "", "cache for kernels and images (default $KHARNESS_CACHE or the XDG cache)")
 	qemu := fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
