@@ -53,11 +53,12 @@ type KernelConfig struct {
 	Flavour string `toml:"flavour"`
 	Path    string `toml:"path"`
 	SHA256  string `toml:"sha256"`
+	Suite   string `toml:"suite"` // a Debian suite (kernels.KnownSuites); empty: the system's apt lists, then every known suite
 }
 
 // Source is the kernel's source for the kernels package.
 func (k KernelConfig) Source() kernels.Source {
-	return kernels.Source{Package: k.Package, Family: k.Family, Flavour: k.Flavour, Path: k.Path, SHA256: k.SHA256}
+	return kernels.Source{Package: k.Package, Family: k.Family, Flavour: k.Flavour, Path: k.Path, SHA256: k.SHA256, Suite: k.Suite}
 }
 
 // BootConfig is one boot configuration: kernel arguments and vCPUs.

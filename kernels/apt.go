@@ -25,6 +25,7 @@ type Candidate struct {
 	SHA256   string `json:"sha256,omitempty"`   // of the .deb, as apt's package lists give it
 	Size     int64  `json:"size,omitempty"`     // of the .deb in bytes
 	Filename string `json:"filename,omitempty"` // path of the .deb in the archive
+	Suite    string `json:"suite,omitempty"`    // the Debian suite it was found in through the Archive; "" for the system's apt lists
 }
 
 // ListFamily asks apt-cache which linux-image-<ABI>-<flavour>-unsigned packages
@@ -47,7 +48,7 @@ func ListFamily(ctx context.Context, family, flavour string) ([]Candidate, error
 	}
 	var cands []Candidate
 	for _, c := range parseCandidates(out) {
-		if familyOf(c.Package, flavour) == family {
+		if FamilyMatch(family, familyOf(c.Package, flavour)) {
 			cands = append(cands, c)
 		}
 	}
@@ -60,7 +61,7 @@ func ListFamily(ctx context.Context, family, flavour string) ([]Candidate, error
 
 // abiRE matches the ABI part of a Debian kernel package name in both naming
 // schemes: "6.1.0-56" (bookworm's 6.1) and "6.12.117+deb12" (backported 6.12).
-var abiRE = regexp.MustCompile(`^([0-9]+\.[0-9]+)\.[0-9]+(-[0-9]+|\+[a-z0-9]+)$`)
+var abiRE = regexp.MustCompile(`^([0-9]+\.[0-9]+)\.[0-9]+(-[0-9]+|\+[a-z0-9.]+)$`)
 
 // familyOf returns the upstream series of linux-image-<ABI>-<flavour>-unsigned,
 // or "" when name is not such a package.
@@ -84,6 +85,9 @@ func familyOf(name, flavour string) string {
 // or "" for names that do not carry one (meta packages).
 func releaseOf(pkg string) string {
 	rel, ok := strings.CutPrefix(pkg, "linux-image-")
+	if !ok {
+		rel, ok = strings.CutPrefix(pkg, "linux-binary-")
+	}
 	if !ok || rel == "" || !isDigit(rel[0]) {
 		return ""
 	}
@@ -113,14 +117,30 @@ func Resolve(ctx context.Context, s Source) (Candidate, error) {
 			return Candidate{}, fmt.Errorf("resolving kernel %s: %w", s, err)
 		}
 		return Candidate{Release: img.Release}, nil
-	case s.Family != "":
-		cands, err := ListFamily(ctx, s.Family, s.Flavour)
+	case s.Suite != "":
+		a, err := OpenArchive("")
 		if err != nil {
 			return Candidate{}, fmt.Errorf("resolving kernel %s: %w", s, err)
 		}
+		return a.Resolve(ctx, s)
+	case s.Family != "":
+		cands, err := ListFamily(ctx, s.Family, s.Flavour)
+		if err != nil {
+			// Not in the system's apt lists: look in every suite kharness
+			// knows (a family such as 6.18 or 7 is only in backports).
+			a, aerr := OpenArchive("")
+			if aerr != nil {
+				return Candidate{}, fmt.Errorf("resolving kernel %s: %w", s, err)
+			}
+			c, aerr := a.Resolve(ctx, s)
+			if aerr != nil {
+				return Candidate{}, fmt.Errorf("resolving kernel %s: %w; and in Debian's other suites: %v", s, err, aerr)
+			}
+			return c, nil
+		}
 		return cands[len(cands)-1], nil
 	default:
-		cands, err := showCandidates(ctx, s.Package)
+		cands, err := showCandidates(ctx, nil, s.Package)
 		if err != nil {
 			return Candidate{}, fmt.Errorf("resolving kernel %s: %w", s, err)
 		}
@@ -130,8 +150,11 @@ func Resolve(ctx context.Context, s Source) (Candidate, error) {
 
 // showCandidates runs `apt-cache show --no-all-versions` for package names or
 // PKG=VERSION pairs and returns one Candidate per package, in apt's order.
-func showCandidates(ctx context.Context, pkgs ...string) ([]Candidate, error) {
+func showCandidates(ctx context.Context, a *Archive, pkgs ...string) ([]Candidate, error) {
 	args := append([]string{"show", "--no-all-versions"}, pkgs...)
+	if a != nil {
+		args = append(a.aptOptions(), args...)
+	}
 	out, err := aptCache(ctx, args...)
 	if err != nil {
 		return nil, err
@@ -216,9 +239,11 @@ var debDownloads atomic.Int64
 
 // aptDownload runs `apt-get download PKG=VERSION` in dir, which must be
 // private to the caller, and returns the path of the one .deb it wrote.
-func aptDownload(ctx context.Context, dir, pkg, version string) (string, error) {
+func aptDownload(ctx context.Context, dir, pkg, version string, archive *Archive) (string, error) {
 	args := []string{"download"}
-	if os.Geteuid() == 0 {
+	if archive != nil {
+		args = append(archive.aptOptions(), "download")
+	} else if os.Geteuid() == 0 {
 		// apt drops to the _apt user to download, which cannot write to a
 		// private directory; say so up front instead of warning each time.
 		args = append(args, "-o", "APT::Sandbox::User=root")

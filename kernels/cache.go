@@ -128,7 +128,7 @@ func checkCandidate(cand Candidate, s Source) error {
 	if s.Package != "" && s.Package != cand.Package {
 		return fmt.Errorf("package %s does not belong to source %s", cand.Package, s)
 	}
-	if s.Family != "" && familyOf(cand.Package, s.FlavourOrDefault()) != s.Family {
+	if kp, ok := parseKernelPkg(cand.Package); s.Family != "" && (!ok || kp.flavour != s.FlavourOrDefault() || !FamilyMatch(s.Family, kp.series)) {
 		return fmt.Errorf("package %s does not belong to source %s", cand.Package, s)
 	}
 	return nil
@@ -209,13 +209,22 @@ func (c *Cache) fill(ctx context.Context, root, key string, cand Candidate, s So
 	}
 	defer os.RemoveAll(work)
 
-	deb, err := aptDownload(ctx, work, cand.Package, cand.Version)
+	var archive *Archive // nil: the system's apt lists
+	if cand.Suite != "" {
+		if archive, err = OpenArchive(c.Dir); err != nil {
+			return nil, err
+		}
+		if err := archive.Update(ctx, false); err != nil {
+			return nil, err
+		}
+	}
+	deb, err := aptDownload(ctx, work, cand.Package, cand.Version, archive)
 	if err != nil {
 		return nil, err
 	}
 	want := cand.SHA256 // from apt-cache, when cand came from ListFamily or Resolve
 	if want == "" {
-		exact, err := showCandidates(ctx, cand.Package+"="+cand.Version)
+		exact, err := showCandidates(ctx, archive, cand.Package+"="+cand.Version)
 		if err != nil {
 			return nil, fmt.Errorf("asking apt for the sha256 of the .deb: %w", err)
 		}

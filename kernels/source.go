@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -22,11 +23,12 @@ type Source struct {
 	Flavour string `toml:"flavour,omitempty" json:"flavour,omitempty"` // with Family: e.g. "cloud-amd64" (the default), "amd64", "rt-amd64"
 	Path    string `toml:"path,omitempty" json:"path,omitempty"`       // local bzImage file
 	SHA256  string `toml:"sha256,omitempty" json:"sha256,omitempty"`   // optional with Path: expected sha256 hex of the file
+	Suite   string `toml:"suite,omitempty" json:"suite,omitempty"`     // with Package or Family: the Debian suite to take it from (see KnownSuites); empty: the system's apt lists, then every known suite
 }
 
 var (
 	packageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.+-]+$`)
-	familyRE  = regexp.MustCompile(`^[0-9]+\.[0-9]+$`)
+	familyRE  = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
 	flavourRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	sha256RE  = regexp.MustCompile(`^[0-9a-fA-F]{64}$`)
 	versionRE = regexp.MustCompile(`^[0-9A-Za-z][0-9A-Za-z.+~:-]*$`)
@@ -55,6 +57,14 @@ func (s Source) Validate() error {
 	if s.Flavour != "" && s.Family == "" {
 		return fmt.Errorf("kernel source: flavour %q is only meaningful with family", s.Flavour)
 	}
+	if s.Suite != "" {
+		if s.Path != "" {
+			return fmt.Errorf("kernel source: suite %q is only meaningful with package or family", s.Suite)
+		}
+		if !slices.Contains(KnownSuites, s.Suite) {
+			return fmt.Errorf("kernel source: suite %q is not one kharness reads (%s)", s.Suite, strings.Join(KnownSuites, ", "))
+		}
+	}
 	if s.SHA256 != "" && s.Path == "" {
 		return errors.New("kernel source: sha256 is only checked for path sources (Debian packages are verified against apt's own sha256)")
 	}
@@ -65,7 +75,7 @@ func (s Source) Validate() error {
 		}
 	case s.Family != "":
 		if !familyRE.MatchString(s.Family) {
-			return fmt.Errorf("kernel source: family %q is not an upstream series like \"6.1\" or \"6.12\"", s.Family)
+			return fmt.Errorf("kernel source: family %q is not an upstream series like \"6.1\", \"6.12\" or a major version like \"7\"", s.Family)
 		}
 		if s.Flavour != "" && !flavourRE.MatchString(s.Flavour) {
 			return fmt.Errorf("kernel source: flavour %q is not a Debian kernel flavour like \"cloud-amd64\", \"amd64\" or \"rt-amd64\"", s.Flavour)
@@ -89,14 +99,19 @@ func (s Source) FlavourOrDefault() string {
 	return s.Flavour
 }
 
-// String names the source in one word: "debian:PKG", "family:6.1/cloud-amd64" or "file:/path".
+// String names the source in one word: "debian:PKG", "family:6.1/cloud-amd64" or "file:/path";
+// a suite follows after '@' ("family:6.18/cloud-amd64@trixie-backports").
 // ParseSource reads it back.
 func (s Source) String() string {
+	at := ""
+	if s.Suite != "" {
+		at = "@" + s.Suite
+	}
 	switch {
 	case s.Package != "":
-		return "debian:" + s.Package
+		return "debian:" + s.Package + at
 	case s.Family != "":
-		return "family:" + s.Family + "/" + s.FlavourOrDefault()
+		return "family:" + s.Family + "/" + s.FlavourOrDefault() + at
 	case s.Path != "":
 		return "file:" + s.Path
 	}
@@ -111,6 +126,14 @@ func ParseSource(text string) (Source, error) {
 		return Source{}, fmt.Errorf("parsing kernel source %q: want debian:PACKAGE, family:N.N[/FLAVOUR] or file:PATH", text)
 	}
 	var s Source
+	if kind != "file" {
+		if r, suite, ok := strings.Cut(rest, "@"); ok {
+			rest, s.Suite = r, suite
+			if suite == "" {
+				return Source{}, fmt.Errorf("parsing kernel source %q: empty suite after '@'", text)
+			}
+		}
+	}
 	switch kind {
 	case "debian":
 		s.Package = rest

@@ -31,7 +31,9 @@ func TestSourceValidate(t *testing.T) {
 		{"package leading dash", Source{Package: "-linux"}, "not a Debian package name"},
 		{"package one char", Source{Package: "l"}, "not a Debian package name"},
 		{"family three parts", Source{Family: "6.1.0"}, "not an upstream series"},
-		{"family one part", Source{Family: "6"}, "not an upstream series"},
+		{"family major", Source{Family: "7"}, ""},
+		{"family suite unknown", Source{Family: "7", Suite: "woody"}, "not one kharness reads"},
+		{"suite with path", Source{Path: "/x", Suite: "sid"}, "only meaningful"},
 		{"family letters", Source{Family: "six.one"}, "not an upstream series"},
 		{"family v prefix", Source{Family: "v6.1"}, "not an upstream series"},
 		{"bad flavour", Source{Family: "6.1", Flavour: "Cloud_AMD64"}, "not a Debian kernel flavour"},
@@ -65,6 +67,9 @@ func TestSourceStringRoundTrip(t *testing.T) {
 		{Source{Family: "6.1"}, "family:6.1/cloud-amd64"},
 		{Source{Family: "6.12", Flavour: "amd64"}, "family:6.12/amd64"},
 		{Source{Path: "/tmp/bzImage"}, "file:/tmp/bzImage"},
+		{Source{Family: "7"}, "family:7/cloud-amd64"},
+		{Source{Family: "6.18", Suite: "trixie-backports"}, "family:6.18/cloud-amd64@trixie-backports"},
+		{Source{Package: "linux-binary-7.3.4+deb13-cloud-amd64", Suite: "trixie-backports"}, "debian:linux-binary-7.3.4+deb13-cloud-amd64@trixie-backports"},
 	}
 	for _, tt := range tests {
 		if got := tt.src.String(); got != tt.want {
@@ -78,7 +83,7 @@ func TestSourceStringRoundTrip(t *testing.T) {
 			t.Errorf("ParseSource(%q).String() = %q", tt.want, back.String())
 		}
 	}
-	for _, bad := range []string{"", "debian:", "family:6", "http://x", "file", "debian:Bad_Name", "family:6.1/"} {
+	for _, bad := range []string{"", "debian:", "family:6.1.2", "family:6.1@", "family:6.1@nosuch", "http://x", "file", "debian:Bad_Name", "family:6.1/"} {
 		if _, err := ParseSource(bad); err == nil {
 			t.Errorf("ParseSource(%q) = nil error, want one", bad)
 		}

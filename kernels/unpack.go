@@ -62,7 +62,7 @@ func extractBoot(ctx context.Context, deb, dir string) (bootFiles, error) {
 	case !early && waitErr != nil: // after an early stop dpkg-deb fails of the closed pipe, as expected
 		return bootFiles{}, fmt.Errorf("unpacking %s: dpkg-deb --fsys-tarfile: %w: %s", filepath.Base(deb), waitErr, strings.TrimSpace(stderr.String()))
 	case files.bzImage == "":
-		return bootFiles{}, fmt.Errorf("unpacking %s: no boot/vmlinuz-* in the package (a meta package? name a linux-image-<ABI>-<flavour>-unsigned package)", filepath.Base(deb))
+		return bootFiles{}, fmt.Errorf("unpacking %s: no boot/vmlinuz-* or usr/lib/modules/*/vmlinuz in the package (a meta package? name a linux-image-<ABI>-<flavour>-unsigned or linux-binary-<ABI>-<flavour> package)", filepath.Base(deb))
 	}
 	return files, nil
 }
@@ -80,26 +80,29 @@ func readBoot(tr *tar.Reader, dir string) (files bootFiles, early bool, err erro
 		}
 		name := path.Clean(strings.TrimPrefix(h.Name, "./"))
 		parent, base := path.Split(name)
-		if parent != "boot/" {
-			if files.bzImage != "" && name != "." && name != "boot" {
-				return files, true, nil
-			}
-			continue
-		}
 		if h.Typeflag != tar.TypeReg {
 			continue
 		}
+		image := ""
 		switch {
-		case strings.HasPrefix(base, "vmlinuz-"):
-			if files.bzImage != "" {
-				return bootFiles{}, false, fmt.Errorf("two kernels in one package: vmlinuz-%s and %s", files.release, base)
-			}
-			files.release = strings.TrimPrefix(base, "vmlinuz-")
-			files.bzImage = filepath.Join(dir, "bzImage")
-			err = writeEntry(files.bzImage, tr, h)
-		case strings.HasPrefix(base, "config-") && files.config == "":
+		case parent == "boot/" && strings.HasPrefix(base, "vmlinuz-"):
+			image = strings.TrimPrefix(base, "vmlinuz-")
+		case base == "vmlinuz" && strings.HasPrefix(parent, "usr/lib/modules/") && strings.Count(parent, "/") == 4:
+			// linux-binary-* (Debian's kernels from 6.19 on)
+			image = path.Base(parent)
+		case parent == "boot/" && strings.HasPrefix(base, "config-") && files.config == "":
 			files.config = filepath.Join(dir, "config")
 			err = writeEntry(files.config, tr, h)
+		case parent != "boot/" && files.bzImage != "":
+			return files, true, nil // past the image: the modules need not be read
+		}
+		if image != "" {
+			if files.bzImage != "" {
+				return bootFiles{}, false, fmt.Errorf("two kernels in one package: %s and %s", files.release, image)
+			}
+			files.release = image
+			files.bzImage = filepath.Join(dir, "bzImage")
+			err = writeEntry(files.bzImage, tr, h)
 		}
 		if err != nil {
 			return bootFiles{}, false, err

@@ -1,0 +1,472 @@
+package kernels
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"kharness/internal/filelock"
+)
+
+// The archive: Debian suites beyond the ones the system's apt lists name.
+// Debian's archive serves bookworm-backports, trixie, trixie-backports and
+// sid beside bookworm; together they hold every cloud kernel from 6.1 to
+// the newest. kharness reads them with apt, through a sources list and a
+// lists directory of its own under the cache (apt-get -o
+// Dir::Etc::sourcelist=... -o Dir::State::Lists=...), so the system's apt
+// configuration is never touched. apt verifies each suite's index against
+// Debian's archive keyring (the signed InRelease file) and kharness the
+// .deb against the index's sha256, as for the system's suites.
+
+// KnownSuites are the Debian suites the archive reads, oldest first.
+var KnownSuites = []string{
+	"bookworm", "bookworm-updates", "bookworm-security", "bookworm-backports",
+	"trixie", "trixie-updates", "trixie-security", "trixie-backports",
+	"sid",
+}
+
+// archiveKeyring is the keyring apt checks the suites' signatures with: the
+// one Debian's apt configuration names for its own suites.
+const archiveKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
+
+// listsMaxAge is how old the archive's lists may be before a listing
+// refreshes them: Debian publishes kernels a few times a month.
+const listsMaxAge = 12 * time.Hour
+
+// Archive is kharness's private view of Debian's suites.
+type Archive struct {
+	Dir  string                            // sources.list, lists/, cache/
+	Logf func(format string, args ...any) // progress; nil for none
+}
+
+// OpenArchive returns the archive kept under cacheDir (empty:
+// DefaultCacheDir).
+func OpenArchive(cacheDir string) (*Archive, error) {
+	if cacheDir == "" {
+		d, err := DefaultCacheDir()
+		if err != nil {
+			return nil, err
+		}
+		cacheDir = d
+	}
+	return &Archive{Dir: filepath.Join(cacheDir, "apt")}, nil
+}
+
+func (a *Archive) logf(format string, args ...any) {
+	if a.Logf != nil {
+		a.Logf(format, args...)
+	}
+}
+
+// aptOptions points apt at the archive's own files and nothing of the
+// system's sources.
+func (a *Archive) aptOptions() []string {
+	opts := []string{
+		"-o", "Dir::Etc::sourcelist=" + filepath.Join(a.Dir, "sources.list"),
+		"-o", "Dir::Etc::sourceparts=-",
+		"-o", "Dir::State::Lists=" + filepath.Join(a.Dir, "lists"),
+		"-o", "Dir::Cache=" + filepath.Join(a.Dir, "cache"),
+		"-o", "Dir::Cache::pkgcache=",
+		"-o", "Dir::Cache::srcpkgcache=",
+		"-o", "Acquire::Languages=none",
+		"-o", "APT::Get::List-Cleanup=true",
+	}
+	for _, t := range []string{"DEP-11", "DEP-11-icons", "DEP-11-icons-small", "Contents-deb"} {
+		opts = append(opts, "-o", "Acquire::IndexTargets::deb::"+t+"::DefaultEnabled=false")
+	}
+	if os.Geteuid() == 0 {
+		opts = append(opts, "-o", "APT::Sandbox::User=root")
+	}
+	return opts
+}
+
+// Mirrors are the archive's two URIs: Debian's main archive and its
+// security archive.
+type Mirrors struct{ Debian, Security string }
+
+// mirrors reads the URIs of the system's Debian suites from apt's policy
+// (origin Debian, label Debian and Debian-Security), so the archive uses
+// the mirror this machine is set up for. $KHARNESS_DEBIAN_MIRROR and
+// $KHARNESS_DEBIAN_SECURITY_MIRROR override them.
+func mirrors(ctx context.Context) (Mirrors, error) {
+	m := Mirrors{Debian: os.Getenv("KHARNESS_DEBIAN_MIRROR"), Security: os.Getenv("KHARNESS_DEBIAN_SECURITY_MIRROR")}
+	if m.Debian == "" || m.Security == "" {
+		out, err := aptCache(ctx, "policy")
+		if err != nil {
+			return Mirrors{}, err
+		}
+		found := parsePolicyMirrors(out)
+		if m.Debian == "" {
+			m.Debian = found.Debian
+		}
+		if m.Security == "" {
+			m.Security = found.Security
+		}
+	}
+	if m.Debian == "" {
+		return Mirrors{}, errors.New("finding a Debian mirror: apt's configuration names no suite of origin Debian; set KHARNESS_DEBIAN_MIRROR to the archive's URI")
+	}
+	if m.Security == "" {
+		m.Security = strings.TrimSuffix(m.Debian, "/") + "-security"
+	}
+	for _, u := range []string{m.Debian, m.Security} {
+		if !uriRE.MatchString(u) {
+			return Mirrors{}, fmt.Errorf("finding a Debian mirror: %q is not an http(s) or file URI", u)
+		}
+	}
+	return m, nil
+}
+
+var uriRE = regexp.MustCompile(`^(https?|file):/[^\s\[\]]*$`)
+
+// parsePolicyMirrors reads `apt-cache policy` output: a line " 500 URI
+// SUITE/COMPONENT ARCH Packages" followed by " release ...,o=Debian,...,l=LABEL,...".
+func parsePolicyMirrors(out []byte) Mirrors {
+	var m Mirrors
+	var uri string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) >= 3 && f[len(f)-1] == "Packages" && strings.Contains(f[1], "://"):
+			uri = f[1]
+		case len(f) == 2 && f[0] == "release" && uri != "":
+			attrs := map[string]string{}
+			for _, kv := range strings.Split(f[1], ",") {
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					attrs[k] = v
+				}
+			}
+			if attrs["o"] == "Debian" {
+				switch attrs["l"] {
+				case "Debian":
+					if m.Debian == "" {
+						m.Debian = uri
+					}
+				case "Debian-Security":
+					if m.Security == "" {
+						m.Security = uri
+					}
+				}
+			}
+			uri = ""
+		}
+	}
+	return m
+}
+
+// sourcesList is the archive's sources list: one line a suite.
+func sourcesList(m Mirrors) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# kharness's own view of Debian's suites; the system's apt configuration is not used or changed.\n")
+	for _, s := range KnownSuites {
+		uri := m.Debian
+		if strings.HasSuffix(s, "-security") {
+			uri = m.Security
+		}
+		fmt.Fprintf(&b, "deb [signed-by=%s] %s %s main\n", archiveKeyring, uri, s)
+	}
+	return b.String()
+}
+
+// Update refreshes the archive's lists when they are older than
+// listsMaxAge, when the sources changed, or when force is set. Two
+// processes update one after the other (a file lock), and the second finds
+// the lists fresh.
+func (a *Archive) Update(ctx context.Context, force bool) error {
+	m, err := mirrors(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range []string{"lists/partial", "cache/archives/partial"} {
+		if err := os.MkdirAll(filepath.Join(a.Dir, d), 0o755); err != nil {
+			return fmt.Errorf("updating Debian's suites: %w", err)
+		}
+	}
+	unlock, err := filelock.Lock(ctx, filepath.Join(a.Dir, "update.lock"))
+	if err != nil {
+		return fmt.Errorf("updating Debian's suites: %w", err)
+	}
+	defer unlock()
+	src := sourcesList(m)
+	srcPath := filepath.Join(a.Dir, "sources.list")
+	stamp := filepath.Join(a.Dir, "updated")
+	old, _ := os.ReadFile(srcPath)
+	if st, err := os.Stat(stamp); err == nil && !force && string(old) == src && time.Since(st.ModTime()) < listsMaxAge {
+		return nil
+	}
+	if err := writeFileAtomic(srcPath, []byte(src)); err != nil {
+		return fmt.Errorf("updating Debian's suites: %w", err)
+	}
+	a.logf("reading Debian's suites (%s) into %s", strings.Join(KnownSuites, ", "), a.Dir)
+	t0 := time.Now()
+	args := append(a.aptOptions(), "update")
+	cmd := exec.CommandContext(ctx, "apt-get", args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("updating Debian's suites: apt-get update: %w: %s", err, tail(string(out), 5))
+	}
+	// apt-get update exits 0 when a suite could not be fetched or its
+	// signature not checked: it only warns. A suite read unverified must
+	// not be used, and a missing one would silently shrink every listing.
+	if bad := updateProblems(out); len(bad) > 0 {
+		return fmt.Errorf("updating Debian's suites: %s", strings.Join(bad, "; "))
+	}
+	if err := os.WriteFile(stamp, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("updating Debian's suites: %w", err)
+	}
+	a.logf("read Debian's suites in %s", time.Since(t0).Round(100*time.Millisecond))
+	return nil
+}
+
+// updateProblems are the lines of apt-get update's output that say a
+// suite was not read, or not verified.
+func updateProblems(out []byte) []string {
+	var bad []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(l, "E:") || strings.HasPrefix(l, "Err:") ||
+			(strings.HasPrefix(l, "W:") && (strings.Contains(l, "GPG") || strings.Contains(l, "signature") || strings.Contains(l, "Failed to fetch"))) {
+			bad = append(bad, l)
+		}
+	}
+	return bad
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], " | ")
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames it.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+// kernelPkgRE matches the packages that hold a kernel image, in the three
+// namings Debian's suites use: linux-image-<ABI>-<flavour>-unsigned
+// (bookworm), linux-image-<ABI>-<flavour> (signed; holds boot/vmlinuz up
+// to 6.18) and linux-binary-<ABI>-<flavour> (6.19 on: the image is
+// usr/lib/modules/<release>/vmlinuz). ABI is 6.1.0-57 or 6.12.90+deb12.1.
+var kernelPkgRE = regexp.MustCompile(`^linux-(image|binary)-(([0-9]+)\.([0-9]+)\.[0-9]+(?:-[0-9]+|\+[a-z0-9.]+))-([a-z0-9-]+?)(-unsigned)?$`)
+
+// kernelPkg is a parsed kernel package name.
+type kernelPkg struct {
+	kind     string // "image" or "binary"
+	series   string // "6.18"
+	release  string // "6.18.15+deb13-cloud-amd64"
+	flavour  string
+	unsigned bool
+}
+
+func parseKernelPkg(name string) (kernelPkg, bool) {
+	m := kernelPkgRE.FindStringSubmatch(name)
+	if m == nil || strings.HasSuffix(m[5], "-dbg") || m[5] == "dbg" {
+		return kernelPkg{}, false
+	}
+	return kernelPkg{kind: m[1], series: m[3] + "." + m[4], release: m[2] + "-" + m[5], flavour: m[5], unsigned: m[6] != ""}, true
+}
+
+// FamilyMatch reports whether series ("6.18") belongs to family: the same
+// series, or its major version when family has no dot ("7" holds 7.0, 7.3).
+func FamilyMatch(family, series string) bool {
+	if strings.Contains(family, ".") {
+		return family == series
+	}
+	return strings.HasPrefix(series, family+".")
+}
+
+// Kernels lists the kernels of one flavour in the archive's suites (suite
+// empty: all of them), oldest first by Debian version, one Candidate per
+// kernel release: the package that holds its image (linux-binary where
+// there is one, else the unsigned image, else the signed one), with the
+// suite apt takes it from. The lists are refreshed first if stale.
+func (a *Archive) Kernels(ctx context.Context, flavour, suite string) ([]Candidate, error) {
+	if flavour == "" {
+		flavour = DefaultFlavour
+	}
+	if suite != "" && !slices.Contains(KnownSuites, suite) {
+		return nil, fmt.Errorf("suite %q is not one kharness reads (%s)", suite, strings.Join(KnownSuites, ", "))
+	}
+	if err := a.Update(ctx, false); err != nil {
+		return nil, err
+	}
+	pattern := `^linux-(image|binary)-[0-9].*-` + regexp.QuoteMeta(flavour) + `(-unsigned)?$`
+	out, err := aptCache(ctx, append(a.aptOptions(), "search", "--full", "--names-only", pattern)...)
+	if err != nil {
+		return nil, fmt.Errorf("listing Debian's kernels: %w", err)
+	}
+	best := map[string]Candidate{} // by release
+	rank := map[string]int{}
+	var names []string
+	for _, c := range parseCandidates(out) {
+		kp, ok := parseKernelPkg(c.Package)
+		if !ok || kp.flavour != flavour {
+			continue
+		}
+		r := 1 // signed image
+		switch {
+		case kp.kind == "binary":
+			r = 3
+		case kp.unsigned:
+			r = 2
+		}
+		if r > rank[kp.release] {
+			c.Release = kp.release
+			best[kp.release], rank[kp.release] = c, r
+		}
+	}
+	for _, c := range best {
+		names = append(names, c.Package)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("listing Debian's kernels: no %s kernel in %s", flavour, strings.Join(KnownSuites, ", "))
+	}
+	suites, err := a.suitesOf(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	var cands []Candidate
+	for _, c := range best {
+		c.Suite = suites[c.Package]
+		if suite != "" && c.Suite != suite {
+			continue
+		}
+		cands = append(cands, c)
+	}
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("listing Debian's kernels: no %s kernel in suite %s", flavour, suite)
+	}
+	sortCandidates(cands)
+	return cands, nil
+}
+
+// Family is Kernels limited to one family ("6.18", or "7" for every 7.x).
+func (a *Archive) Family(ctx context.Context, family, flavour, suite string) ([]Candidate, error) {
+	all, err := a.Kernels(ctx, flavour, suite)
+	if err != nil {
+		return nil, err
+	}
+	var cands []Candidate
+	for _, c := range all {
+		if kp, ok := parseKernelPkg(c.Package); ok && FamilyMatch(family, kp.series) {
+			cands = append(cands, c)
+		}
+	}
+	if len(cands) == 0 {
+		where := "Debian's suites (" + strings.Join(KnownSuites, ", ") + ")"
+		if suite != "" {
+			where = "suite " + suite
+		}
+		return nil, fmt.Errorf("no %s kernel of family %s in %s", flavourOr(flavour), family, where)
+	}
+	return cands, nil
+}
+
+func flavourOr(f string) string {
+	if f == "" {
+		return DefaultFlavour
+	}
+	return f
+}
+
+// suitesOf asks apt which suite each package's candidate version comes
+// from (`apt-cache policy`: the version table's first line after the
+// candidate names its URI and suite).
+func (a *Archive) suitesOf(ctx context.Context, pkgs []string) (map[string]string, error) {
+	out, err := aptCache(ctx, append(append(a.aptOptions(), "policy"), pkgs...)...)
+	if err != nil {
+		return nil, fmt.Errorf("listing Debian's kernels: %w", err)
+	}
+	return parsePolicySuites(out), nil
+}
+
+// parsePolicySuites reads `apt-cache policy PKG...`: for each package, the
+// suite of its candidate version.
+func parsePolicySuites(out []byte) map[string]string {
+	suites := map[string]string{}
+	var pkg, cand string
+	inCand := false
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		f := strings.Fields(line)
+		switch {
+		case len(line) > 0 && line[0] != ' ' && strings.HasSuffix(line, ":"):
+			pkg, cand, inCand = strings.TrimSuffix(line, ":"), "", false
+		case len(f) == 2 && f[0] == "Candidate:":
+			cand = f[1]
+		case pkg != "" && cand != "" && len(f) >= 2 && (f[0] == cand || (f[0] == "***" && f[1] == cand)):
+			inCand = true
+		case inCand && len(f) >= 3 && strings.Contains(f[1], "://"):
+			s, _, _ := strings.Cut(f[2], "/")
+			if _, done := suites[pkg]; !done {
+				suites[pkg] = s
+			}
+			inCand = false
+		}
+	}
+	return suites
+}
+
+// Resolve is Resolve for a source looked up in the archive: the newest
+// kernel of s.Family, or s.Package, in s.Suite (or any suite).
+func (a *Archive) Resolve(ctx context.Context, s Source) (Candidate, error) {
+	if s.Family != "" {
+		cands, err := a.Family(ctx, s.Family, s.Flavour, s.Suite)
+		if err != nil {
+			return Candidate{}, err
+		}
+		c := cands[len(cands)-1]
+		a.logf("kernel %s: %s %s from %s", s, c.Package, c.Version, c.Suite)
+		return c, nil
+	}
+	kp, ok := parseKernelPkg(s.Package)
+	if !ok {
+		return Candidate{}, fmt.Errorf("package %s is not a kernel image package (linux-image-<ABI>-<flavour>[-unsigned] or linux-binary-<ABI>-<flavour>)", s.Package)
+	}
+	all, err := a.Kernels(ctx, kp.flavour, s.Suite)
+	if err != nil {
+		return Candidate{}, err
+	}
+	for _, c := range all {
+		if c.Package == s.Package || c.Release == kp.release {
+			if c.Package != s.Package {
+				// The named package is the signed meta of a release whose
+				// image another package holds: fetch that one, with the
+				// named package's verification of the index.
+				a.logf("kernel %s: the image is in %s", s.Package, c.Package)
+			}
+			return c, nil
+		}
+	}
+	where := "any suite"
+	if s.Suite != "" {
+		where = "suite " + s.Suite
+	}
+	return Candidate{}, fmt.Errorf("package %s is not in %s", s.Package, where)
+}
