@@ -50,7 +50,7 @@ type KernelBisect struct {
 func KernelLabel(c kernels.Candidate) string {
 	l := c.Release
 	if l == "" {
-		l = strings.TrimPrefix(strings.TrimSuffix(c.Package, "-unsigned"), "linux-image-")
+		l = strings.TrimPrefix(strings.TrimPrefix(strings.TrimSuffix(c.Package, "-unsigned"), "linux-image-"), "linux-binary-")
 	}
 	b := []byte(l)
 	if len(b) > 100 {
@@ -90,10 +90,20 @@ count = %d
 [[kernel]]
 name = %q
 package = %q
-[[config]]
+%s[[config]]
 name = "bisect"
 cmdline = %q
-`, boots, kb.Accel, insns, kb.Bench, kb.Benchtime, kb.Count, KernelLabel(c), c.Package, kb.Cmdline)
+`, boots, kb.Accel, insns, kb.Bench, kb.Benchtime, kb.Count, KernelLabel(c), c.Package, suiteLine(c), kb.Cmdline)
+}
+
+// suiteLine is the kernel's suite key, for a kernel found in one of
+// Debian's suites beyond the system's apt lists; empty otherwise, so that
+// the files of earlier bisections stay as they were and resume.
+func suiteLine(c kernels.Candidate) string {
+	if c.Suite == "" {
+		return ""
+	}
+	return fmt.Sprintf("suite = %q\n", c.Suite)
 }
 
 // maxBootsFactor caps the boots of one kernel at this many times those

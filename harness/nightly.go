@@ -57,9 +57,18 @@ func Nightly(ctx context.Context, opt NightlyOptions) (*NightlyResult, error) {
 	for _, kc := range cfg.Kernels {
 		var cs []kernels.Candidate
 		var err error
-		if kc.Family != "" {
+		switch {
+		case kc.Family != "" && kc.Suite != "":
+			// Watch the family in a Debian suite beyond the system's
+			// lists ("all": every suite kharness knows).
+			var a *kernels.Archive
+			if a, err = kernels.OpenArchive(opt.Run.CacheDir); err == nil {
+				a.Logf = p.Logf
+				cs, err = a.Family(ctx, kc.Family, kc.Flavour, kc.Suite)
+			}
+		case kc.Family != "":
 			cs, err = kernels.ListFamily(ctx, kc.Family, kc.Flavour)
-		} else {
+		default:
 			var c kernels.Candidate
 			c, err = kernels.Resolve(ctx, kc.Source())
 			cs = []kernels.Candidate{c}

@@ -61,6 +61,10 @@ type RunOptions struct {
 	SlowFactor float64
 	// Insns, when not empty, overrides the config's insns (auto, on, off).
 	Insns string
+	// Profile runs the counting plugin in profile mode and has the guest
+	// send its kernel's symbols (see Attribute): each boot's insns.raw
+	// and results.raw then hold what results.ProfileBoot reads.
+	Profile bool
 }
 
 // RunSummary is what a run did.
@@ -126,7 +130,7 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		info := rec.Kernels[i]
 		p.Logf("kernel %s: fetching %s", kc.Name, kernelDesc(info))
 		done := p.Step("kernel " + kc.Name)
-		k, err := cache.Fetch(ctx, kernels.Candidate{Package: info.Package, Version: info.Version}, kc.Source())
+		k, err := cache.Fetch(ctx, kernels.Candidate{Package: info.Package, Version: info.Version, Suite: info.Suite}, kc.Source())
 		done()
 		if err != nil {
 			return nil, fmt.Errorf("kernel %s: %w", kc.Name, err)
@@ -319,7 +323,7 @@ func startRecord(ctx context.Context, store *results.Store, opt RunOptions, jobs
 			return nil, fmt.Errorf("kernel %s: %w", kc.Name, err)
 		}
 		rec.Kernels = append(rec.Kernels, results.KernelInfo{
-			Label: kc.Name, Source: kc.Source().String(), Package: cand.Package, Version: cand.Version,
+			Label: kc.Name, Source: kc.Source().String(), Package: cand.Package, Version: cand.Version, Suite: cand.Suite,
 		})
 	}
 	// run.json is written by Run once every kernel is fetched and

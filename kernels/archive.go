@@ -27,6 +27,9 @@ import (
 // Debian's archive keyring (the signed InRelease file) and kharness the
 // .deb against the index's sha256, as for the system's suites.
 
+// AllSuites, as a source's suite, means every suite of KnownSuites.
+const AllSuites = "all"
+
 // KnownSuites are the Debian suites the archive reads, oldest first.
 var KnownSuites = []string{
 	"bookworm", "bookworm-updates", "bookworm-security", "bookworm-backports",
@@ -44,7 +47,7 @@ const listsMaxAge = 12 * time.Hour
 
 // Archive is kharness's private view of Debian's suites.
 type Archive struct {
-	Dir  string                            // sources.list, lists/, cache/
+	Dir  string                           // sources.list, lists/, cache/
 	Logf func(format string, args ...any) // progress; nil for none
 }
 
@@ -309,6 +312,9 @@ func (a *Archive) Kernels(ctx context.Context, flavour, suite string) ([]Candida
 	if flavour == "" {
 		flavour = DefaultFlavour
 	}
+	if suite == AllSuites {
+		suite = ""
+	}
 	if suite != "" && !slices.Contains(KnownSuites, suite) {
 		return nil, fmt.Errorf("suite %q is not one kharness reads (%s)", suite, strings.Join(KnownSuites, ", "))
 	}
@@ -379,7 +385,7 @@ func (a *Archive) Family(ctx context.Context, family, flavour, suite string) ([]
 	}
 	if len(cands) == 0 {
 		where := "Debian's suites (" + strings.Join(KnownSuites, ", ") + ")"
-		if suite != "" {
+		if suite != "" && suite != AllSuites {
 			where = "suite " + suite
 		}
 		return nil, fmt.Errorf("no %s kernel of family %s in %s", flavourOr(flavour), family, where)
@@ -465,7 +471,7 @@ func (a *Archive) Resolve(ctx context.Context, s Source) (Candidate, error) {
 		}
 	}
 	where := "any suite"
-	if s.Suite != "" {
+	if s.Suite != "" && s.Suite != AllSuites {
 		where = "suite " + s.Suite
 	}
 	return Candidate{}, fmt.Errorf("package %s is not in %s", s.Package, where)

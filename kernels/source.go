@@ -61,8 +61,8 @@ func (s Source) Validate() error {
 		if s.Path != "" {
 			return fmt.Errorf("kernel source: suite %q is only meaningful with package or family", s.Suite)
 		}
-		if !slices.Contains(KnownSuites, s.Suite) {
-			return fmt.Errorf("kernel source: suite %q is not one kharness reads (%s)", s.Suite, strings.Join(KnownSuites, ", "))
+		if s.Suite != AllSuites && !slices.Contains(KnownSuites, s.Suite) {
+			return fmt.Errorf("kernel source: suite %q is not one kharness reads (%s, or %q for every one)", s.Suite, strings.Join(KnownSuites, ", "), AllSuites)
 		}
 	}
 	if s.SHA256 != "" && s.Path == "" {

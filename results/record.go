@@ -17,12 +17,13 @@ const SchemaVersion = 1
 // KernelInfo identifies one kernel of the matrix, as resolved when a run
 // first started.
 type KernelInfo struct {
-	Label   string `json:"label"`   // the name used in cell names
-	Source  string `json:"source"`  // where it came from: a path, a URL, a package
-	Package string `json:"package"` // distribution package name, if any
-	Version string `json:"version"` // package version, if any
-	Release string `json:"release"` // uname -r of the kernel
-	SHA256  string `json:"sha256"`  // of the kernel image
+	Label   string `json:"label"`           // the name used in cell names
+	Source  string `json:"source"`          // where it came from: a path, a URL, a package
+	Package string `json:"package"`         // distribution package name, if any
+	Version string `json:"version"`         // package version, if any
+	Suite   string `json:"suite,omitempty"` // the Debian suite it came from, when not the system's apt lists
+	Release string `json:"release"`         // uname -r of the kernel
+	SHA256  string `json:"sha256"`          // of the kernel image
 }
 
 // BootConfig is one boot configuration of the matrix: a name and the extra

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -19,9 +21,37 @@ import (
 // a first bad kernel.
 const exitUndecided = 5
 
-// listFamilies lists the kernels of several Debian families, oldest first.
-func listFamilies(ctx context.Context, families, flavour string) ([]kernels.Candidate, error) {
+// listFamilies lists the kernels of several Debian families, oldest first:
+// from the system's apt lists when suite is empty, else from that one of
+// Debian's suites, or every suite kharness knows for "all" (families ""
+// then means every family).
+func listFamilies(ctx context.Context, families, flavour, suite string, logf func(string, ...any)) ([]kernels.Candidate, error) {
 	var all []kernels.Candidate
+	if suite != "" {
+		a, err := kernels.OpenArchive("")
+		if err != nil {
+			return nil, err
+		}
+		a.Logf = logf
+		if suite == "all" {
+			suite = ""
+		}
+		cs, err := a.Kernels(ctx, flavour, suite)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			if families == "" || slices.ContainsFunc(strings.Split(families, ","), func(f string) bool {
+				return kernels.FamilyMatch(strings.TrimSpace(f), seriesOf(c))
+			}) {
+				all = append(all, c)
+			}
+		}
+		if len(all) == 0 {
+			return nil, fmt.Errorf("no %s kernel of families %s in suite %s", flavour, families, cmp.Or(suite, "all"))
+		}
+		return all, nil
+	}
 	for _, f := range strings.Split(families, ",") {
 		cs, err := kernels.ListFamily(ctx, strings.TrimSpace(f), flavour)
 		if err != nil {
@@ -31,6 +61,15 @@ func listFamilies(ctx context.Context, families, flavour string) ([]kernels.Cand
 	}
 	sort.SliceStable(all, func(i, j int) bool { return kernels.CompareVersions(all[i].Version, all[j].Version) < 0 })
 	return all, nil
+}
+
+// seriesOf is a kernel's upstream series ("6.18") from its upstream version.
+func seriesOf(c kernels.Candidate) string {
+	parts := strings.SplitN(c.Upstream, ".", 3)
+	if len(parts) < 2 {
+		return c.Upstream
+	}
+	return parts[0] + "." + parts[1]
 }
 
 // findKernel finds a kernel named by package, release, release prefix
@@ -61,7 +100,8 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	good := fs.String("good", "", "the good kernel (package, release or its prefix such as 6.1.0-47)")
 	bad := fs.String("bad", "", "the bad kernel")
-	family := fs.String("family", "6.1,6.12", "Debian families whose kernels, in version order, are bisected (comma-separated)")
+	family := fs.String("family", "6.1,6.12", "Debian families whose kernels, in version order, are bisected (comma-separated; with -suite, empty means all)")
+	suite := fs.String("suite", "", "take kernels from this Debian suite, or from \"all\" the suites kharness knows, instead of the system's apt lists (automatic when -good or -bad is not in them)")
 	flavour := fs.String("flavour", kernels.DefaultFlavour, "Debian kernel flavour")
 	bench := fs.String("bench", "NullSyscall/call=getppid$", "regexp: the benchmark compared (first match by name)")
 	unit := fs.String("unit", "sec/op", "its unit, as benchfmt tidies it")
@@ -124,23 +164,37 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	cs, err := listFamilies(ctx, *family, *flavour)
+	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
+	cs, err := listFamilies(ctx, *family, *flavour, *suite, p.Logf)
 	if err != nil {
 		return err
 	}
-	gi, err := findKernel(cs, *good)
-	if err != nil {
-		return err
+	gi, gerr := findKernel(cs, *good)
+	bi, berr := findKernel(cs, *bad)
+	if (gerr != nil || berr != nil) && *suite == "" {
+		// Not both in the system's lists: order every kernel of every
+		// suite kharness knows (6.16.3 .. 7.3.4 are only in backports).
+		fam := *family
+		if !set["family"] {
+			fam = ""
+		}
+		p.Logf("-good or -bad is not in the system's apt lists: looking in every Debian suite kharness knows")
+		if cs, err = listFamilies(ctx, fam, *flavour, "all", p.Logf); err != nil {
+			return err
+		}
+		gi, gerr = findKernel(cs, *good)
+		bi, berr = findKernel(cs, *bad)
 	}
-	bi, err := findKernel(cs, *bad)
-	if err != nil {
-		return err
+	if gerr != nil {
+		return gerr
+	}
+	if berr != nil {
+		return berr
 	}
 	if gi >= bi {
 		return fmt.Errorf("-good %s must be older than -bad %s", cs[gi].Release, cs[bi].Release)
 	}
 	cs = cs[gi : bi+1]
-	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
 	p.Logf("bisecting %s over %d kernels: %s .. %s", *bench, len(cs), cs[0].Release, cs[len(cs)-1].Release)
 	kb := &harness.KernelBisect{
 		Kernels: cs, Good: 0, Bad: len(cs) - 1, Bench: *bench, Unit: *unit, Stat: st, SlowFactor: sf, Cmdline: *cmdline,
