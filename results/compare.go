@@ -32,6 +32,10 @@ type CompareOptions struct {
 	// 2%. 0 means 0.02; a negative value means 0, calling every
 	// significant change however small.
 	Threshold float64
+	// Detect, when positive, asks for a plan in the footer: the boots a
+	// side each timed row needs to call a change of this fraction, from
+	// the spread between boots measured (BootsToDetect).
+	Detect float64
 	// ExactThreshold is the smallest change of an exact count (see
 	// ExactUnit) that is called, as a fraction; 0 means
 	// DefaultExactThreshold, a negative value 0.
@@ -75,6 +79,7 @@ type Table struct {
 	Confidence float64
 	Alpha      float64 // significance level of the calls
 	Threshold  float64 // smallest change called, as a fraction; 0.02 is 2%
+	Detect     float64 // the change the footer plans boots for; 0 for no plan
 	// ExactThreshold is the smallest change of an exact count called.
 	ExactThreshold float64
 	exact          bool // some row has an exact unit
@@ -115,6 +120,7 @@ type Cell struct {
 	P              float64 // Mann-Whitney U p-value against the first column; valid if Ratio != 0 and the unit is not exact (NaN then)
 	Delta          float64 // for an exact unit: Center minus the first column's
 	Call           Call    // the verdict against the first column; CallNone if Ratio == 0
+	Spread         float64 // relative spread of the per-boot values (relSpread); NaN with fewer than 3 boots
 
 	ciNotes, pNotes, failNotes []int
 }
@@ -154,6 +160,7 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 		return nil, fmt.Errorf("comparing runs: confidence %v is not in (0, 1)", opt.Confidence)
 	}
 	t.Alpha, t.Threshold = cmp.Or(opt.Alpha, 0.05), cmp.Or(opt.Threshold, 0.02)
+	t.Detect = max(opt.Detect, 0)
 	if !(t.Alpha > 0 && t.Alpha < 1) {
 		return nil, fmt.Errorf("comparing runs: alpha %v is not in (0, 1)", opt.Alpha)
 	}
@@ -414,6 +421,7 @@ func (t *Table) summarise(cd *cellData, k benchKey) (Cell, *benchmath.Sample) {
 	s := benchmath.NewSample(slices.Clone(vals), &benchmath.Thresholds{CompareAlpha: t.Alpha})
 	sum := benchmath.AssumeNothing.Summary(s, t.Confidence)
 	c.Boots, c.Center, c.Lo, c.Hi = len(vals), sum.Center, sum.Lo, sum.Hi
+	c.Spread = relSpread(vals)
 	if math.IsInf(sum.Lo, 0) || math.IsInf(sum.Hi, 0) {
 		// Too few boots for a distribution-free CI at this level: show the
 		// range over boots, and say how often a range of n boots covers the

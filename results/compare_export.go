@@ -53,6 +53,10 @@ type JSONResult struct {
 	Ratio     *float64 `json:"ratio"` // median over the first column's; null in the first column or without boots on either side
 	P         *float64 `json:"p"`     // Mann-Whitney U p-value over per-boot medians against the first column; null with ratio
 	Call      Call     `json:"call"`  // "regression", "improvement", "~", or "" where ratio is null
+	Spread    *float64 `json:"spread"` // relative spread between boots (1.4826·MAD/median); null with fewer than 3 boots
+	// BootsToDetect is the boots a side that spread needs to call a
+	// change of the table's detect fraction; 0 without -detect.
+	BootsToDetect int `json:"boots_to_detect,omitempty"`
 	Notes     []string `json:"notes"` // statistical caveats and the most common failure of a cell with no ok boot
 }
 
@@ -71,6 +75,9 @@ func (t *Table) JSON() *JSONTable {
 				N: c.Boots, Failed: c.Failed, Call: c.Call, Notes: []string{}}
 			if c.Boots > 0 {
 				res.Median, res.Lo, res.Hi = finite(c.Center), finite(c.Lo), finite(c.Hi)
+				if res.Spread = finite(c.Spread); res.Spread != nil && t.Detect > 0 && !ExactUnit(r.Unit) {
+					res.BootsToDetect = BootsToDetect(c.Spread, t.Detect, t.Alpha)
+				}
 			}
 			if i > 0 && c.Ratio != 0 {
 				res.Ratio, res.P = finite(c.Ratio), finite(c.P)

@@ -71,6 +71,9 @@ func (t *Table) WriteText(w io.Writer) error {
 	for i, n := range t.Notes {
 		fmt.Fprintf(&b, "%s %s\n", marker(i+1), n)
 	}
+	for _, l := range t.detectLines() {
+		fmt.Fprintf(&b, "%s\n", l)
+	}
 	for _, w := range t.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", w)
 	}
