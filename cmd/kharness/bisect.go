@@ -206,10 +206,14 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	r, err := harness.BisectKernels(ctx, kb)
 	if r != nil && len(r.Steps) > 0 {
 		harness.WriteBisect(stdout, r, *unit, time.Since(start))
-		if gs, gerr := kb.GuardStats(); gerr != nil {
-			fmt.Fprintf(stderr, "kharness: host guard: %v\n", gerr)
-		} else if gs.Samples > 0 {
-			fmt.Fprintln(stdout, gs)
+		// Exact counts do not go through the host guard: what it set
+		// aside of the timed samples says nothing about them.
+		if !results.ExactUnit(*unit) {
+			if gs, gerr := kb.GuardStats(); gerr != nil {
+				fmt.Fprintf(stderr, "kharness: host guard: %v\n", gerr)
+			} else if gs.Samples > 0 {
+				fmt.Fprintln(stdout, gs)
+			}
 		}
 	}
 	if errors.Is(err, harness.ErrInterrupted) {
