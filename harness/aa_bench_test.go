@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	"kharness/results"
 )
@@ -20,7 +22,56 @@ import (
 //     estimate of the false-call rate with these boots' real noise;
 //   - the smallest shift called: b's boots scaled by 1+d, d raised in 0.5%
 //     steps until a 5-vs-5 comparison calls it, over the disjoint trials.
+//
+// It runs four ways: on a quiet host and beside a CPU hog of half a core
+// (busyHost: what a laptop's browser or a CI neighbour does), each with
+// the automatic -j (one VM at a time on 2 cores) and with -j 2, the
+// default before it left QEMU's threads a core.
 func BenchmarkAAFalseCalls(b *testing.B) {
+	for _, host := range []struct {
+		name string
+		hog  float64
+	}{{"quiet", 0}, {"busy", 0.5}} {
+		for _, j := range []struct {
+			name string
+			jobs int
+		}{{"j=auto", 0}, {"j=2", 2}} {
+			b.Run(host.name+"/"+j.name, func(b *testing.B) {
+				if host.hog > 0 {
+					defer busyHost(host.hog)()
+				}
+				aaFalseCalls(b, j.jobs)
+			})
+		}
+	}
+}
+
+// busyHost keeps one host thread busy for duty of every 10 ms until the
+// returned stop is called: a CPU hog of known duty cycle, the same on
+// every machine, with nothing to install.
+func busyHost(duty float64) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		runtime.LockOSThread()
+		defer close(finished)
+		const period = 10 * time.Millisecond
+		on := time.Duration(duty * float64(period))
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			for t0 := time.Now(); time.Since(t0) < on; {
+			}
+			time.Sleep(period - on)
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func aaFalseCalls(b *testing.B, jobs int) {
 	k, _ := bootFixture(b)
 	n := 20
 	if s := os.Getenv("KHARNESS_AA_BOOTS"); s != "" {
@@ -48,7 +99,7 @@ name = "b"
 	}
 	srcDir, _ := filepath.Abs("..")
 	out := filepath.Join(b.TempDir(), "run")
-	if _, err := Run(b.Context(), RunOptions{Config: cfg, ConfigPath: "aa.toml", OutDir: out, CacheDir: fixture.cache, SourceDir: srcDir}); err != nil {
+	if _, err := Run(b.Context(), RunOptions{Config: cfg, ConfigPath: "aa.toml", OutDir: out, CacheDir: fixture.cache, SourceDir: srcDir, Jobs: jobs}); err != nil {
 		b.Fatal(err)
 	}
 	// Per-boot medians of each cell, in boot order.
@@ -93,6 +144,13 @@ name = "b"
 	b.ReportMetric(float64(trials), "aa-trials")
 	b.ReportMetric(100*float64(resampledCalls)/float64(resampled), "resampled-false-call-%")
 	b.ReportMetric(100*median(minShift), "min-called-shift-%")
+	gs, err := results.Guard(mustBoots(b, out), results.DefaultSlowFactor).Stats()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if gs.Samples > 0 {
+		b.ReportMetric(100*float64(gs.SetAside)/float64(gs.Samples), "set-aside-%")
+	}
 	b.ReportMetric(0, "ns/op")
 	b.Logf("kernel %s, %d+%d boots: %d false calls in %d disjoint A/A trials (5 vs 5, alpha 0.05, threshold 2%%); %.1f%% of %d resampled 5-vs-5 draws called; smallest shift called per trial %v (median %.1f%%); per-boot medians a=%v b=%v",
 		k.Release, len(a), len(bb), falseCalls, trials, 100*float64(resampledCalls)/float64(resampled), resampled, minShift, 100*median(minShift), a, bb)
@@ -157,6 +215,14 @@ func exactAA(b *testing.B, a, bb []float64) {
 	b.ReportMetric(median(minShift), "exact-min-called-insns")
 	b.Logf("exact insns/op over %d+%d boots: %.2f..%.2f; %d false calls in %d disjoint 2-vs-2 and %d in %d 5-vs-5 A/A trials; %.2f%% of 2000 resampled 2-vs-2 draws called; smallest shift called 2-vs-2 (median over trials) %.2f instructions",
 		len(a), len(bb), lo, hi, calls2, trials2, calls5, trials5, 100*float64(resampledCalls)/2000, median(minShift))
+}
+
+func mustBoots(b *testing.B, run string) []*results.BootRecord {
+	boots, err := results.LoadBoots(run)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return boots
 }
 
 // cellSeries is the per-boot medians of one config's cell, in boot order.

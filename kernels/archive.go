@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"kharness/internal/filelock"
@@ -101,6 +102,25 @@ type Mirrors struct{ Debian, Security string }
 // the mirror this machine is set up for. $KHARNESS_DEBIAN_MIRROR and
 // $KHARNESS_DEBIAN_SECURITY_MIRROR override them.
 func mirrors(ctx context.Context) (Mirrors, error) {
+	mirrorsMu.Lock()
+	defer mirrorsMu.Unlock()
+	if mirrorsFound != nil {
+		return *mirrorsFound, nil
+	}
+	m, err := findMirrors(ctx)
+	if err == nil {
+		mirrorsFound = &m
+	}
+	return m, err
+}
+
+// The mirrors, once found: apt's policy does not change during a run.
+var (
+	mirrorsMu    sync.Mutex
+	mirrorsFound *Mirrors
+)
+
+func findMirrors(ctx context.Context) (Mirrors, error) {
 	m := Mirrors{Debian: os.Getenv("KHARNESS_DEBIAN_MIRROR"), Security: os.Getenv("KHARNESS_DEBIAN_SECURITY_MIRROR")}
 	if m.Debian == "" || m.Security == "" {
 		out, err := aptCache(ctx, "policy")
@@ -321,6 +341,34 @@ func (a *Archive) Kernels(ctx context.Context, flavour, suite string) ([]Candida
 	if err := a.Update(ctx, false); err != nil {
 		return nil, err
 	}
+	all, err := a.allKernels(ctx, flavour)
+	if err != nil {
+		return nil, err
+	}
+	var cands []Candidate
+	for _, c := range all {
+		if suite == "" || c.Suite == suite {
+			cands = append(cands, c)
+		}
+	}
+	if len(cands) == 0 {
+		return nil, fmt.Errorf("listing Debian's kernels: no %s kernel in suite %s", flavour, suite)
+	}
+	return cands, nil
+}
+
+// listed remembers allKernels's answer for a flavour and a state of the
+// lists (their update stamp), so that a config of ten families asks apt
+// once.
+var listed sync.Map // "dir\x00flavour\x00stamp" -> []Candidate
+
+// allKernels is Kernels of every suite, from apt or from listed.
+func (a *Archive) allKernels(ctx context.Context, flavour string) ([]Candidate, error) {
+	stamp, _ := os.ReadFile(filepath.Join(a.Dir, "updated"))
+	key := a.Dir + "\x00" + flavour + "\x00" + string(stamp)
+	if v, ok := listed.Load(key); ok {
+		return slices.Clone(v.([]Candidate)), nil
+	}
 	pattern := `^linux-(image|binary)-[0-9].*-` + regexp.QuoteMeta(flavour) + `(-unsigned)?$`
 	out, err := aptCache(ctx, append(a.aptOptions(), "search", "--full", "--names-only", pattern)...)
 	if err != nil {
@@ -359,15 +407,10 @@ func (a *Archive) Kernels(ctx context.Context, flavour, suite string) ([]Candida
 	var cands []Candidate
 	for _, c := range best {
 		c.Suite = suites[c.Package]
-		if suite != "" && c.Suite != suite {
-			continue
-		}
 		cands = append(cands, c)
 	}
-	if len(cands) == 0 {
-		return nil, fmt.Errorf("listing Debian's kernels: no %s kernel in suite %s", flavour, suite)
-	}
 	sortCandidates(cands)
+	listed.Store(key, slices.Clone(cands))
 	return cands, nil
 }
 
