@@ -39,6 +39,9 @@ type VMOptions struct {
 	// Plugin, when not empty, is a TCG plugin to load (the counting
 	// plugin), writing to PluginOut.
 	Plugin, PluginOut string
+	// PluginProfile turns on the plugin's profile mode: with each counted
+	// stretch, the instructions of every kernel block it ran.
+	PluginProfile bool
 	// SocketDir is a private directory for the QMP, console and results
 	// sockets. Unix socket paths are limited to 108 bytes, so it should be
 	// short (a fresh directory under os.TempDir).
@@ -105,7 +108,11 @@ func (o VMOptions) Argv() []string {
 	if o.Plugin != "" {
 		// QEMU's option syntax doubles a comma inside a value.
 		esc := func(s string) string { return strings.ReplaceAll(s, ",", ",,") }
-		argv = append(argv, "-plugin", "file="+esc(o.Plugin)+",out="+esc(o.PluginOut))
+		arg := "file=" + esc(o.Plugin) + ",out=" + esc(o.PluginOut)
+		if o.PluginProfile {
+			arg += ",profile=on"
+		}
+		argv = append(argv, "-plugin", arg)
 	}
 	return argv
 }

@@ -60,10 +60,41 @@ func InsnsFromFile(s *Stream, path string) ([]Result, error) {
 // phase with no counts, counts with no count phase, a stretch whose
 // kernel part exceeds its whole, a long stretch shorter than a short one.
 func InsnsResults(s *Stream, raw []byte) ([]Result, error) {
-	type phase struct {
-		name             string
-		iters, ops, reps uint64
+	phases, err := countPhases(s)
+	if err != nil {
+		return nil, err
 	}
+	groups, _, err := parseInsnsRaw(raw, false)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPhases(phases, groups); err != nil {
+		return nil, err
+	}
+	var out []Result
+	for i, ph := range phases {
+		short, long, err := ph.typical(groups[i])
+		if err != nil {
+			return nil, err
+		}
+		ops := float64(ph.iters * ph.ops)
+		out = append(out, Result{Name: ph.name, Iters: int(ph.iters * ph.ops), Values: []Value{
+			{float64(long.total-short.total) / ops, InsnsUnit},
+			{float64(long.kernel-short.kernel) / ops, KernelInsnsUnit},
+		}})
+	}
+	return out, nil
+}
+
+// phase is a benchmark's count phase as the guest's "insns" comment
+// describes it.
+type phase struct {
+	name             string
+	iters, ops, reps uint64
+}
+
+// countPhases reads the "insns" comments of s, in order.
+func countPhases(s *Stream) ([]phase, error) {
 	var phases []phase
 	for _, c := range s.Comments {
 		if !strings.HasPrefix(c, "insns ") {
@@ -82,31 +113,33 @@ func InsnsResults(s *Stream, raw []byte) ([]Result, error) {
 		}
 		phases = append(phases, phase{m[1], n[0], n[1], n[2]})
 	}
-	groups, err := parseInsnsRaw(raw)
-	if err != nil {
-		return nil, err
-	}
+	return phases, nil
+}
+
+// checkPhases checks that the plugin counted as many benchmarks as the
+// guest says it ran, each with its stretches.
+func checkPhases(phases []phase, groups [][]stretch) error {
 	if len(groups) != len(phases) {
-		return nil, fmt.Errorf("instruction counts: the plugin saw %d counted benchmarks, the guest says it ran %d", len(groups), len(phases))
+		return fmt.Errorf("instruction counts: the plugin saw %d counted benchmarks, the guest says it ran %d", len(groups), len(phases))
 	}
-	var out []Result
 	for i, ph := range phases {
-		g := groups[i]
-		if uint64(len(g)) != 2*ph.reps {
-			return nil, fmt.Errorf("instruction counts: %s: %d stretches counted, want %d", ph.name, len(g), 2*ph.reps)
+		if g := groups[i]; uint64(len(g)) != 2*ph.reps {
+			return fmt.Errorf("instruction counts: %s: %d stretches counted, want %d", ph.name, len(g), 2*ph.reps)
 		}
-		short, long := typicalStretch(g, 0), typicalStretch(g, 1)
-		if long.total < short.total || long.kernel < short.kernel {
-			return nil, fmt.Errorf("instruction counts: %s: the longest-running stretch counted fewer instructions (%d, %d in the kernel) than the short one (%d, %d)",
-				ph.name, long.total, long.kernel, short.total, short.kernel)
-		}
-		ops := float64(ph.iters * ph.ops)
-		out = append(out, Result{Name: ph.name, Iters: int(ph.iters * ph.ops), Values: []Value{
-			{float64(long.total-short.total) / ops, InsnsUnit},
-			{float64(long.kernel-short.kernel) / ops, KernelInsnsUnit},
-		}})
 	}
-	return out, nil
+	return nil
+}
+
+// typical returns the typical short and long stretches of g, the
+// phase's stretches (see typicalStretch), or an error when the long one
+// counted fewer instructions than the short one.
+func (ph phase) typical(g []stretch) (short, long stretch, err error) {
+	short, long = typicalStretch(g, 0), typicalStretch(g, 1)
+	if long.total < short.total || long.kernel < short.kernel {
+		return short, long, fmt.Errorf("instruction counts: %s: the longest-running stretch counted fewer instructions (%d, %d in the kernel) than the short one (%d, %d)",
+			ph.name, long.total, long.kernel, short.total, short.kernel)
+	}
+	return short, long, nil
 }
 
 // typicalStretch returns the count that recurs most among every other
@@ -138,51 +171,94 @@ func typicalStretch(g []stretch, first int) stretch {
 	return best
 }
 
+// block is one P line of the plugin's profile mode: a kernel block's
+// address and the instructions it ran in one stretch.
+type block struct{ vaddr, insns uint64 }
+
+// stretchProfile is the P lines of one stretch, and the line of its S.
+type stretchProfile struct {
+	blocks []block
+	line   int
+}
+
 // parseInsnsRaw reads the plugin's output: a header line "insncount 1",
-// then "B" opening each benchmark and "S total kernel" for each stretch.
-func parseInsnsRaw(raw []byte) ([][]stretch, error) {
+// then "B" opening each benchmark and "S total kernel" for each stretch,
+// each S preceded in profile mode by its "P vaddr insns" lines. With
+// profile, it also returns each stretch's P lines, grouped as the
+// stretches are; without, P lines are checked and dropped.
+func parseInsnsRaw(raw []byte, profile bool) ([][]stretch, [][]stretchProfile, error) {
 	sc := bufio.NewScanner(bytes.NewReader(raw))
 	line := 0
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("instruction counts: %s line %d: %s", InsnsFile, line, fmt.Sprintf(format, args...))
 	}
 	var groups [][]stretch
+	var profs [][]stretchProfile
+	var pending []block // P lines waiting for their S
+	pendingP := 0       // the first of them, 0 if none
 	for sc.Scan() {
 		line++
 		if line > maxInsnsLines {
-			return nil, bad("more than %d lines", maxInsnsLines)
+			return nil, nil, bad("more than %d lines", maxInsnsLines)
 		}
 		f := strings.Fields(sc.Text())
+		if pendingP != 0 && !(len(f) > 0 && (f[0] == "P" || f[0] == "S")) {
+			return nil, nil, bad("profile lines from line %d are not followed by their stretch's S line", pendingP)
+		}
 		switch {
 		case line == 1:
 			if len(f) != 2 || f[0] != "insncount" || f[1] != "1" {
-				return nil, bad("not the counting plugin's output (want \"insncount 1\")")
+				return nil, nil, bad("not the counting plugin's output (want \"insncount 1\")")
 			}
 		case len(f) == 1 && f[0] == "B":
 			groups = append(groups, nil)
+			profs = append(profs, nil)
+		case len(f) == 3 && f[0] == "P":
+			if len(groups) == 0 {
+				return nil, nil, bad("a profile line before any benchmark")
+			}
+			v, err1 := strconv.ParseUint(f[1], 16, 64)
+			n, err2 := strconv.ParseUint(f[2], 10, 64)
+			if err1 != nil || err2 != nil || n == 0 {
+				return nil, nil, bad("bad profile line %q (want \"P <hex address> <instructions>\")", clipText(sc.Text()))
+			}
+			if pendingP == 0 {
+				pendingP = line
+			}
+			if profile {
+				pending = append(pending, block{v, n})
+			}
 		case len(f) == 3 && f[0] == "S":
 			if len(groups) == 0 {
-				return nil, bad("a counted stretch before any benchmark")
+				return nil, nil, bad("a counted stretch before any benchmark")
 			}
 			t, err1 := strconv.ParseUint(f[1], 10, 64)
 			k, err2 := strconv.ParseUint(f[2], 10, 64)
 			if err1 != nil || err2 != nil || k > t {
-				return nil, bad("bad stretch %q", clipText(sc.Text()))
+				return nil, nil, bad("bad stretch %q", clipText(sc.Text()))
 			}
-			groups[len(groups)-1] = append(groups[len(groups)-1], stretch{t, k})
+			g := len(groups) - 1
+			groups[g] = append(groups[g], stretch{t, k})
+			if profile {
+				profs[g] = append(profs[g], stretchProfile{pending, line})
+			}
+			pending, pendingP = nil, 0
 		case len(f) == 1 && f[0] == "F":
-			return nil, bad("the plugin stopped at its line limit: the guest ran far more markers than its count phases")
+			return nil, nil, bad("the plugin stopped at its line limit: the guest ran far more markers than its count phases")
 		case len(f) == 1 && f[0] == "E":
-			return nil, bad("an end marker without a start: the guest's markers are out of step")
+			return nil, nil, bad("an end marker without a start: the guest's markers are out of step")
 		default:
-			return nil, bad("unrecognised %q", clipText(sc.Text()))
+			return nil, nil, bad("unrecognised %q", clipText(sc.Text()))
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("instruction counts: reading %s: %w", InsnsFile, err)
+		return nil, nil, fmt.Errorf("instruction counts: reading %s: %w", InsnsFile, err)
 	}
 	if line == 0 {
-		return nil, fmt.Errorf("instruction counts: %s is empty: the plugin did not start", InsnsFile)
+		return nil, nil, fmt.Errorf("instruction counts: %s is empty: the plugin did not start", InsnsFile)
 	}
-	return groups, nil
+	if pendingP != 0 {
+		return nil, nil, fmt.Errorf("instruction counts: %s line %d: profile lines at the end of the file without their stretch's S line", InsnsFile, pendingP)
+	}
+	return groups, profs, nil
 }

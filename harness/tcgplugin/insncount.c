@@ -5,10 +5,16 @@
  * out=PATH:
  *
  *   B                    the guest opened a benchmark's counted samples
+ *   P <vaddr> <insns>    (profile=on only) one kernel block executed in the
+ *                        stretch whose S line follows: its address in hex,
+ *                        and the instructions it ran there (its size times
+ *                        its executions)
  *   S <total> <kernel>   one counted stretch: instructions from the start
  *                        marker to the end marker, and those at kernel
  *                        addresses
  *   F                    the line limit was reached: nothing follows
+ *
+ * Arguments: out=PATH (required) and profile=on|off (default off).
  *
  * A marker is an 8-byte no-op the guest executes, `nopl disp32(%rax,%rax,1)`
  * (0f 1f 84 00 + disp32) whose displacement is 0x6b68'00'NN ("kh"): NN 1
@@ -25,6 +31,17 @@
  * the guest cancels the constant part by counting each stretch at two
  * lengths and taking the difference.
  *
+ * Profile mode (profile=on) gives every translated block at a kernel
+ * address a record {vaddr, insns, count, start} and an inline add of 1 to
+ * its count at the block's entry. A block translated twice has two
+ * records; the host sums them by address. Records live in chunks that are
+ * allocated once and never move, since QEMU keeps the count's address; past
+ * MAX_RECORDS blocks get none (the host then finds that a stretch's P lines
+ * do not add up to its kernel count). The start marker copies every
+ * record's count to its start; the end marker writes a P line for each
+ * record whose count moved, before the stretch's S line. The P lines of a
+ * stretch add up to its kernel count, since both come from the same blocks.
+ *
  * QEMU ships no header for the plugin API in Debian, so this file declares
  * the few functions of API version 1 (QEMU 4.2 to 8.x) it uses. QEMU 9
  * changed qemu_plugin_insn_data; the version check below makes a newer
@@ -38,6 +55,7 @@
 #include <string.h>
 #include <fcntl.h>
 #include <unistd.h>
+#include <pthread.h>
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -81,6 +99,26 @@ static int out = -1;
 #define MAX_LINES (1UL << 20)
 static unsigned long lines;
 
+/* Output is gathered in buf and written when it fills and at the end of
+ * each marker, so that a stretch's P lines cost a write or two, not one
+ * each. */
+static char buf[1 << 16];
+static size_t buffered;
+
+static void flush(void)
+{
+	const char *s = buf;
+	size_t n = buffered;
+	buffered = 0;
+	while (out >= 0 && n > 0) {
+		ssize_t w = write(out, s, n);
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
 static void emit(const char *s, size_t n)
 {
 	if (out < 0 || lines > MAX_LINES)
@@ -89,12 +127,70 @@ static void emit(const char *s, size_t n)
 		s = "F\n";
 		n = 2;
 	}
-	while (n > 0) {
-		ssize_t w = write(out, s, n);
-		if (w <= 0)
-			return;
-		s += w;
-		n -= (size_t)w;
+	if (buffered + n > sizeof buf)
+		flush();
+	memcpy(buf + buffered, s, n);
+	buffered += n;
+}
+
+/* Profile mode: the records of kernel blocks, in chunks that never move. */
+#define CHUNK_RECORDS (1UL << 16)
+#define MAX_RECORDS (4UL << 20)
+struct chunk {
+	uint64_t count[CHUNK_RECORDS]; /* executions; QEMU adds 1 at the block's entry */
+	uint64_t start[CHUNK_RECORDS]; /* count at the last start marker */
+	uint64_t vaddr[CHUNK_RECORDS];
+	uint32_t insns[CHUNK_RECORDS]; /* the block's instructions */
+};
+static bool profile;
+static struct chunk *chunks[MAX_RECORDS / CHUNK_RECORDS];
+static size_t records; /* records handed out */
+static pthread_mutex_t records_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* new_record returns the count of a fresh record for a kernel block, or
+ * NULL past MAX_RECORDS or when memory runs out. */
+static uint64_t *new_record(uint64_t vaddr, size_t n)
+{
+	uint64_t *count = NULL;
+	pthread_mutex_lock(&records_lock);
+	size_t i = records, c = i / CHUNK_RECORDS, j = i % CHUNK_RECORDS;
+	if (i < MAX_RECORDS && (chunks[c] != NULL || (chunks[c] = calloc(1, sizeof *chunks[c])) != NULL)) {
+		chunks[c]->vaddr[j] = vaddr;
+		chunks[c]->insns[j] = (uint32_t)n;
+		count = &chunks[c]->count[j];
+		__atomic_store_n(&records, i + 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&records_lock);
+	return count;
+}
+
+/* snapshot sets every record's start to its count. */
+static void snapshot(void)
+{
+	size_t n = __atomic_load_n(&records, __ATOMIC_ACQUIRE);
+	for (size_t c = 0; c * CHUNK_RECORDS < n; c++) {
+		size_t m = n - c * CHUNK_RECORDS;
+		if (m > CHUNK_RECORDS)
+			m = CHUNK_RECORDS;
+		memcpy(chunks[c]->start, chunks[c]->count, m * sizeof(uint64_t));
+	}
+}
+
+/* emit_profile writes a P line for every record whose count moved since
+ * the last snapshot. */
+static void emit_profile(void)
+{
+	char line[64];
+	size_t n = __atomic_load_n(&records, __ATOMIC_ACQUIRE);
+	for (size_t i = 0; i < n; i++) {
+		struct chunk *ch = chunks[i / CHUNK_RECORDS];
+		size_t j = i % CHUNK_RECORDS;
+		uint64_t d = ch->count[j] - ch->start[j];
+		if (d == 0)
+			continue;
+		int k = snprintf(line, sizeof line, "P %llx %llu\n", (unsigned long long)ch->vaddr[j],
+		    (unsigned long long)(d * ch->insns[j]));
+		emit(line, (size_t)k);
 	}
 }
 
@@ -111,6 +207,8 @@ static void on_mark(unsigned int vcpu, void *udata)
 	case MARK_START:
 		start_total = total;
 		start_kernel = kernel;
+		if (profile)
+			snapshot();
 		started = true;
 		break;
 	case MARK_END:
@@ -118,13 +216,17 @@ static void on_mark(unsigned int vcpu, void *udata)
 			emit("E\n", 2); /* an end without a start: the host rejects the file */
 			break;
 		}
-		n = snprintf(line, sizeof line, "S %llu %llu\n",
-		    (unsigned long long)(total - start_total),
-		    (unsigned long long)(kernel - start_kernel));
+		/* The counts first: writing the profile runs no guest code, but
+		 * keep the stretch's numbers those of the marker's moment. */
+		uint64_t t = total - start_total, k = kernel - start_kernel;
+		if (profile)
+			emit_profile();
+		n = snprintf(line, sizeof line, "S %llu %llu\n", (unsigned long long)t, (unsigned long long)k);
 		emit(line, (size_t)n);
 		started = false;
 		break;
 	}
+	flush();
 }
 
 /* marker returns the marker kind of insn, or 0. */
@@ -152,10 +254,16 @@ static int marker(const struct qemu_plugin_insn *insn)
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	size_t n = qemu_plugin_tb_n_insns(tb);
+	uint64_t vaddr = qemu_plugin_tb_vaddr(tb);
 	(void)id;
 	qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &total, n);
-	if (qemu_plugin_tb_vaddr(tb) >= KERNEL_BASE) {
+	if (vaddr >= KERNEL_BASE) {
 		qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, &kernel, n);
+		if (profile) {
+			uint64_t *count = new_record(vaddr, n);
+			if (count != NULL)
+				qemu_plugin_register_vcpu_tb_exec_inline(tb, QEMU_PLUGIN_INLINE_ADD_U64, count, 1);
+		}
 		return; /* markers live in user space */
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -170,6 +278,7 @@ static void on_qemu_exit(qemu_plugin_id_t id, void *udata)
 {
 	(void)id;
 	(void)udata;
+	flush();
 	if (out >= 0)
 		close(out);
 	out = -1;
@@ -182,8 +291,12 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const struct qemu_info_t *in
 	for (int i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "out=", 4) == 0)
 			path = argv[i] + 4;
+		else if (strcmp(argv[i], "profile=on") == 0)
+			profile = true;
+		else if (strcmp(argv[i], "profile=off") == 0)
+			profile = false;
 		else {
-			fprintf(stderr, "insncount: unknown argument %s (want out=FILE)\n", argv[i]);
+			fprintf(stderr, "insncount: unknown argument %s (want out=FILE or profile=on|off)\n", argv[i]);
 			return -1;
 		}
 	}
@@ -197,6 +310,7 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const struct qemu_info_t *in
 		return -1;
 	}
 	emit("insncount 1\n", 12);
+	flush();
 	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
 	qemu_plugin_register_atexit_cb(id, on_qemu_exit, NULL);
 	return 0;
