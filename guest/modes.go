@@ -44,6 +44,11 @@ func WriteStream(ctx context.Context, w io.Writer, p Params, cfg []ConfigPair, l
 	if err := runFidelity(ctx, s, p, log); err != nil {
 		return err
 	}
+	if p.Kallsyms {
+		if err := writeKallsyms(s, KallsymsPath, log); err != nil {
+			return err
+		}
+	}
 	switch p.Mode {
 	case ModeMiscount:
 		return s.endWithCount(s.Count() + 1)

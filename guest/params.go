@@ -71,6 +71,10 @@ type Params struct {
 	// Insns runs each benchmark's count phase for kharness's
 	// instruction-counting plugin after its samples (kharness.insns=1).
 	Insns bool
+	// Kallsyms writes the kernel's text symbols to the stream after the
+	// benchmarks, for the host to name the kernel blocks the counting
+	// plugin profiled (kharness.kallsyms=1; see writeKallsyms).
+	Kallsyms bool
 }
 
 // KrefPath is where the image holds the C reference of the fidelity check.
@@ -144,6 +148,12 @@ func ParseCmdline(cmdline string, base Params) (p Params, ignored []string, err 
 				return p, ignored, fmt.Errorf("kharness.insns=%q: want 0 or 1", val)
 			}
 			p.Insns = b
+		case "kallsyms":
+			b, err := strconv.ParseBool(val)
+			if err != nil {
+				return p, ignored, fmt.Errorf("kharness.kallsyms=%q: want 0 or 1", val)
+			}
+			p.Kallsyms = b
 		default:
 			ignored = append(ignored, key)
 		}
