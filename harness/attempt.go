@@ -67,10 +67,19 @@ func runJob(ctx context.Context, opt RunOptions, j job, image string, accel Acce
 func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attempt, image string, accel AccelChoice, jobs int) (*results.BootRecord, error) {
 	cfg := opt.Config
 	vmo := vmOptions(opt, j.kernel, image, accel.Accel, j.config, "")
+	spec := BootSpec{Deadline: cfg.BootTimeout()}
 	if accel.Plugin != "" {
 		vmo.Plugin, vmo.PluginOut = accel.Plugin, att.Path(results.InsnsFile)
 		vmo.Cmdline += " kharness.insns=1"
+		if opt.Profile {
+			// The plugin profiles kernel blocks; the guest sends the
+			// symbols that name them, about a megabyte.
+			vmo.PluginProfile = true
+			vmo.Cmdline += " kharness.kallsyms=1"
+			spec.ResultsLimit = results.ProfileStreamLimit
+		}
 	}
+	spec.VM = vmo
 	argv := vmo.withDefaults().Argv()
 	if err := os.WriteFile(att.Path("qemu.argv"), []byte(QuoteArgv(argv)+"\n"), 0o644); err != nil {
 		return nil, err
@@ -80,7 +89,7 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 	}
 	load := HostLoad()
 	started := time.Now().UTC()
-	v, err := Boot(ctx, BootSpec{VM: vmo, Deadline: cfg.BootTimeout()}, att.Path("console.log"), att.Path("results.raw"))
+	v, err := Boot(ctx, spec, att.Path("console.log"), att.Path("results.raw"))
 	if err != nil {
 		return nil, err
 	}
