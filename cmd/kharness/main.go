@@ -36,6 +36,7 @@ commands:
   nightly -history DIR CONFIG.toml                         run every kernel of the config's families the history lacks; trend report
   bisect-run -ref-ns N|-ref RUN [-C TREE] [-config F]     for git bisect run: build the tree's kernel, boot; exit 0 good, 1 bad, 125 skip
   shell [-accel A] KERNEL [-- kernel args...]              boot a kernel with the benchmark image and get a shell on its console
+  attribute -a K1 -b K2 [-bench RE] [-top N] [-o DIR]     under TCG: each benchmark's kernel instructions per op by kernel function, A vs B
   seed RUN... | fidelity RUN...                            the seed post's lat_ctx table (configs/seed.toml); Go ÷ C (configs/fidelity.toml)
 
 Run "kharness <command> -h" for a command's flags.
@@ -115,6 +116,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return bisectRunCmd(ctx, args[1:], stdout, stderr)
 	case "shell":
 		return shellCmd(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "attribute":
+		return attributeCmd(ctx, args[1:], stdout, stderr)
 	case "seed", "fidelity":
 		return interruptible(ctx, func() error { return tableCmd(args[0], args[1:], stdout, stderr) })
 	case "help", "-h", "--help":
