@@ -44,15 +44,13 @@ type AttributeOptions struct {
 }
 
 // FuncCount is one kernel function's instructions per operation on each
-// kernel.
+// kernel, and B's less A's.
 type FuncCount struct {
-	Name string  `json:"function"`
-	A    float64 `json:"a"`
-	B    float64 `json:"b"`
+	Name  string  `json:"function"`
+	A     float64 `json:"a"`
+	B     float64 `json:"b"`
+	Delta float64 `json:"delta"`
 }
-
-// Delta is B's count less A's.
-func (f FuncCount) Delta() float64 { return f.B - f.A }
 
 // BenchAttribution is one benchmark's kernel instructions per operation on
 // both kernels, by function.
@@ -245,10 +243,11 @@ func attribute(name string, pa, pb []results.BenchProfile) BenchAttribution {
 		fns[f] = true
 	}
 	for f := range fns {
-		ba.Funcs = append(ba.Funcs, FuncCount{Name: f, A: ra.PerOp(f), B: rb.PerOp(f)})
+		a, b := ra.PerOp(f), rb.PerOp(f)
+		ba.Funcs = append(ba.Funcs, FuncCount{Name: f, A: a, B: b, Delta: b - a})
 	}
 	slices.SortFunc(ba.Funcs, func(x, y FuncCount) int {
-		return cmp.Or(cmp.Compare(math.Abs(y.Delta()), math.Abs(x.Delta())), cmp.Compare(x.Name, y.Name))
+		return cmp.Or(cmp.Compare(math.Abs(y.Delta), math.Abs(x.Delta)), cmp.Compare(x.Name, y.Name))
 	})
 	return ba
 }

@@ -41,7 +41,7 @@ func WriteAttribution(w io.Writer, a *Attribution, top int) {
 			shown = shown[:top]
 		}
 		for _, f := range shown {
-			rows = append(rows, [4]string{f.Name, count(f.A), count(f.B), signed(f.Delta())})
+			rows = append(rows, [4]string{f.Name, count(f.A), count(f.B), signed(f.Delta)})
 		}
 		if rest := b.Funcs[len(shown):]; len(rest) > 0 {
 			var ra, rb float64
