@@ -36,14 +36,22 @@ func attributeKernel(ctx context.Context, arg, flavour string) (kernels.Source, 
 		return kernels.Source{}, err
 	}
 	cs, lerr := kernels.ListFamily(ctx, m[1], flavour)
-	if lerr != nil {
-		return kernels.Source{}, lerr
+	i, ferr := 0, lerr
+	if lerr == nil {
+		i, ferr = findKernel(cs, arg)
 	}
-	i, ferr := findKernel(cs, arg)
 	if ferr != nil {
-		return kernels.Source{}, ferr
+		// Not in the system's apt lists: every Debian suite kharness
+		// knows (7.0.13, 7.1.3 are only in trixie-backports).
+		var aerr error
+		if cs, aerr = listFamilies(ctx, m[1], flavour, kernels.AllSuites, nil); aerr != nil {
+			return kernels.Source{}, fmt.Errorf("%v; in Debian's other suites: %v", ferr, aerr)
+		}
+		if i, ferr = findKernel(cs, arg); ferr != nil {
+			return kernels.Source{}, ferr
+		}
 	}
-	return kernels.Source{Package: cs[i].Package}, nil
+	return kernels.Source{Package: cs[i].Package, Suite: cs[i].Suite}, nil
 }
 
 // attributeCmd boots two kernels with the counting plugin in profile mode
