@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"golang.org/x/perf/benchmath"
 )
 
 func TestBootsToDetect(t *testing.T) {
@@ -49,5 +51,19 @@ func TestDetectFooter(t *testing.T) {
 		"  Pipe 6.1: fewer than 3 boots in every cell: no spread measured yet"
 	if got != want {
 		t.Errorf("detect footer:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// A p-value is a probability, also for tied boots (benchmath's two-sided
+// Mann-Whitney doubles the smaller tail past 1 there).
+func TestComparePValueAtMostOne(t *testing.T) {
+	base := benchmath.NewSample([]float64{83.33, 100}, &benchmath.Thresholds{CompareAlpha: 0.05})
+	s := benchmath.NewSample([]float64{100}, &benchmath.Thresholds{CompareAlpha: 0.05})
+	tab := &Table{Alpha: 0.05, Threshold: 0.02}
+	var c Cell
+	c.Center = 95
+	tab.compare(&c, "sys%", base, s, 100)
+	if !(c.P <= 1) {
+		t.Errorf("p = %v, want at most 1", c.P)
 	}
 }
