@@ -103,11 +103,11 @@ func Attribute(ctx context.Context, o AttributeOptions) (*Attribution, error) {
 		}
 		names[i] = KernelLabel(c)
 		names[i] = names[i][:min(len(names[i]), 38)]
-		kcs[i] = KernelConfig{Package: s.Package, Family: s.Family, Flavour: s.Flavour, Path: s.Path, SHA256: s.SHA256}
-		if c.Package != "" && c.Suite == "" {
-			// The package and its version as resolved now: resuming the
-			// directory boots the same kernel.
-			kcs[i] = KernelConfig{Package: c.Package}
+		kcs[i] = KernelConfig{Package: s.Package, Family: s.Family, Flavour: s.Flavour, Path: s.Path, SHA256: s.SHA256, Suite: s.Suite}
+		if c.Package != "" {
+			// The package as resolved now, with the suite it came from:
+			// resuming the directory boots the same kernel.
+			kcs[i] = KernelConfig{Package: c.Package, Suite: c.Suite}
 		}
 	}
 	if names[0] == names[1] {
@@ -170,7 +170,7 @@ count = %d
 `, o.Boots, o.Bench, o.Benchtime, o.Count)
 	for _, k := range kcs {
 		fmt.Fprintf(&b, "[[kernel]]\nname = %q\n", k.Name)
-		for _, kv := range [][2]string{{"package", k.Package}, {"family", k.Family}, {"flavour", k.Flavour}, {"path", k.Path}, {"sha256", k.SHA256}} {
+		for _, kv := range [][2]string{{"package", k.Package}, {"family", k.Family}, {"flavour", k.Flavour}, {"path", k.Path}, {"sha256", k.SHA256}, {"suite", k.Suite}} {
 			if kv[1] != "" {
 				fmt.Fprintf(&b, "%s = %q\n", kv[0], kv[1])
 			}
