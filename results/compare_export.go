@@ -50,14 +50,14 @@ type JSONResult struct {
 	Median    *float64 `json:"median"`    // median of the per-boot medians; null if n is 0
 	Lo        *float64 `json:"lo"`        // its confidence interval, or the range over boots (see notes)
 	Hi        *float64 `json:"hi"`
-	Ratio     *float64 `json:"ratio"` // median over the first column's; null in the first column or without boots on either side
-	P         *float64 `json:"p"`     // Mann-Whitney U p-value over per-boot medians against the first column; null with ratio
-	Call      Call     `json:"call"`  // "regression", "improvement", "~", or "" where ratio is null
+	Ratio     *float64 `json:"ratio"`  // median over the first column's; null in the first column or without boots on either side
+	P         *float64 `json:"p"`      // Mann-Whitney U p-value over per-boot medians against the first column; null with ratio
+	Call      Call     `json:"call"`   // "regression", "improvement", "~", or "" where ratio is null
 	Spread    *float64 `json:"spread"` // relative spread between boots (1.4826·MAD/median); null with fewer than 3 boots
 	// BootsToDetect is the boots a side that spread needs to call a
 	// change of the table's detect fraction; 0 without -detect.
-	BootsToDetect int `json:"boots_to_detect,omitempty"`
-	Notes     []string `json:"notes"` // statistical caveats and the most common failure of a cell with no ok boot
+	BootsToDetect int      `json:"boots_to_detect,omitempty"`
+	Notes         []string `json:"notes"` // statistical caveats and the most common failure of a cell with no ok boot
 }
 
 // JSON returns the table in the form WriteJSON writes.
