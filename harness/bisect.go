@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"golang.org/x/perf/benchmath"
+
+	"kharness/results"
 )
 
 // SampleFunc returns the per-boot medians of the benchmark for kernel i,
@@ -208,14 +210,5 @@ func utest(a, b []float64) float64 {
 	return benchmath.AssumeNothing.Compare(sa, sb).P
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
+// median is results.Median, the project's one median.
+func median(xs []float64) float64 { return results.Median(xs) }

@@ -3,7 +3,6 @@ package results
 import (
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 
 	"github.com/aclements/go-moremath/stats"
@@ -66,7 +65,7 @@ func relSpread(vals []float64) float64 {
 	if len(vals) < 3 {
 		return math.NaN()
 	}
-	m := medianOf(vals)
+	m := Median(vals)
 	if m == 0 {
 		return math.NaN()
 	}
@@ -74,16 +73,7 @@ func relSpread(vals []float64) float64 {
 	for i, v := range vals {
 		dev[i] = math.Abs(v - m)
 	}
-	return 1.4826 * medianOf(dev) / math.Abs(m)
-}
-
-func medianOf(vals []float64) float64 {
-	s := slices.Sorted(slices.Values(vals))
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
+	return 1.4826 * Median(dev) / math.Abs(m)
 }
 
 // detectLines are the footer's plan: for each timed row, the widest spread

@@ -35,7 +35,7 @@ func DecideExact(base, s []float64, threshold float64) (call Call, tooFew bool) 
 	default:
 		return CallSame, false
 	}
-	m1, m2 := median(slices.Clone(base)), median(slices.Clone(s))
+	m1, m2 := Median(slices.Clone(base)), Median(slices.Clone(s))
 	if gap <= spread || m1 <= 0 || math.Abs(m2/m1-1) <= threshold+1e-12 {
 		return CallSame, false
 	}

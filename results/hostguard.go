@@ -112,7 +112,7 @@ func (g *HostGuard) compute() error {
 		}
 		g.levels = map[string]float64{}
 		for k, rs := range refs {
-			g.levels[k] = median(rs)
+			g.levels[k] = Median(rs)
 		}
 	})
 	return g.err

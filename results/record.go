@@ -3,9 +3,10 @@ package results
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -213,7 +214,7 @@ func syncDir(dir string) error {
 // benchmark and unit, the keys in the order they first appear, and
 // warnings for lines that did not parse.
 func bootMedians(b *BootRecord) (map[benchKey]float64, []benchKey, []string, error) {
-	return bootStats(b, median)
+	return bootStats(b, Median)
 }
 
 // bootStats is bootMedians with stat in place of the median.
@@ -256,14 +257,19 @@ func bootSampleLists(b *BootRecord) (map[benchKey][]float64, []benchKey, []strin
 	return samples, order, warns, nil
 }
 
-// median returns the median of vs, which it sorts.
-func median(vs []float64) float64 {
-	sort.Float64s(vs)
-	n := len(vs)
-	if n%2 == 1 {
-		return vs[n/2]
+// Median is the median of vs, NaN for none; vs is left as it was. The one
+// median of the project: compare, the host guard, bisect and bisect-run
+// all take theirs from here.
+func Median(vs []float64) float64 {
+	if len(vs) == 0 {
+		return math.NaN()
 	}
-	return (vs[n/2-1] + vs[n/2]) / 2
+	s := slices.Sorted(slices.Values(vs))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // A MismatchError says that boots to be compared ran under different

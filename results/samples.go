@@ -35,7 +35,7 @@ func (s BootStat) fn() func([]float64) float64 {
 	if s == StatMin {
 		return func(vs []float64) float64 { return slices.Min(vs) }
 	}
-	return median
+	return Median
 }
 
 // ErrNoBenchmark means no boot read has the benchmark and unit asked for.

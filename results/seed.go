@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -92,7 +93,7 @@ func cellMedians(boots []*BootRecord) (cells [][2]string, meds map[[2]string]map
 		meds[c], counts[c] = map[benchKey]float64{}, map[benchKey]int{}
 		for k, vs := range m {
 			counts[c][k] = len(vs)
-			meds[c][k] = median(vs)
+			meds[c][k] = Median(vs)
 		}
 	}
 	return cells, meds, counts, nil
@@ -284,7 +285,8 @@ func pairedRatios(boots []*BootRecord, rows []FidelityRow) error {
 	}
 	for i, r := range rows {
 		if vs := pooled[[3]string{r.Kernel, r.Config, r.Case}]; len(vs) > 0 {
-			rows[i].Paired = median(vs) // sorts vs
+			slices.Sort(vs) // medianCI reads a sorted sample
+			rows[i].Paired = Median(vs)
 			rows[i].PairedLo, rows[i].PairedHi = medianCI(vs, 0.95)
 			rows[i].Pairs = len(vs)
 		}

@@ -168,7 +168,7 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "%s: too few boots: skip\n", head)
 		return &exitError2{bisectSkip, fmt.Errorf("%d of %d boots failed: %s", len(fails), *boots, strings.Join(fails, "; "))}
 	}
-	med := median(meds)
+	med := results.Median(meds)
 	if *stat == "min" {
 		med = slices.Min(meds)
 	}
@@ -226,7 +226,7 @@ func bootSteps(ctx context.Context, vm harness.VMOptions, n int, deadline time.D
 			}
 			continue
 		}
-		meds = append(meds, median(samples))
+		meds = append(meds, results.Median(samples))
 	}
 	return meds, fails, nil
 }
@@ -271,7 +271,7 @@ func runReference(dir, cell, bench, stat string) (float64, string, error) {
 	if stat == "min" {
 		return slices.Min(perCell[cells[0]]), accel[cells[0]], nil
 	}
-	return median(perCell[cells[0]]), accel[cells[0]], nil
+	return results.Median(perCell[cells[0]]), accel[cells[0]], nil
 }
 
 // kharnessSource finds the kharness tree the guest image is built from:
@@ -288,15 +288,6 @@ func kharnessSource(flagDir string) (string, error) {
 	}
 	wd, _ := os.Getwd()
 	return initramfs.FindSourceDir(wd)
-}
-
-func median(vs []float64) float64 {
-	s := slices.Sorted(slices.Values(vs))
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // loadAvg is the host's one-minute load average, which inflates what TCG
