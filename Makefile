@@ -29,8 +29,10 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 
 # test: unit tests, real boots under TCG, and each fuzzer for $(FUZZTIME).
+# The tests' boots check what kharness does, not how fast the guest runs:
+# one VM per host core (KHARNESS_JOBS), as many as the cores allow.
 test: test-deps vet
-	$(GO) test -count=1 -timeout 30m ./...
+	KHARNESS_JOBS=$$(nproc) $(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) --no-print-directory fuzz
 
 unit:
