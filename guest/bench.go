@@ -91,6 +91,12 @@ type Instance struct {
 	Err func() error
 	// Stop, if not nil, tears the set-up down.
 	Stop func() error
+	// CountStretch, if not nil, runs a counted stretch of n iterations
+	// between the counting plugin's markers itself, for a benchmark whose
+	// loop runs in another process (the 32-bit helper): the count phase
+	// then leaves its own markers out, so that the request's round trip
+	// is not counted.
+	CountStretch func(n uint64)
 }
 
 // start returns b's Instance.

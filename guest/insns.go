@@ -82,9 +82,13 @@ func countIters(c Calibration) uint64 {
 func countInsns(in *Instance, cn Counted) error {
 	markBench()
 	short, long := cn.Iters, 2*cn.Iters
+	stretch := func(n uint64) { countedStretch(in.Loop, n) }
+	if in.CountStretch != nil {
+		stretch = in.CountStretch
+	}
 	for r := 0; r < cn.Reps; r++ {
-		countedStretch(in.Loop, short)
-		countedStretch(in.Loop, long)
+		stretch(short)
+		stretch(long)
 		if err := in.check(); err != nil {
 			return err
 		}

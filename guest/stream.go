@@ -164,7 +164,9 @@ func SystemConfig(p Params) []ConfigPair {
 		{"goarch", runtime.GOARCH},
 		{"kernel-release", release},
 		{"kernel-cmdline", readTrimmed("/proc/cmdline")},
-		{"cpu-model", cpuModel()},
+		{"cpu-model", cpuInfo("model name")},
+		{"cpu-vendor", cpuInfo("vendor_id")},
+		{"vsyscall32", Vsyscall32()},
 		{"clocksource", readTrimmed("/sys/devices/system/clocksource/clocksource0/current_clocksource")},
 		{"guest-ncpu", strconv.Itoa(runtime.NumCPU())},
 		{"guest-benchtime", p.Benchtime.String()},
@@ -181,8 +183,9 @@ func readTrimmed(path string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// cpuModel returns the first "model name" of /proc/cpuinfo, or "unknown".
-func cpuModel() string {
+// cpuInfo returns the first value of key in /proc/cpuinfo ("model name",
+// "vendor_id"), or "unknown".
+func cpuInfo(key string) string {
 	b, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {
 		return "unknown"
@@ -190,7 +193,7 @@ func cpuModel() string {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == "model name" {
+		if ok && strings.TrimSpace(k) == key {
 			return strings.TrimSpace(v)
 		}
 	}

@@ -35,7 +35,7 @@ func Benchmarks() []Benchmark {
 		{Name: "PageFault/mapping=file-shared/size=1MiB", Start: fileStart(faultStart)},
 		{Name: "MmapMunmap/mapping=file-shared/size=1MiB", Start: fileStart(mmapStart)},
 	}
-	return append(bs, processBenchmarks()...)
+	return append(append(bs, entry32Benchmarks()...), processBenchmarks()...)
 }
 
 // scratch is the buffer the loops read into and write from: a package

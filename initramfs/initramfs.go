@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/u-root/gobusybox/src/pkg/golang"
@@ -32,6 +33,10 @@ const GuestPath = "/bin/kguest"
 // KrefPath is where the image holds the C reference of the fidelity check
 // (fidelity/kref.c, built with gcc -O2 -static), when gcc is present.
 const KrefPath = "/bin/kref"
+
+// Guest32Path is where the image holds the guest's 32-bit helper
+// (cmd/kguest32; guest.Kguest32Path names the same file).
+const Guest32Path = "/bin/kguest32"
 
 // KrefSource is the C reference's source file, relative to the module root.
 const KrefSource = "fidelity/kref.c"
@@ -129,12 +134,16 @@ func Build(ctx context.Context, opt Options) (*Image, error) {
 	if err := buildGuest(ctx, opt.SourceDir, guest); err != nil {
 		return nil, err
 	}
+	guest32 := filepath.Join(tmp, "kguest32")
+	if err := buildGo(ctx, opt.SourceDir, guest32, "./cmd/kguest32", "386"); err != nil {
+		return nil, err
+	}
 	kref := filepath.Join(tmp, "kref")
 	if err := buildKref(ctx, opt.SourceDir, kref); err != nil {
 		logf("no C reference in the image (the fidelity check will skip): %v", err)
 		kref = ""
 	}
-	key, err := inputKey(opt.SourceDir, guest, kref)
+	key, err := inputKey(opt.SourceDir, kref, guest, guest32)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +165,7 @@ func Build(ctx context.Context, opt Options) (*Image, error) {
 
 	logf("building initramfs %s (u-root %s)", key[:12], strings.Join(DefaultCommands, " "))
 	out := filepath.Join(tmp, "image.cpio")
-	if err := create(ctx, opt.SourceDir, tmp, guest, kref, out); err != nil {
+	if err := create(ctx, opt.SourceDir, tmp, guest, guest32, kref, out); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(out, img.Path); err != nil {
@@ -167,11 +176,18 @@ func Build(ctx context.Context, opt Options) (*Image, error) {
 
 // buildGuest compiles the guest program as a static linux/amd64 binary.
 func buildGuest(ctx context.Context, src, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, "./cmd/kguest")
+	return buildGo(ctx, src, out, "./cmd/kguest", "amd64")
+}
+
+// buildGo compiles the command pkg of the module at src as a static
+// linux/goarch binary: the guest program, and its 32-bit helper
+// (cmd/kguest32, linux/386: the null system call from a 32-bit process).
+func buildGo(ctx context.Context, src, out, pkg, goarch string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
 	cmd.Dir = src
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch)
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("building the guest program in %s: %w\n%s", src, err, b)
+		return fmt.Errorf("building %s (linux/%s) in %s: %w\n%s", pkg, goarch, src, err, b)
 	}
 	return nil
 }
@@ -191,10 +207,10 @@ func buildKref(ctx context.Context, src, out string) error {
 // inputKey hashes everything the image depends on: the guest binary, the
 // C reference's source (when kref was built), the module's dependency pins
 // (which fix u-root's version), the Go toolchain and the command list.
-func inputKey(src, guest, kref string) (string, error) {
+func inputKey(src, kref string, guests ...string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n%s\nkref=%t\n", formatVersion, runtime.Version(), strings.Join(DefaultCommands, ","), kref != "")
-	files := []string{guest, filepath.Join(src, "go.mod"), filepath.Join(src, "go.sum")}
+	files := append(slices.Clone(guests), filepath.Join(src, "go.mod"), filepath.Join(src, "go.sum"))
 	if kref != "" {
 		files = append(files, filepath.Join(src, KrefSource))
 	}
@@ -216,7 +232,7 @@ func inputKey(src, guest, kref string) (string, error) {
 // not "", the C reference. gobusybox forces `go build -a`;
 // -a=false turns that off, which takes a warm rebuild from ~14 s to ~3 s
 // with identical output.
-func create(ctx context.Context, src, tmp, guest, kref, out string) error {
+func create(ctx context.Context, src, tmp, guest, guest32, kref, out string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -227,7 +243,7 @@ func create(ctx context.Context, src, tmp, guest, kref, out string) error {
 	var msgs strings.Builder
 	l := llog.New(slog.LevelWarn, func(format string, v ...any) { fmt.Fprintf(&msgs, format+"\n", v...) })
 	env := golang.Default(golang.DisableCGO(), golang.WithGOOS("linux"), golang.WithGOARCH("amd64"), golang.WithWorkingDir(src))
-	files := []string{guest + ":" + strings.TrimPrefix(GuestPath, "/")}
+	files := []string{guest + ":" + strings.TrimPrefix(GuestPath, "/"), guest32 + ":" + strings.TrimPrefix(Guest32Path, "/")}
 	if kref != "" {
 		files = append(files, kref+":"+strings.TrimPrefix(KrefPath, "/"))
 	}
