@@ -95,7 +95,7 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 	}
 	rec := &results.BootRecord{
 		Schema: results.SchemaVersion, Cell: j.cell, Kernel: j.info,
-		Config: results.BootConfig{Name: j.config.Name, Cmdline: j.config.Cmdline},
+		Config: results.BootConfig{Name: j.config.Name, Cmdline: j.config.Cmdline, CPU: j.config.CPU},
 		Boot:   j.boot, Attempt: att.Attempt,
 		Accel: v.Accel, AccelRequested: cfg.Accel, AccelNote: accel.Note,
 		QEMUVersion: v.QEMUVersion, QEMUBinary: argv[0], GuestCPU: vmo.withDefaults().CPU,

@@ -66,6 +66,12 @@ type BootConfig struct {
 	Name    string `toml:"name"`
 	Cmdline string `toml:"cmdline"`
 	SMP     int    `toml:"smp"`
+	// CPU, when set, is this config's guest -cpu (a model such as
+	// "qemu64,vendor=GenuineIntel", "Haswell-noTSX" or "EPYC"), in place
+	// of the run's cpu: the CPU model as an axis of the matrix, so one run
+	// shows the entry each vendor gets. compare then compares boots of
+	// different CPU models, because the config asked for them.
+	CPU string `toml:"cpu"`
 }
 
 // ConfigError is a bad config file, with the line it is about (0 if none).
@@ -129,9 +135,16 @@ const maxCmdline = 2047
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,39}$`)
 
+// cpuRE is a QEMU -cpu value: a model and comma-separated options, with
+// nothing QEMU's option parser or a shell would read otherwise.
+var cpuRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.=+-]*(,[A-Za-z0-9_.=+-]+)*$`)
+
 func (c *Config) validate() error {
 	bad := func(table string, index int, key, format string, args ...any) error {
 		return &ConfigError{c.file, c.lineOf(table, index, key), fmt.Sprintf(format, args...)}
+	}
+	if c.CPU != "" && !cpuRE.MatchString(c.CPU) {
+		return bad("", 0, "cpu", "cpu = %q: want a QEMU CPU model and options, such as \"qemu64,vendor=GenuineIntel\" or \"EPYC\"", c.CPU)
 	}
 	if c.Boots < 1 || c.Boots > 1000 {
 		return bad("", 0, "boots", "boots = %d: want 1..1000 (5 or more for a Mann-Whitney test to call anything)", c.Boots)
@@ -194,6 +207,9 @@ func (c *Config) validate() error {
 		seen["c"+b.Name] = true
 		if b.SMP == 0 {
 			b.SMP = 1
+		}
+		if b.CPU != "" && !cpuRE.MatchString(b.CPU) {
+			return bad("config", i, "cpu", "config %q: cpu = %q: want a QEMU CPU model and options, such as \"qemu64,vendor=GenuineIntel\" or \"EPYC\"", b.Name, b.CPU)
 		}
 		if b.SMP < 1 || b.SMP > 64 {
 			return bad("config", i, "smp", "config %q: smp = %d: want 1..64", b.Name, b.SMP)

@@ -326,7 +326,7 @@ func startRecord(ctx context.Context, store *results.Store, opt RunOptions, jobs
 		Boots: cfg.Boots, Retries: cfg.Retries, Jobs: jobs, Accel: cfg.Accel, Command: opt.Command, Host: hostInfo(),
 	}
 	for _, b := range cfg.Configs {
-		rec.Configs = append(rec.Configs, results.BootConfig{Name: b.Name, Cmdline: b.Cmdline})
+		rec.Configs = append(rec.Configs, results.BootConfig{Name: b.Name, Cmdline: b.Cmdline, CPU: b.CPU})
 	}
 	for _, kc := range cfg.Kernels {
 		cand, err := kernels.Resolve(ctx, kc.Source())
@@ -394,7 +394,7 @@ func cmdline(cfg *Config, bc BootConfig, mode string) string {
 func vmOptions(opt RunOptions, k *kernels.Kernel, image, accel string, bc BootConfig, mode string) VMOptions {
 	return VMOptions{
 		QEMU: opt.QEMU, Kernel: k.Path, Initrd: image, Cmdline: cmdline(opt.Config, bc, mode),
-		Accel: accel, CPU: opt.Config.CPU, SMP: bc.SMP, MemoryMB: opt.Config.MemoryMB,
+		Accel: accel, CPU: cmp.Or(bc.CPU, opt.Config.CPU), SMP: bc.SMP, MemoryMB: opt.Config.MemoryMB,
 	}
 }
 
