@@ -39,6 +39,7 @@ commands:
   shell [-accel A] KERNEL [-- kernel args...]              boot a kernel with the benchmark image and get a shell on its console
   attribute -a K1 -b K2 [-bench RE] [-top N] [-o DIR]     under TCG: each benchmark's kernel instructions per op by kernel function, A vs B
   seed RUN... | fidelity RUN...                            the seed post's lat_ctx table (configs/seed.toml); Go ÷ C (configs/fidelity.toml)
+  syscall2002 RUN...                                       int $0x80 vs the fast 32-bit entry per kernel and CPU vendor (configs/syscall2002.toml)
 
 Run "kharness <command> -h" for a command's flags.
 `
@@ -121,7 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return shellCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "attribute":
 		return attributeCmd(ctx, args[1:], stdout, stderr)
-	case "seed", "fidelity":
+	case "seed", "fidelity", "syscall2002":
 		return interruptible(ctx, func() error { return tableCmd(args[0], args[1:], stdout, stderr) })
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)

@@ -39,6 +39,24 @@ func fidelityCmd(args []string, stdout, stderr io.Writer) error {
 	return results.WriteFidelity(stdout, rows)
 }
 
+// syscall2002Cmd is "kharness syscall2002 RUN...": the December 2002
+// table, INT $0x80 against the fast 32-bit entry per kernel and vendor.
+func syscall2002Cmd(args []string, stdout, stderr io.Writer) error {
+	dirs, err := runDirs("syscall2002", args, stderr)
+	if err != nil {
+		return err
+	}
+	rows, err := results.Syscall2002(0.05, dirs...)
+	if err != nil {
+		return err
+	}
+	accel, err := results.RunAccel(dirs...)
+	if err != nil {
+		return err
+	}
+	return results.WriteSyscall2002(stdout, rows, accel)
+}
+
 // runDirs parses the flags (none) and RUN arguments of a table command.
 func runDirs(name string, args []string, stderr io.Writer) ([]string, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -56,8 +74,11 @@ func runDirs(name string, args []string, stderr io.Writer) ([]string, error) {
 
 // tableCmd runs the seed or fidelity view.
 func tableCmd(name string, args []string, stdout, stderr io.Writer) error {
-	if name == "seed" {
+	switch name {
+	case "seed":
 		return seedCmd(args, stdout, stderr)
+	case "syscall2002":
+		return syscall2002Cmd(args, stdout, stderr)
 	}
 	return fidelityCmd(args, stdout, stderr)
 }

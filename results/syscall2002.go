@@ -1,0 +1,194 @@
+package results
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"golang.org/x/perf/benchmath"
+)
+
+// The December 2002 table: per kernel and CPU vendor (a boot config that
+// chose its guest CPU model), the null system call from a 32-bit process
+// through INT $0x80 and through the vDSO's __kernel_vsyscall, which the
+// boot patched to SYSENTER or SYSCALL; the ratio of the two, called over
+// boots; the exact instructions of each; beside Linus Torvalds's Pentium 4
+// numbers of 2002.
+
+// Benchmarks the table reads (guest/entry32.go).
+const (
+	Int80Bench32    = "NullSyscall32/call=getppid/entry=int80"
+	VsyscallBench32 = "NullSyscall32/call=getppid/entry=vsyscall"
+	Syscall64Bench  = "NullSyscall/call=getppid"
+)
+
+// Linus's numbers, December 2002 (a 2.4 GHz Pentium 4): getppid through
+// INT $0x80 and through SYSENTER, in cycles.
+const (
+	Linus2002Int80Cycles    = 1761
+	Linus2002SysenterCycles = 641
+)
+
+// Syscall2002Row is one kernel and boot config of the table.
+type Syscall2002Row struct {
+	Kernel, Config string
+	Vendor         string  // the guest's CPU vendor (cpu-vendor)
+	Vsyscall       string  // what __kernel_vsyscall executed (vsyscall32): sysenter, syscall or int80
+	Boots          int     // ok boots with both entries
+	Int80NS        float64 // median over boots, ns a call
+	FastNS         float64 // through __kernel_vsyscall
+	Syscall64NS    float64 // the 64-bit SYSCALL, for reference; 0 if not run
+	Ratio          float64 // Int80NS / FastNS
+	P              float64 // Mann-Whitney U over per-boot times, INT $0x80 against the fast entry
+	Call           string  // "int80 slower", "int80 faster" or "~"
+	Int80Insns     float64 // exact instructions a call (insns/op); 0 without counts
+	FastInsns      float64
+}
+
+// Syscall2002 reads the runs dirs into the table: one row per cell that
+// ran both 32-bit entries.
+func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
+	boots, err := LoadBoots(dirs...)
+	if err != nil {
+		return nil, err
+	}
+	type cell struct {
+		row                        Syscall2002Row
+		int80, fast, s64, i80i, fi []float64
+	}
+	var order [][2]string
+	cells := map[[2]string]*cell{}
+	for _, b := range boots {
+		if !b.Status.OK() {
+			continue
+		}
+		m, _, _, err := bootMedians(b)
+		if err != nil {
+			return nil, err
+		}
+		i80, ok1 := nsPerOp(m, Int80Bench32)
+		fast, ok2 := nsPerOp(m, VsyscallBench32)
+		if !ok1 || !ok2 {
+			continue
+		}
+		k := [2]string{b.Kernel.Label, b.Config.Name}
+		c := cells[k]
+		if c == nil {
+			c = &cell{row: Syscall2002Row{Kernel: k[0], Config: k[1]}}
+			cells[k] = c
+			order = append(order, k)
+		}
+		cfg := streamConfig(b)
+		c.row.Vendor = appendDistinct(c.row.Vendor, cfg["cpu-vendor"])
+		c.row.Vsyscall = appendDistinct(c.row.Vsyscall, cfg["vsyscall32"])
+		c.int80, c.fast = append(c.int80, i80), append(c.fast, fast)
+		if v, ok := nsPerOp(m, Syscall64Bench); ok {
+			c.s64 = append(c.s64, v)
+		}
+		if v, ok := m[benchKey{Int80Bench32, InsnsUnit}]; ok {
+			c.i80i = append(c.i80i, v)
+		}
+		if v, ok := m[benchKey{VsyscallBench32, InsnsUnit}]; ok {
+			c.fi = append(c.fi, v)
+		}
+	}
+	if len(order) == 0 {
+		return nil, fmt.Errorf("no ok boot in %s has both Benchmark%s and Benchmark%s (run configs/syscall2002.toml)", strings.Join(dirs, " "), Int80Bench32, VsyscallBench32)
+	}
+	var rows []Syscall2002Row
+	for _, k := range order {
+		c := cells[k]
+		r := c.row
+		r.Boots = len(c.int80)
+		r.Int80NS, r.FastNS = Median(c.int80), Median(c.fast)
+		r.Ratio = r.Int80NS / r.FastNS
+		if len(c.s64) > 0 {
+			r.Syscall64NS = Median(c.s64)
+		}
+		if len(c.i80i) > 0 && len(c.fi) > 0 {
+			r.Int80Insns, r.FastInsns = Median(c.i80i), Median(c.fi)
+		}
+		th := &benchmath.Thresholds{CompareAlpha: alpha}
+		r.P = min(1, benchmath.AssumeNothing.Compare(benchmath.NewSample(c.fast, th), benchmath.NewSample(c.int80, th)).P)
+		r.Call = "~"
+		if r.P < alpha {
+			r.Call = "int80 slower"
+			if r.Ratio < 1 {
+				r.Call = "int80 faster"
+			}
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+func appendDistinct(list, v string) string {
+	if v == "" {
+		return list
+	}
+	for _, x := range strings.Split(list, ",") {
+		if x == v {
+			return list
+		}
+	}
+	if list == "" {
+		return v
+	}
+	return list + "," + v
+}
+
+// streamConfig reads the "key: value" lines of boot b's stream header.
+func streamConfig(b *BootRecord) map[string]string {
+	cfg := map[string]string{}
+	data, err := readStored(filepath.Join(b.Dir, BenchFile))
+	if err != nil {
+		return cfg
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "Benchmark") {
+			break
+		}
+		if k, v, ok := strings.Cut(line, ": "); ok && !strings.HasPrefix(k, "#") && !strings.Contains(k, " ") {
+			cfg[k] = printable(strings.TrimSpace(v), 100)
+		}
+	}
+	return cfg
+}
+
+// WriteSyscall2002 prints rows beside Linus's 2002 numbers. accel is the
+// runs' accelerator.
+func WriteSyscall2002(w io.Writer, rows []Syscall2002Row, accel string) error {
+	fmt.Fprintf(w, "getppid from a 32-bit process: INT $0x80 against the vDSO's __kernel_vsyscall\n\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kernel\tconfig\tvendor\tvsyscall is\tboots\tint $0x80\tfast entry\tint80 ÷ fast\tp\tcall\tinsns int80\tinsns fast\t64-bit syscall\t")
+	for _, r := range rows {
+		ins80, insf := "-", "-"
+		if r.Int80Insns > 0 {
+			ins80, insf = fmt.Sprintf("%.0f", r.Int80Insns), fmt.Sprintf("%.0f", r.FastInsns)
+		}
+		s64 := "-"
+		if r.Syscall64NS > 0 {
+			s64 = fmt.Sprintf("%.0f ns", r.Syscall64NS)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.0f ns\t%.0f ns\t×%.2f\t%.3f\t%s\t%s\t%s\t%s\t\n",
+			printable(r.Kernel, 40), printable(r.Config, 40), printable(r.Vendor, 40), printable(r.Vsyscall, 40), r.Boots,
+			r.Int80NS, r.FastNS, r.Ratio, r.P, r.Call, ins80, insf, s64)
+	}
+	fmt.Fprintf(tw, "Linus, Dec 2002\tP4 2.4 GHz\tGenuineIntel\tsysenter\t\t%d cyc\t%d cyc\t×%.2f\t\t\t\t\t\t\n",
+		Linus2002Int80Cycles, Linus2002SysenterCycles, float64(Linus2002Int80Cycles)/Linus2002SysenterCycles)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nfast entry: __kernel_vsyscall, patched at boot to SYSENTER (Intel) or SYSCALL (AMD); p: Mann-Whitney U over per-boot medians\n")
+	if accel == "tcg" {
+		fmt.Fprintf(w, "under TCG the times are QEMU's emulation of the instructions, not a CPU's cycles: the ratio is QEMU's; the instruction counts are the kernel's\n")
+	}
+	_, err := fmt.Fprintf(w, "the INT $0x80 path is the same from a 32-bit process and from a 64-bit one (NullSyscall/call=getppid/entry=int80)\n")
+	return err
+}
