@@ -11,6 +11,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -159,7 +160,7 @@ func SystemConfig(p Params) []ConfigPair {
 	if unix.Uname(&u) == nil {
 		release = unix.ByteSliceToString(u.Release[:])
 	}
-	return []ConfigPair{
+	cfg := []ConfigPair{
 		{"goos", runtime.GOOS},
 		{"goarch", runtime.GOARCH},
 		{"kernel-release", release},
@@ -172,6 +173,44 @@ func SystemConfig(p Params) []ConfigPair {
 		{"guest-benchtime", p.Benchtime.String()},
 		{"guest-count", strconv.Itoa(p.Count)},
 	}
+	return append(cfg, vulnerabilities()...)
+}
+
+// VulnPrefix starts the config keys of the kernel's view of the CPU's
+// vulnerabilities: "vuln-meltdown: Mitigation: PTI", one per file of
+// /sys/devices/system/cpu/vulnerabilities, in name order. They say which
+// mitigations this kernel runs on this CPU model (kharness mitigations
+// builds its matrix from them).
+const VulnPrefix = "vuln-"
+
+func vulnerabilities() []ConfigPair {
+	const dir = "/sys/devices/system/cpu/vulnerabilities"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []ConfigPair
+	for _, e := range ents { // ReadDir sorts by name
+		name := e.Name()
+		if !validKey(name) {
+			continue
+		}
+		out = append(out, ConfigPair{VulnPrefix + name, SanitizeValue(readTrimmed(filepath.Join(dir, name)))})
+	}
+	return out
+}
+
+// validKey reports whether name may follow VulnPrefix in a config key.
+func validKey(name string) bool {
+	if name == "" || len(name) > 40 {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // readTrimmed returns the trimmed contents of a small file, or "unknown".

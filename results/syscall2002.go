@@ -82,7 +82,7 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 			cells[k] = c
 			order = append(order, k)
 		}
-		cfg := streamConfig(b)
+		cfg := StreamConfig(b)
 		c.row.Vendor = appendDistinct(c.row.Vendor, cfg["cpu-vendor"])
 		c.row.Vsyscall = appendDistinct(c.row.Vsyscall, cfg["vsyscall32"])
 		c.int80, c.fast = append(c.int80, i80), append(c.fast, fast)
@@ -141,8 +141,8 @@ func appendDistinct(list, v string) string {
 	return list + "," + v
 }
 
-// streamConfig reads the "key: value" lines of boot b's stream header.
-func streamConfig(b *BootRecord) map[string]string {
+// StreamConfig reads the "key: value" lines of boot b's stream header.
+func StreamConfig(b *BootRecord) map[string]string {
 	cfg := map[string]string{}
 	data, err := readStored(filepath.Join(b.Dir, BenchFile))
 	if err != nil {

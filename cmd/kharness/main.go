@@ -39,6 +39,7 @@ commands:
   shell [-accel A] KERNEL [-- kernel args...]              boot a kernel with the benchmark image and get a shell on its console
   attribute -a K1 -b K2 [-bench RE] [-top N] [-o DIR]     under TCG: each benchmark's kernel instructions per op by kernel function, A vs B
   seed RUN... | fidelity RUN...                            the seed post's lat_ctx table (configs/seed.toml); Go ÷ C (configs/fidelity.toml)
+  mitigations [-boots 5] [-cpu MODEL] KERNEL...            each mitigation the kernel runs on this CPU model, turned off one at a time: its price, called
   syscall2002 RUN...                                       int $0x80 vs the fast 32-bit entry per kernel and CPU vendor (configs/syscall2002.toml)
 
 Run "kharness <command> -h" for a command's flags.
@@ -114,6 +115,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return bisectCmd(ctx, args[1:], stdout, stderr)
 	case "nightly":
 		return nightlyCmd(ctx, args[1:], stdout, stderr)
+	case "mitigations":
+		return mitigationsCmd(ctx, args[1:], stdout, stderr)
 	case "kernels":
 		return interruptible(ctx, func() error { return kernelsCmd(ctx, args[1:], stdout, stderr) })
 	case "bisect-run":
