@@ -91,6 +91,10 @@ type Instance struct {
 	Err func() error
 	// Stop, if not nil, tears the set-up down.
 	Stop func() error
+	// Extra, if not nil, returns more values for the line of a sample of
+	// n operations just taken, computed after its time (per-call
+	// percentiles).
+	Extra func(n uint64) []Value
 	// CountStretch, if not nil, runs a counted stretch of n iterations
 	// between the counting plugin's markers itself, for a benchmark whose
 	// loop runs in another process (the 32-bit helper): the count phase
@@ -287,6 +291,9 @@ func measureOn(ctx context.Context, b Benchmark, target time.Duration, count int
 		}
 		if b.Counters {
 			s.Extra = append(s.Extra, counterValues(before, readProcStat(), d)...)
+		}
+		if in.Extra != nil {
+			s.Extra = append(s.Extra, in.Extra(c.Iters*ops)...)
 		}
 		after := hostRef()
 		s.Extra = append(s.Extra, Value{max(ref, after), RefUnit})

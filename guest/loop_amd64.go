@@ -14,6 +14,16 @@ func getppidLoop(n uint64)
 // the last result (a negative errno on failure).
 func sysLoop(n, nr, a1, a2, a3, a4, a5 uintptr) uintptr
 
+// getppidTSCLoop calls getppid n times, storing the time stamp counter's
+// ticks around each call at buf[0..n).
+func getppidTSCLoop(n uint64, buf *uint32)
+
+// emptyTSCLoop is getppidTSCLoop without the call: what the reads cost.
+func emptyTSCLoop(n uint64, buf *uint32)
+
+// rdtsc reads the time stamp counter.
+func rdtsc() uint64
+
 // int80Loop calls getppid n times through INT $0x80 and returns the last
 // result.
 func int80Loop(n uint64) uintptr

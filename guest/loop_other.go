@@ -20,6 +20,9 @@ func noAsm() { panic("guest: assembly loops are amd64-only") }
 
 func sysLoop(n, nr, a1, a2, a3, a4, a5 uintptr) uintptr         { noAsm(); return 0 }
 func int80Loop(n uint64) uintptr                                { noAsm(); return 0 }
+func getppidTSCLoop(n uint64, buf *uint32)                      { noAsm() }
+func emptyTSCLoop(n uint64, buf *uint32)                        { noAsm() }
+func rdtsc() uint64                                             { noAsm(); return 0 }
 func openCloseLoop(n uint64, path *byte) uintptr                { noAsm(); return 0 }
 func selectLoop(n, nfds uintptr, set, work, tv *uint64) uintptr { noAsm(); return 0 }
 func mmapLoop(n, size, fd uintptr) uintptr                      { noAsm(); return 0 }

@@ -18,6 +18,7 @@ func Benchmarks() []Benchmark {
 	bs := []Benchmark{
 		{Name: "NullSyscall/call=getppid", Loop: getppidLoop},
 		{Name: "NullSyscall/call=getppid/entry=int80", Loop: func(n uint64) { int80Loop(n) }, Skip: int80Skip},
+		{Name: "NullSyscall/call=getppid/timing=percall", Start: percallStart},
 		{Name: "ClockGettime/clock=monotonic/entry=vdso", Start: vdsoStart},
 		{Name: "ClockGettime/clock=monotonic/entry=syscall", Loop: clockSyscallLoop},
 		{Name: "Gettimeofday/entry=vsyscall", Loop: func(n uint64) { vsyscallLoop(n, &scratch[0]) }, Skip: vsyscallSkip},

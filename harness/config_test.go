@@ -97,7 +97,7 @@ func TestParseConfigErrors(t *testing.T) {
 }
 
 func TestShippedConfigsParse(t *testing.T) {
-	for _, f := range []string{"../configs/default.toml", "../configs/nightly.toml", "../configs/suite.toml", "../configs/seed.toml", "../configs/fidelity.toml", "../configs/entries.toml", "../configs/history.toml", "../configs/kstack.toml", "../configs/syscall2002.toml"} {
+	for _, f := range []string{"../configs/default.toml", "../configs/nightly.toml", "../configs/suite.toml", "../configs/seed.toml", "../configs/fidelity.toml", "../configs/entries.toml", "../configs/history.toml", "../configs/kstack.toml", "../configs/syscall2002.toml", "../configs/tail.toml"} {
 		c, err := LoadConfig(f)
 		if err != nil {
 			t.Fatal(err)
