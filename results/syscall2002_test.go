@@ -1,0 +1,54 @@
+package results
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The 2002 table: per kernel and config, what __kernel_vsyscall executed,
+// INT $0x80 against it over boots (called at 5 boots a side), and the
+// exact counts from every boot.
+func TestSyscall2002(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for boot := range 5 {
+		bench := fmt.Sprintf("goos: linux\ncpu-vendor: GenuineIntel\nvsyscall32: sysenter\n"+
+			"BenchmarkNullSyscall/call=getppid 1000 %d ns/op 325 insns/op\n"+
+			"BenchmarkNullSyscall32/call=getppid/entry=int80 1000 %d ns/op 364 insns/op\n"+
+			"BenchmarkNullSyscall32/call=getppid/entry=vsyscall 1000 %d ns/op 358 insns/op\n", 560+boot, 1300+boot, 650+boot)
+		seedBoot(t, s, "6.1-cloud", boot, bench)
+	}
+	s.Close()
+	rows, err := Syscall2002(0.05, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 {
+		t.Fatalf("rows %+v", rows)
+	}
+	r := rows[0]
+	if r.Vendor != "GenuineIntel" || r.Vsyscall != "sysenter" || r.Boots != 5 || r.CountedBoots != 5 ||
+		math.Abs(r.Int80NS-1302) > 1e-6 || math.Abs(r.FastNS-652) > 1e-6 || math.Abs(r.Ratio-1302.0/652) > 1e-6 || r.Call != "int80 slower" || !(r.P < 0.05) ||
+		r.Int80Insns != 364 || r.FastInsns != 358 || math.Abs(r.Syscall64NS-562) > 1e-6 {
+		t.Errorf("row %+v", r)
+	}
+	var out bytes.Buffer
+	if err := WriteSyscall2002(&out, rows, "tcg"); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"sysenter", "×2.00", "int80 slower", "1761 cyc", "×2.75", "QEMU's emulation"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	if _, err := Syscall2002(0.05, t.TempDir()); err == nil {
+		t.Error("a directory with no 32-bit boots gave no error")
+	}
+}
