@@ -102,8 +102,30 @@ name = "b"
 	if _, err := Run(b.Context(), RunOptions{Config: cfg, ConfigPath: "aa.toml", OutDir: out, CacheDir: fixture.cache, SourceDir: srcDir, Jobs: jobs}); err != nil {
 		b.Fatal(err)
 	}
-	// Per-boot medians of each cell, in boot order.
-	a, bb := cellSeries(b, out, "a", "sec/op"), cellSeries(b, out, "b", "sec/op")
+	for _, method := range []struct {
+		name    string
+		factor  float64
+		correct bool
+	}{{"set-aside", 0, false}, {"corrected", 0, true}, {"kept", -1, false}} {
+		// Per-boot medians of each cell, in boot order.
+		a, bb := cellSeriesWith(b, out, "a", "sec/op", method.factor, method.correct), cellSeriesWith(b, out, "b", "sec/op", method.factor, method.correct)
+		aaTrials(b, k.Release, method.name, a, bb)
+	}
+	gs, err := results.Guard(mustBoots(b, out), results.DefaultSlowFactor).Stats()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if gs.Samples > 0 {
+		b.ReportMetric(100*float64(gs.SetAside)/float64(gs.Samples), "set-aside-%")
+	}
+	b.ReportMetric(0, "ns/op")
+	exactAA(b, cellSeries(b, out, "a", results.InsnsUnit), cellSeries(b, out, "b", results.InsnsUnit))
+}
+
+// aaTrials is the A/A analysis of one way of handling host-slow samples
+// (method): false calls over disjoint and resampled 5-vs-5 trials, and the
+// smallest shift a 5-vs-5 comparison calls.
+func aaTrials(b *testing.B, release, method string, a, bb []float64) {
 	called := func(x, y []float64) bool {
 		p := utest(x, y)
 		r := median(y) / median(x)
@@ -140,21 +162,12 @@ name = "b"
 			resampledCalls++
 		}
 	}
-	b.ReportMetric(float64(falseCalls), "false-calls")
-	b.ReportMetric(float64(trials), "aa-trials")
-	b.ReportMetric(100*float64(resampledCalls)/float64(resampled), "resampled-false-call-%")
-	b.ReportMetric(100*median(minShift), "min-called-shift-%")
-	gs, err := results.Guard(mustBoots(b, out), results.DefaultSlowFactor).Stats()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if gs.Samples > 0 {
-		b.ReportMetric(100*float64(gs.SetAside)/float64(gs.Samples), "set-aside-%")
-	}
-	b.ReportMetric(0, "ns/op")
-	b.Logf("kernel %s, %d+%d boots: %d false calls in %d disjoint A/A trials (5 vs 5, alpha 0.05, threshold 2%%); %.1f%% of %d resampled 5-vs-5 draws called; smallest shift called per trial %v (median %.1f%%); per-boot medians a=%v b=%v",
-		k.Release, len(a), len(bb), falseCalls, trials, 100*float64(resampledCalls)/float64(resampled), resampled, minShift, 100*median(minShift), a, bb)
-	exactAA(b, cellSeries(b, out, "a", results.InsnsUnit), cellSeries(b, out, "b", results.InsnsUnit))
+	b.ReportMetric(float64(falseCalls), method+"-false-calls")
+	b.ReportMetric(float64(trials), method+"-aa-trials")
+	b.ReportMetric(100*float64(resampledCalls)/float64(resampled), method+"-resampled-false-call-%")
+	b.ReportMetric(100*median(minShift), method+"-min-called-shift-%")
+	b.Logf("%s: kernel %s, %d+%d boots: %d false calls in %d disjoint A/A trials (5 vs 5, alpha 0.05, threshold 2%%); %.1f%% of %d resampled 5-vs-5 draws called; smallest shift called per trial %v (median %.1f%%); per-boot medians a=%v b=%v",
+		method, release, len(a), len(bb), falseCalls, trials, 100*float64(resampledCalls)/float64(resampled), resampled, minShift, 100*median(minShift), a, bb)
 }
 
 // exactAA is BenchmarkAAFalseCalls for the exact count (insns/op) of the
@@ -227,8 +240,14 @@ func mustBoots(b *testing.B, run string) []*results.BootRecord {
 
 // cellSeries is the per-boot medians of one config's cell, in boot order.
 func cellSeries(b *testing.B, run, config, unit string) []float64 {
-	vs, _, _, err := results.BootSamples([]string{run}, func(r *results.BootRecord) bool { return r.Config.Name == config },
-		regexp.MustCompile("NullSyscall/call=getppid$"), unit, results.StatMedian, 0)
+	return cellSeriesWith(b, run, config, unit, 0, false)
+}
+
+// cellSeriesWith is cellSeries with the host guard's factor (0: the
+// default, negative: keep every sample) and correction.
+func cellSeriesWith(b *testing.B, run, config, unit string, factor float64, correct bool) []float64 {
+	vs, _, _, err := results.BootSamplesCorrected([]string{run}, func(r *results.BootRecord) bool { return r.Config.Name == config },
+		regexp.MustCompile("NullSyscall/call=getppid$"), unit, results.StatMedian, factor, correct)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -32,6 +32,10 @@ type CompareOptions struct {
 	// 2%. 0 means 0.02; a negative value means 0, calling every
 	// significant change however small.
 	Threshold float64
+	// HostCorrect scales each timed sample by its cell's typical host
+	// reference level over the sample's own, instead of setting slow
+	// samples aside (HostGuard.Correct).
+	HostCorrect bool
 	// Detect, when positive, asks for a plan in the footer: the boots a
 	// side each timed row needs to call a change of this fraction, from
 	// the spread between boots measured (BootsToDetect).
@@ -188,11 +192,13 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 	if err := checkSameSetup(boots); err != nil && !opt.Force {
 		return nil, err
 	}
-	st, err := Guard(boots, cmp.Or(opt.SlowFactor, DefaultSlowFactor)).Stats()
+	g := Guard(boots, cmp.Or(opt.SlowFactor, DefaultSlowFactor))
+	g.Correct = opt.HostCorrect
+	st, err := g.Stats()
 	if err != nil {
 		return nil, err
 	}
-	if st.SetAside > 0 || (st.Factor <= 0 && st.Samples > 0) {
+	if st.SetAside > 0 || ((st.Factor <= 0 || st.Correct) && st.Samples > 0) {
 		t.Guard = st.String()
 	}
 	kernels, configs := axisOrder(dirs)

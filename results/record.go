@@ -247,12 +247,20 @@ func bootSampleLists(b *BootRecord) (map[benchKey][]float64, []benchKey, []strin
 		if !keep[i] {
 			continue
 		}
+		scale, err := b.guard.scale(b, l)
+		if err != nil {
+			return nil, nil, nil, err
+		}
 		for _, v := range l.vals {
 			k := benchKey{l.name, v.Unit}
 			if _, ok := samples[k]; !ok {
 				order = append(order, k)
 			}
-			samples[k] = append(samples[k], v.Value)
+			x := v.Value
+			if TimedUnit(v.Unit) {
+				x *= scale
+			}
+			samples[k] = append(samples[k], x)
 		}
 	}
 	return samples, order, warns, nil

@@ -51,11 +51,18 @@ var ErrNoBenchmark = errors.New("no benchmark")
 // slowFactor (see HostGuard; 0 means DefaultSlowFactor, negative keeps
 // every sample): a boot whose samples were all set aside gives no value.
 func BootSamples(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, unit string, stat BootStat, slowFactor float64) (vals []float64, name string, failed int, err error) {
+	return BootSamplesCorrected(dirs, keep, re, unit, stat, slowFactor, false)
+}
+
+// BootSamplesCorrected is BootSamples whose guard, when correct is set,
+// scales each timed sample by its cell's reference level instead of
+// setting slow ones aside (HostGuard.Correct).
+func BootSamplesCorrected(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, unit string, stat BootStat, slowFactor float64, correct bool) (vals []float64, name string, failed int, err error) {
 	boots, err := LoadBoots(dirs...)
 	if err != nil {
 		return nil, "", 0, err
 	}
-	Guard(boots, cmp.Or(slowFactor, DefaultSlowFactor))
+	Guard(boots, cmp.Or(slowFactor, DefaultSlowFactor)).Correct = correct
 	var keys []benchKey
 	perBoot := map[benchKey][]float64{}
 	seen := false // a kept ok boot has the benchmark, guarded or not
