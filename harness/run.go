@@ -239,7 +239,7 @@ func kernelDesc(k results.KernelInfo) string {
 // vCPU is a host thread, and a vCPU descheduled mid-loop inflates what it
 // times. -j 0 is $KHARNESS_JOBS when set (make test sets it to the host's
 // cores: its boots check what kharness does, not how fast), else
-// autoJobs's choice from the host's cores and load.
+// AutoJobs's choice from the host's cores and load.
 func chooseJobs(asked, smp int, p *Progress) (int, error) {
 	cores := runtime.NumCPU()
 	limit := max(1, cores/smp)
@@ -257,7 +257,7 @@ func chooseJobs(asked, smp int, p *Progress) (int, error) {
 			}
 		}
 		load := HostLoad()[0]
-		j := autoJobs(cores, smp, load)
+		j := AutoJobs(cores, smp, load)
 		if j < limit {
 			p.Logf("-j %d: %d host cores, %d kept for QEMU's own threads and other work (load %.2f), %d vCPUs a VM; -j %d runs more at once, and disturbs itself",
 				j, cores, cores-j*smp, load, smp, limit)
@@ -271,7 +271,7 @@ func chooseJobs(asked, smp int, p *Progress) (int, error) {
 	return asked, nil
 }
 
-// autoJobs is the automatic -j: the host's cores, less one for QEMU's own
+// AutoJobs is the automatic -j: the host's cores, less one for QEMU's own
 // threads (its main loop and I/O thread run beside each vCPU) on machines
 // of 8 cores or fewer and one in eight on larger ones, less the cores other
 // work keeps busy (load, the one-minute load average as the run starts,
@@ -279,7 +279,7 @@ func chooseJobs(asked, smp int, p *Progress) (int, error) {
 // 2-core host (issue 17): with two one-vCPU VMs at once a quarter of all
 // samples ran in slow stretches and were set aside, with one at a time far
 // fewer.
-func autoJobs(cores, smp int, load float64) int {
+func AutoJobs(cores, smp int, load float64) int {
 	reserve := 1
 	if cores > 8 {
 		reserve = cores / 8

@@ -24,8 +24,8 @@ func TestAutoJobs(t *testing.T) {
 		{1, 1, 5, 1},
 		{8, 1, -1, 7}, // a nonsense load counts as none
 	} {
-		if got := autoJobs(tc.cores, tc.smp, tc.load); got != tc.want {
-			t.Errorf("autoJobs(%d cores, smp %d, load %v) = %d, want %d", tc.cores, tc.smp, tc.load, got, tc.want)
+		if got := AutoJobs(tc.cores, tc.smp, tc.load); got != tc.want {
+			t.Errorf("AutoJobs(%d cores, smp %d, load %v) = %d, want %d", tc.cores, tc.smp, tc.load, got, tc.want)
 		}
 	}
 }

@@ -33,6 +33,7 @@ commands:
           [-alpha 0.05] [-threshold 2%] [-force] RUN...   exit 4 if a regression is called
   report [-o report.html] [-col config|kernel] RUN...     write an HTML page: plots, the table, every boot's logs
   bisect -good K1 -bad K2 [-family 6.1,6.12] [-bench RE]  find the first released kernel where a benchmark changed
+  doctor                                                   what this host offers a run (QEMU, plugins, KVM, cores, cache, kernels) and what it lacks
   kernels [-suite S] [-family 7]                           list the Debian kernels of every suite kharness knows, in version order
   nightly -history DIR CONFIG.toml                         run every kernel of the config's families the history lacks; trend report
   bisect-run -ref-ns N|-ref RUN [-C TREE] [-config F]     for git bisect run: build the tree's kernel, boot; exit 0 good, 1 bad, 125 skip
@@ -115,6 +116,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return bisectCmd(ctx, args[1:], stdout, stderr)
 	case "nightly":
 		return nightlyCmd(ctx, args[1:], stdout, stderr)
+	case "doctor":
+		return doctorCmd(ctx, args[1:], stdout, stderr)
 	case "mitigations":
 		return mitigationsCmd(ctx, args[1:], stdout, stderr)
 	case "kernels":
