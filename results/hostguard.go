@@ -180,7 +180,7 @@ func (g *HostGuard) kept(b *BootRecord, lines []benchLine) (keep []bool, whole b
 // the cell's level over l's reference; 1 when not correcting or when l
 // has no reference.
 func (g *HostGuard) scale(b *BootRecord, l benchLine) (float64, error) {
-	if g == nil || !g.Correct || l.ref <= 0 {
+	if g == nil || !g.Correct || g.Factor <= 0 || l.ref <= 0 {
 		return 1, nil
 	}
 	if err := g.compute(); err != nil {
@@ -271,7 +271,7 @@ func (s GuardStats) String() string {
 	if n := len(s.Levels); n > 1 {
 		level = fmt.Sprintf("typically %.2f-%.2f ns an iteration in %d cells (host, kernel, config), each against its own", s.Levels[0]*1e9, s.Levels[n-1]*1e9, n)
 	}
-	if s.Correct {
+	if s.Correct && s.Factor > 0 {
 		return fmt.Sprintf("host reference loop: %s; each timed sample of %d scaled by its cell's level over its own reference (-host-correct), none set aside", level, s.Samples)
 	}
 	if s.Factor <= 0 {

@@ -56,7 +56,8 @@ func BootSamples(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, 
 
 // BootSamplesCorrected is BootSamples whose guard, when correct is set,
 // scales each timed sample by its cell's reference level instead of
-// setting slow ones aside (HostGuard.Correct).
+// setting slow ones aside (HostGuard.Correct). BootSamples sets aside:
+// bisect boots a kernel more instead of correcting it.
 func BootSamplesCorrected(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, unit string, stat BootStat, slowFactor float64, correct bool) (vals []float64, name string, failed int, err error) {
 	boots, err := LoadBoots(dirs...)
 	if err != nil {
