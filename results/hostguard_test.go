@@ -232,7 +232,7 @@ func TestHostGuardPerHost(t *testing.T) {
 	if len(st.Levels) != 2 || st.SetAside != 4 || st.WholeBoot != 1 {
 		t.Errorf("two hosts: %+v; want 2 levels and only the slow node's slow boot set aside", st)
 	}
-	if s := st.String(); !strings.Contains(s, "in 2 cells") {
+	if s := st.String(); !strings.Contains(s, "over 2 cells") {
 		t.Errorf("note %q does not say there were two levels", s)
 	}
 }

@@ -367,7 +367,9 @@ func loadBoots(dirs []string) ([]*BootRecord, []string, error) {
 		all, warns = append(all, recs...), append(warns, w...)
 	}
 	sortBoots(all)
-	Guard(all, DefaultSlowFactor)
+	// The default guard, as compare's: host-slow samples scaled by their
+	// cell's reference (seed, fidelity and syscall2002 read through it).
+	Guard(all, DefaultSlowFactor).Correct = true
 	return all, warns, nil
 }
 
