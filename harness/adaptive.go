@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"math"
 	"sort"
 
 	"kharness/kernels"
@@ -13,14 +14,21 @@ import (
 type Decision struct {
 	Benchmark, Unit, Row, Column string // the compared cell: row key and column value
 	Base                         string // the baseline column value
-	Outcome                      string // "regression", "improvement", "within threshold", "same count" or "counts spread" (exact units) or "undecided at cap"
+	Outcome                      string // "regression", "improvement", "within threshold", "same count" or "counts spread" (exact units), "beyond the cap" or "undecided at cap"
 	Ratio, P                     float64
 	Boots, BaseBoots             int
+	// Needed is the boots a side the two cells' spread needs to call a
+	// change of the threshold (results.BootsToDetect); 0 before 3 boots.
+	Needed int
 }
 
 func (d Decision) String() string {
-	return fmt.Sprintf("%s %s %s: %s vs %s: %s (×%.3f p=%.3f, %d vs %d boots)",
-		d.Benchmark, d.Unit, d.Row, d.Column, d.Base, d.Outcome, d.Ratio, d.P, d.Boots, d.BaseBoots)
+	plan := ""
+	if d.Needed > 0 {
+		plan = fmt.Sprintf("; this spread needs %d a side for the threshold", d.Needed)
+	}
+	return fmt.Sprintf("%s %s %s: %s vs %s: %s (×%.3f p=%.3f, %d vs %d boots%s)",
+		d.Benchmark, d.Unit, d.Row, d.Column, d.Base, d.Outcome, d.Ratio, d.P, d.Boots, d.BaseBoots, plan)
 }
 
 // within reports whether the cell's ratio to base is clearly inside the
@@ -35,6 +43,11 @@ func within(c, base results.Cell, threshold float64) bool {
 
 // decisions judges every comparison of the table; the second result holds
 // the cells (kernel, config) that need another boot.
+//
+// The plan: once both cells have 3 boots, a comparison whose spread needs
+// more boots a side than the cap to call a change of the threshold
+// (results.BootsToDetect) is "beyond the cap" and gets no more: boots
+// that cannot settle it are better spent on one that can.
 func decisions(t *results.Table, maxBoots int) ([]Decision, map[[2]string]bool) {
 	var out []Decision
 	more := map[[2]string]bool{}
@@ -46,6 +59,9 @@ func decisions(t *results.Table, maxBoots int) ([]Decision, map[[2]string]bool) 
 			}
 			d := Decision{Benchmark: r.Benchmark, Unit: r.Unit, Row: r.Key, Column: t.Columns[i+1], Base: t.Columns[0],
 				Ratio: c.Ratio, P: c.P, Boots: c.Boots, BaseBoots: base.Boots}
+			if spread := max(c.Spread, base.Spread); !results.ExactUnit(r.Unit) && !math.IsNaN(spread) { // 3 boots or more a side
+				d.Needed = results.BootsToDetect(spread, t.Threshold, t.Alpha)
+			}
 			switch {
 			case c.Call == results.CallRegression || c.Call == results.CallImprovement:
 				d.Outcome = string(c.Call)
@@ -62,6 +78,8 @@ func decisions(t *results.Table, maxBoots int) ([]Decision, map[[2]string]bool) 
 				d.Outcome = "within threshold"
 			case c.Boots >= maxBoots && base.Boots >= maxBoots:
 				d.Outcome = "undecided at cap"
+			case d.Needed > maxBoots:
+				d.Outcome = "beyond the cap"
 			default:
 				d.Outcome = "undecided"
 				if c.Boots < maxBoots {

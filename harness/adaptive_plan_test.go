@@ -1,0 +1,36 @@
+package harness
+
+import (
+	"math"
+	"testing"
+
+	"kharness/results"
+)
+
+// -until-decided stops adding boots to a comparison whose spread needs
+// more than the cap to call a change of the threshold, and keeps adding
+// to one whose spread a few more boots can settle.
+func TestDecisionsPlan(t *testing.T) {
+	cell := func(cfg string, spread float64) results.Cell {
+		return results.Cell{Kernel: "k", Config: cfg, Boots: 3, OKBoots: 3, Center: 100, Lo: 95, Hi: 105, Ratio: 1.01, P: 0.4, Call: results.CallSame, Spread: spread}
+	}
+	tab := &results.Table{Columns: []string{"a", "b", "c"}, Alpha: 0.05, Threshold: 0.02, Rows: []results.Row{{
+		Benchmark: "NullSyscall/call=getppid", Unit: "sec/op", Key: "k",
+		Cells: []results.Cell{cell("a", 0.005), cell("b", 0.005), cell("c", 0.05)},
+	}}}
+	ds, more := decisions(tab, 15)
+	if len(ds) != 2 {
+		t.Fatalf("decisions %+v", ds)
+	}
+	if ds[0].Outcome != "undecided" || ds[0].Needed != 4 || !more[[2]string{"k", "b"}] {
+		t.Errorf("a tight spread: %+v, more %v; want undecided, 4 a side, another boot for b", ds[0], more)
+	}
+	if ds[1].Outcome != "beyond the cap" || ds[1].Needed <= 15 || more[[2]string{"k", "c"}] {
+		t.Errorf("a 5%% spread against a 2%% threshold: %+v, more %v; want beyond the cap and no boot for c", ds[1], more)
+	}
+	tab.Rows[0].Cells[2].Spread = math.NaN() // fewer than 3 boots: no plan yet
+	ds, more = decisions(tab, 15)
+	if ds[1].Outcome != "undecided" || ds[1].Needed != 0 || !more[[2]string{"k", "c"}] {
+		t.Errorf("no spread yet: %+v", ds[1])
+	}
+}
