@@ -18,7 +18,7 @@ import (
 func TestRunHostFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.txt")
 	var stderr bytes.Buffer
-	if err := run(context.Background(), []string{"-o", path, "-run", "getppid", "-benchtime", "20ms", "-count", "3"}, os.Stdout, &stderr); err != nil {
+	if err := run(context.Background(), []string{"-o", path, "-run", "call=getppid$", "-benchtime", "20ms", "-count", "3"}, os.Stdout, &stderr); err != nil {
 		t.Fatalf("%v: %s", err, stderr.Bytes())
 	}
 	out, err := os.ReadFile(path)
