@@ -74,5 +74,26 @@ func TestSuiteBoot(t *testing.T) {
 			t.Errorf("fidelity %s: %d Go and %d C lines, %d failed rounds", name, g, c, f)
 		}
 	}
+	// The 32-bit helper ran: qemu64 is an AMD-vendor CPU, so the boot
+	// patched SYSCALL into __kernel_vsyscall, and SYSENTER (#UD there) is
+	// skipped with the reason.
+	hdr := map[string]string{}
+	for _, kv := range v.Stream.Config {
+		hdr[kv.Key] = kv.Value
+	}
+	if hdr["vsyscall32"] != "syscall" || hdr["cpu-vendor"] != "AuthenticAMD" {
+		t.Errorf("vsyscall32 %q, cpu-vendor %q: want syscall on qemu64's AuthenticAMD", hdr["vsyscall32"], hdr["cpu-vendor"])
+	}
+	for _, e := range []string{"int80", "vsyscall", "syscall"} {
+		if name := "NullSyscall32/call=getppid/entry=" + e; got[name]+failed[name] != 2 {
+			t.Errorf("%s: %d lines, skipped %q: the 32-bit helper did not run", name, got[name], skipped[name])
+		}
+	}
+	if !strings.Contains(skipped["NullSyscall32/call=getppid/entry=sysenter"], "#UD on AMD") {
+		t.Errorf("sysenter on an AMD-vendor CPU: skip %q", skipped["NullSyscall32/call=getppid/entry=sysenter"])
+	}
+	if hdr["vuln-meltdown"] == "" {
+		t.Error("no vuln-meltdown in the header: the kernel's vulnerabilities were not read")
+	}
 	t.Logf("%d lines, %d skips", len(v.Stream.Results), len(v.Stream.Skips))
 }
