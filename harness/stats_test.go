@@ -116,7 +116,10 @@ func TestCallsWithRealBoots(t *testing.T) {
 			t.Errorf("past the cap: %v", d)
 		case d.Column == "pti-on" && strings.HasPrefix(d.Benchmark, "NullSyscall") && d.Outcome != "regression":
 			t.Errorf("pti-on: %v", d)
-		case d.Column == "b" && d.Outcome != "within threshold" && d.Outcome != "same count" && d.Outcome != "counts spread" && d.Outcome != "undecided at cap":
+		// "beyond the cap": the spread between a's and b's boots (42-89% in
+		// CI beside the other packages' boots) needs more boots than the
+		// cap to call the threshold, which is what the plan says.
+		case d.Column == "b" && d.Outcome != "within threshold" && d.Outcome != "same count" && d.Outcome != "counts spread" && d.Outcome != "undecided at cap" && d.Outcome != "beyond the cap":
 			t.Errorf("A/A called under -until-decided: %v", d)
 		}
 	}
