@@ -114,14 +114,29 @@ func TestShellThroughPTY(t *testing.T) {
 			pos = scr.waitFor(t, "# kharness-end", pos, 3*time.Minute)
 			scr.waitFor(t, "M-? toggle key help", pos, 3*time.Minute)
 			master.Write([]byte("poweroff\r"))
+			// In CI, beside four other VMs on two cores, the first
+			// poweroff was once echoed and taken by the line editor and
+			// the VM still ran three minutes later; a second one, a minute
+			// on, is what a user would type. It is logged, so a run that
+			// needed it says so.
+			retry := time.After(time.Minute)
 			select {
 			case err := <-done:
 				if err != nil {
 					t.Errorf("kharness shell: %v\n%s", err, scr.String())
 				}
-			case <-time.After(3 * time.Minute): // like every step: CI shares the cores
-				cmd.Process.Kill()
-				t.Fatalf("kharness shell did not end after poweroff:\n%s", scr.String())
+			case <-retry:
+				t.Logf("the VM still runs a minute after poweroff: typing it again")
+				master.Write([]byte("poweroff\r"))
+				select {
+				case err := <-done:
+					if err != nil {
+						t.Errorf("kharness shell: %v\n%s", err, scr.String())
+					}
+				case <-time.After(2 * time.Minute): // like every step: CI shares the cores
+					cmd.Process.Kill()
+					t.Fatalf("kharness shell did not end after poweroff, typed twice:\n%s", scr.String())
+				}
 			}
 			if n := qemuUnder(tmp); n > 0 {
 				t.Errorf("%d QEMU processes outlived kharness shell", n)
