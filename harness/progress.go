@@ -72,6 +72,9 @@ func (p *Progress) BootDone(r *results.BootRecord, last bool) {
 		if r.Reason != "" {
 			line += ": " + results.SafeText(r.Reason, 300)
 		}
+		if left := p.left(); !p.TTY && p.done < p.total && left != "?" {
+			line += ", ~" + left + " left"
+		}
 		fmt.Fprintln(p.W, line)
 	}
 	p.draw()
@@ -100,20 +103,29 @@ func (p *Progress) draw() {
 	if !p.TTY || p.total == 0 {
 		return
 	}
-	left := "?"
-	if p.done > 0 {
-		per := time.Since(p.started) / time.Duration(p.done)
-		left = (per * time.Duration(p.total-p.done)).Round(time.Second).String()
-	}
-	fmt.Fprintf(p.W, "\rboots %d/%d  failed %d  -j %d  ~%s left", p.done, p.total, p.failed, p.jobs, left)
+	fmt.Fprintf(p.W, "\rboots %d/%d  failed %d  -j %d  ~%s left", p.done, p.total, p.failed, p.jobs, p.left())
 	p.drawn = true
+}
+
+// left is the time the boots still to run should take at the pace so
+// far, "?" before the first is done.
+func (p *Progress) left() string {
+	if p.done == 0 {
+		return "?"
+	}
+	per := time.Since(p.started) / time.Duration(p.done)
+	return (per * time.Duration(p.total-p.done)).Round(time.Second).String()
 }
 
 // Step reports a wait that may last more than a few seconds (a download,
 // the image build): on a terminal a line that shows the time so far, once
 // a second; otherwise a line every 15 s. The returned done stops it and,
 // if the wait lasted over 2 s, says how long it took.
-func (p *Progress) Step(what string) (done func()) {
+func (p *Progress) Step(what string) (done func()) { return p.StepDetail(what, nil) }
+
+// StepDetail is Step whose lines also say detail(), when detail is not nil
+// and says something (a download's bytes so far).
+func (p *Progress) StepDetail(what string, detail func() string) (done func()) {
 	if p == nil {
 		return func() {}
 	}
@@ -135,7 +147,12 @@ func (p *Progress) Step(what string) (done func()) {
 				return
 			case <-tick.C:
 				p.mu.Lock()
-				so := time.Since(start).Round(time.Second)
+				so := time.Since(start).Round(time.Second).String()
+				if detail != nil {
+					if d := detail(); d != "" {
+						so += ", " + d
+					}
+				}
 				if p.TTY {
 					fmt.Fprintf(p.W, "\r\033[K%s: %s", what, so)
 					p.drawn = true

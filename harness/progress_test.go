@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"kharness/results"
 )
 
 // TestProgressStep: a wait shows its time so far on a terminal and says
@@ -26,4 +28,25 @@ func TestProgressStep(t *testing.T) {
 	}
 	var nilP *Progress
 	nilP.Step("x")() // a nil Progress reports nothing
+}
+
+// A step's detail (a download's bytes) joins its time so far, and a log's
+// boot lines say how long the rest should take.
+func TestProgressDetailAndLeft(t *testing.T) {
+	var b bytes.Buffer
+	tty := &Progress{W: &b, TTY: true}
+	done := tty.StepDetail("kernel k", func() string { return "12.3 MB downloaded" })
+	time.Sleep(1200 * time.Millisecond)
+	done()
+	if !strings.Contains(b.String(), "kernel k: 1s, 12.3 MB downloaded") {
+		t.Errorf("output %q: want the bytes beside the time", b.String())
+	}
+	b.Reset()
+	p := &Progress{W: &b}
+	p.Begin(4, 0, 1)
+	p.started = time.Now().Add(-10 * time.Second)
+	p.BootDone(&results.BootRecord{Cell: "k--c", Status: results.StatusOK}, true)
+	if !strings.Contains(b.String(), "[1/4] k--c boot 0 attempt 0: ok") || !strings.Contains(b.String(), "s left") {
+		t.Errorf("boot line %q: want how long the other 3 should take", b.String())
+	}
 }

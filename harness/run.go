@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -120,7 +121,8 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		return nil, err
 	}
 	sum.Kernels = rec.Kernels
-	cache := &kernels.Cache{Dir: opt.CacheDir}
+	var downloaded atomic.Int64
+	cache := &kernels.Cache{Dir: opt.CacheDir, Downloaded: &downloaded}
 	kerns := make([]*kernels.Kernel, len(cfg.Kernels))
 	var first *kernels.Kernel
 	for i, kc := range cfg.Kernels {
@@ -129,7 +131,13 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		}
 		info := rec.Kernels[i]
 		p.Logf("kernel %s: fetching %s", kc.Name, kernelDesc(info))
-		done := p.Step("kernel " + kc.Name)
+		downloaded.Store(0)
+		done := p.StepDetail("kernel "+kc.Name, func() string {
+			if n := downloaded.Load(); n > 0 {
+				return fmt.Sprintf("%.1f MB downloaded", float64(n)/1e6)
+			}
+			return ""
+		})
 		k, err := cache.Fetch(ctx, kernels.Candidate{Package: info.Package, Version: info.Version, Suite: info.Suite}, kc.Source())
 		done()
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"kharness/internal/testenv"
@@ -121,9 +122,15 @@ func TestArchiveKernels(t *testing.T) {
 	if !strings.HasPrefix(newest.Package, "linux-binary-") {
 		t.Logf("newest 7.x is packaged as %s", newest.Package)
 	}
-	k, err := (&Cache{Dir: cache}).Fetch(t.Context(), newest, Source{Family: "7", Suite: "trixie-backports"})
+	var downloaded atomic.Int64
+	k, err := (&Cache{Dir: cache, Downloaded: &downloaded}).Fetch(t.Context(), newest, Source{Family: "7", Suite: "trixie-backports"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A fetch that downloaded counted the .deb's bytes for the progress
+	// line (a cache hit downloads nothing).
+	if n := downloaded.Load(); n != 0 && n < newest.Size {
+		t.Errorf("downloaded %d bytes of a %d-byte .deb", n, newest.Size)
 	}
 	img, err := ReadBzImage(k.Path)
 	if err != nil || img.Release != newest.Release {

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"kharness/internal/filelock"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,6 +43,9 @@ type Kernel struct {
 type Cache struct {
 	Dir     string // empty means DefaultCacheDir()
 	KeepDeb bool   // keep the verified .deb (its modules may be wanted later)
+	// Downloaded, when not nil, holds the bytes of the download under way,
+	// updated while apt-get runs, for progress lines.
+	Downloaded *atomic.Int64
 }
 
 // DefaultCacheDir is $KHARNESS_CACHE, else $XDG_CACHE_HOME/kharness, else $HOME/.cache/kharness.
@@ -218,7 +223,9 @@ func (c *Cache) fill(ctx context.Context, root, key string, cand Candidate, s So
 			return nil, err
 		}
 	}
+	stopWatch := c.watchDownload(work)
 	deb, err := aptDownload(ctx, work, cand.Package, cand.Version, archive)
+	stopWatch()
 	if err != nil {
 		return nil, err
 	}
@@ -279,6 +286,43 @@ func (c *Cache) fill(ctx context.Context, root, key string, cand Candidate, s So
 		return nil, err
 	}
 	return kernelFor(root, e, s), nil
+}
+
+// watchDownload keeps c.Downloaded at the bytes under dir, four times a
+// second, until the returned stop is called.
+func (c *Cache) watchDownload(dir string) (stop func()) {
+	if c.Downloaded == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		measure := func() {
+			var n int64
+			filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+				if err == nil && d.Type().IsRegular() {
+					if fi, err := d.Info(); err == nil {
+						n += fi.Size()
+					}
+				}
+				return nil
+			})
+			c.Downloaded.Store(n)
+		}
+		for {
+			measure()
+			select {
+			case <-done:
+				measure() // the whole download, for a last line
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 // placeKernel renames the staging directory to dest, its content-addressed
