@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+	"kharness/results/wire"
 )
 
 // Benchmark is one entry of the suite.
@@ -112,7 +113,7 @@ func (b Benchmark) start(target time.Duration) (*Instance, error) {
 }
 
 // OverheadUnit is the unit of the overhead timed beside a sample.
-const OverheadUnit = "overhead-ns/op"
+const OverheadUnit = wire.OverheadUnit
 
 // subtracts reports whether in's samples have an overhead subtracted.
 func (in *Instance) subtracts() bool { return in.Overhead != 0 || in.OverheadLoop != nil }
@@ -314,7 +315,7 @@ func measureOn(ctx context.Context, b Benchmark, target time.Duration, count int
 
 // FailedSamplePrefix starts the comment that stands for a sample with no
 // number: "failed-sample BenchmarkX: reason".
-const FailedSamplePrefix = "failed-sample "
+const FailedSamplePrefix = wire.FailedSamplePrefix
 
 // startError is a benchmark that could not be set up: it is skipped, with
 // the reason, rather than failing the stream.

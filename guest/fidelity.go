@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+
+	"kharness/results/wire"
 )
 
 // fidelityCases pairs the suite benchmarks of the fidelity check with the
@@ -26,8 +28,8 @@ var fidelityCases = []struct{ bench, kref string }{
 
 // Suffixes of the fidelity check's benchmark names.
 const (
-	ImplGo = "/impl=go"
-	ImplC  = "/impl=c"
+	ImplGo = wire.ImplGo
+	ImplC  = wire.ImplC
 )
 
 // fidelityOn reports whether the fidelity check runs: kharness.fidelity=1,

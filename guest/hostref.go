@@ -2,7 +2,11 @@
 
 package guest
 
-import "time"
+import (
+	"time"
+
+	"kharness/results/wire"
+)
 
 // The host reference: a fixed piece of user-space work, the same in every
 // boot of one guest image, timed around each sample. It makes no system
@@ -16,7 +20,7 @@ import "time"
 // RefUnit is the unit of the reference's figure on each Benchmark line:
 // nanoseconds per reference iteration, the slower of the runs just before
 // and just after the sample.
-const RefUnit = "ref-ns/op"
+const RefUnit = wire.RefUnit
 
 // refIters is the reference's fixed iteration count: about 2 ms under TCG,
 // a fraction of a millisecond under KVM.

@@ -5,6 +5,8 @@ package guest
 import (
 	"fmt"
 	"time"
+
+	"kharness/results/wire"
 )
 
 // The count phase: under TCG with kharness's instruction-counting plugin
@@ -42,7 +44,7 @@ type Counted struct {
 }
 
 // InsnsCommentPrefix starts the comment that describes a count phase.
-const InsnsCommentPrefix = "insns "
+const InsnsCommentPrefix = wire.InsnsCommentPrefix
 
 // Comment is the stream comment for the count phase of benchmark full
 // ("Benchmark..."): "insns BenchmarkX iters=K ops-per-iter=O reps=R".

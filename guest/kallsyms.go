@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"kharness/results/wire"
 )
 
 // The kernel's symbols, for profiles. With kharness.kallsyms=1 the guest
@@ -29,10 +31,10 @@ const (
 	// kallsymsPrefix starts each comment with a piece of the table: the
 	// pieces, in order, are the base64 of a gzip of "<hex address>
 	// <name>\n" lines (results.KallsymsPrefix).
-	kallsymsPrefix = "kallsyms "
+	kallsymsPrefix = wire.KallsymsPrefix
 	// kallsymsNonePrefix starts the comment that says why there is no
 	// table (results.KallsymsNonePrefix).
-	kallsymsNonePrefix = "kallsyms-none "
+	kallsymsNonePrefix = wire.KallsymsNonePrefix
 	// KallsymsChunk is the most base64 characters one comment carries:
 	// well inside the stream's line limit of 4096 bytes.
 	KallsymsChunk = 3000

@@ -17,10 +17,11 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+	"kharness/results/wire"
 )
 
 // StreamVersion is the value of the first line, "kharness-stream: 1".
-const StreamVersion = "1"
+const StreamVersion = wire.Version
 
 // MaxConfigValue is the longest configuration value written, in bytes.
 const MaxConfigValue = 512
@@ -134,7 +135,7 @@ func (s *StreamWriter) endWithCount(n int) error {
 	if s.err != nil {
 		return s.err
 	}
-	return s.line(fmt.Sprintf("# kharness-end count=%d sha256=%s", n, hex.EncodeToString(s.sum.Sum(nil))))
+	return s.line(fmt.Sprintf("%s count=%d sha256=%s", wire.EndMarker, n, hex.EncodeToString(s.sum.Sum(nil))))
 }
 
 // SanitizeValue makes v safe for a configuration value or comment: bytes
@@ -166,8 +167,8 @@ func SystemConfig(p Params) []ConfigPair {
 		{"kernel-release", release},
 		{"kernel-cmdline", readTrimmed("/proc/cmdline")},
 		{"cpu-model", cpuInfo("model name")},
-		{"cpu-vendor", cpuInfo("vendor_id")},
-		{"vsyscall32", Vsyscall32()},
+		{wire.CPUVendorKey, cpuInfo("vendor_id")},
+		{wire.Vsyscall32Key, Vsyscall32()},
 		{"clocksource", readTrimmed("/sys/devices/system/clocksource/clocksource0/current_clocksource")},
 		{"guest-ncpu", strconv.Itoa(runtime.NumCPU())},
 		{"guest-benchtime", p.Benchtime.String()},
@@ -181,7 +182,7 @@ func SystemConfig(p Params) []ConfigPair {
 // /sys/devices/system/cpu/vulnerabilities, in name order. They say which
 // mitigations this kernel runs on this CPU model (kharness mitigations
 // builds its matrix from them).
-const VulnPrefix = "vuln-"
+const VulnPrefix = wire.VulnPrefix
 
 func vulnerabilities() []ConfigPair {
 	const dir = "/sys/devices/system/cpu/vulnerabilities"
@@ -241,7 +242,7 @@ func cpuInfo(key string) string {
 
 // writeHeader writes the version line and cfg.
 func writeHeader(s *StreamWriter, cfg []ConfigPair) error {
-	if err := s.Config("kharness-stream", StreamVersion); err != nil {
+	if err := s.Config(wire.HeaderKey, StreamVersion); err != nil {
 		return err
 	}
 	for _, c := range cfg {

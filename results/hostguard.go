@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"golang.org/x/perf/benchfmt"
+	"golang.org/x/perf/benchunit"
+	"kharness/results/wire"
 )
 
 // The guest times a fixed user-space reference loop, which makes no system
@@ -34,7 +36,14 @@ import (
 
 // refUnit is the reference's unit, the guest's "ref-ns/op" as benchfmt
 // tidies it.
-const refUnit = "ref-sec/op"
+var refUnit = tidyUnit(wire.RefUnit)
+
+// tidyUnit is unit as benchfmt's reader tidies it ("ref-ns/op" becomes
+// "ref-sec/op").
+func tidyUnit(unit string) string {
+	_, u := benchunit.Tidy(1, unit)
+	return u
+}
 
 // DefaultSlowFactor is the HostGuard factor kharness uses unless told
 // otherwise: above the fast stretches' spread around the typical level,
@@ -376,7 +385,7 @@ func readBenchLines(b *BootRecord) ([]benchLine, []string, []string, error) {
 
 // failedSamplePrefix starts the guest's comment for a sample with no
 // number (guest.FailedSamplePrefix).
-const failedSamplePrefix = "failed-sample "
+const failedSamplePrefix = wire.FailedSamplePrefix
 
 // validStored applies the stream's checks to a Benchmark line read back
 // from a stored boot.bench: its name, units and values (ValidValue, on

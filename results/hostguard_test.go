@@ -236,3 +236,10 @@ func TestHostGuardPerHost(t *testing.T) {
 		t.Errorf("note %q does not say there were two levels", s)
 	}
 }
+
+// The reference's unit as the host reads it is the guest's, tidied.
+func TestRefUnitTidied(t *testing.T) {
+	if refUnit != "ref-sec/op" {
+		t.Errorf("refUnit %q, want ref-sec/op (the guest's ref-ns/op as benchfmt tidies it)", refUnit)
+	}
+}

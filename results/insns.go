@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"kharness/results/wire"
 )
 
 // Exact instruction counts. Under TCG, kharness's counting plugin
@@ -97,7 +99,7 @@ type phase struct {
 func countPhases(s *Stream) ([]phase, error) {
 	var phases []phase
 	for _, c := range s.Comments {
-		if !strings.HasPrefix(c, "insns ") {
+		if !strings.HasPrefix(c, wire.InsnsCommentPrefix) {
 			continue
 		}
 		m := insnsCommentRE.FindStringSubmatch(c)

@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"kharness/results/wire"
 )
 
 // Kernel profiles. In profile mode (kharness.kallsyms=1 on the guest's
@@ -27,10 +29,10 @@ const (
 	// KallsymsPrefix starts each comment that carries a piece of the
 	// guest kernel's symbol table: the pieces, in order, are the base64
 	// of a gzip of "<hex address> <name>\n" lines.
-	KallsymsPrefix = "kallsyms "
+	KallsymsPrefix = wire.KallsymsPrefix
 	// KallsymsNonePrefix starts the comment of a guest that could not
 	// read its symbols, with the reason.
-	KallsymsNonePrefix = "kallsyms-none "
+	KallsymsNonePrefix = wire.KallsymsNonePrefix
 	// ProfileStreamLimit is the results stream limit of a profiled boot:
 	// its symbol table takes about a megabyte.
 	ProfileStreamLimit = DefaultStreamLimit

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+
+	"kharness/results/wire"
 )
 
 // SeedBenchmark is the benchmark the seed post measured: LMbench lat_ctx
@@ -227,26 +229,26 @@ func Fidelity(dirs ...string) ([]FidelityRow, error) {
 		m := meds[c]
 		var names []string
 		for k := range m {
-			if base, ok := strings.CutSuffix(k.name, "/impl=go"); ok && (k.unit == "sec/op" || k.unit == "ns/op") {
+			if base, ok := strings.CutSuffix(k.name, wire.ImplGo); ok && (k.unit == "sec/op" || k.unit == "ns/op") {
 				names = append(names, base)
 			}
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			g, _ := nsPerOp(m, n+"/impl=go")
-			cv, ok := nsPerOp(m, n+"/impl=c")
+			g, _ := nsPerOp(m, n+wire.ImplGo)
+			cv, ok := nsPerOp(m, n+wire.ImplC)
 			if !ok {
 				continue
 			}
 			rows = append(rows, FidelityRow{Kernel: c[0], Config: c[1], Case: n, Go: g, C: cv,
-				Boots: counts[c][benchKey{n + "/impl=c", "sec/op"}]})
+				Boots: counts[c][benchKey{n + wire.ImplC, "sec/op"}]})
 		}
 	}
 	if err := pairedRatios(boots, rows); err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 {
-		return nil, fmt.Errorf("no ok boot in %s has /impl=go and /impl=c results (run configs/fidelity.toml)", strings.Join(dirs, " "))
+		return nil, fmt.Errorf("no ok boot in %s has %s and %s results (run configs/fidelity.toml)", strings.Join(dirs, " "), wire.ImplGo, wire.ImplC)
 	}
 	return rows, nil
 }
@@ -271,7 +273,7 @@ func pairedRatios(boots []*BootRecord, rows []FidelityRow) error {
 			k := [3]string{r.Kernel, r.Config, r.Case}
 			for i := 0; i+1 < len(lines); i++ {
 				g, c := lines[i], lines[i+1]
-				if g.name != r.Case+"/impl=go" || c.name != r.Case+"/impl=c" {
+				if g.name != r.Case+wire.ImplGo || c.name != r.Case+wire.ImplC {
 					continue
 				}
 				if !keep[i] || !keep[i+1] {

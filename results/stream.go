@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/perf/benchfmt"
+	"kharness/results/wire"
 )
 
 // The results stream is what the guest benchmark program writes to its
@@ -39,7 +40,7 @@ import (
 // "\n".
 const (
 	// StreamHeader is the required first line of a results stream.
-	StreamHeader = "kharness-stream: 1"
+	StreamHeader = wire.HeaderKey + ": " + wire.Version
 	// MaxStreamLine is the longest line ParseStream accepts, in bytes,
 	// not counting the "\n".
 	MaxStreamLine = 4096
@@ -47,8 +48,8 @@ const (
 	// limit of zero or less.
 	DefaultStreamLimit = 16 << 20
 
-	streamHeaderKey = "kharness-stream"
-	endMarkerPrefix = "# kharness-end"
+	streamHeaderKey = wire.HeaderKey
+	endMarkerPrefix = wire.EndMarker
 	skipPrefix      = "skip "
 )
 

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"golang.org/x/perf/benchmath"
+	"kharness/results/wire"
 )
 
 // The December 2002 table: per kernel and CPU vendor (a boot config that
@@ -87,8 +88,8 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 			order = append(order, k)
 		}
 		cfg := StreamConfig(b)
-		c.row.Vendor = appendDistinct(c.row.Vendor, cfg["cpu-vendor"])
-		c.row.Vsyscall = appendDistinct(c.row.Vsyscall, cfg["vsyscall32"])
+		c.row.Vendor = appendDistinct(c.row.Vendor, cfg[wire.CPUVendorKey])
+		c.row.Vsyscall = appendDistinct(c.row.Vsyscall, cfg[wire.Vsyscall32Key])
 		// Times from the boots the host guard kept; exact counts, which
 		// no host moves, from every ok boot.
 		if ok1 && ok2 {
