@@ -279,7 +279,7 @@ func measureOn(ctx context.Context, b Benchmark, target time.Duration, count int
 		}
 		s := Sample{Iters: c.Iters * ops, NsPerOp: raw - ov}
 		if in.subtracts() {
-			s.Extra = append(s.Extra, Value{raw, "raw-ns/op"})
+			s.Extra = append(s.Extra, Value{raw, wire.RawUnit})
 			if in.OverheadLoop != nil {
 				s.Extra = append(s.Extra, Value{ov, OverheadUnit})
 			}

@@ -139,7 +139,7 @@ func fidelityCaseOn(ctx context.Context, s *StreamWriter, p Params, b Benchmark,
 // when an overhead was subtracted.
 func fidelityValues(ns, raw float64, sub bool) []Value {
 	if sub {
-		return []Value{{ns, "ns/op"}, {raw, "raw-ns/op"}}
+		return []Value{{ns, "ns/op"}, {raw, wire.RawUnit}}
 	}
 	return []Value{{ns, "ns/op"}}
 }

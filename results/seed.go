@@ -125,9 +125,9 @@ func Seed(dirs ...string) ([]SeedRow, error) {
 		if !ok {
 			continue
 		}
-		raw := m[benchKey{SeedBenchmark, "raw-sec/op"}] * 1e9 // benchfmt tidies raw-ns/op
+		raw := m[benchKey{SeedBenchmark, tidyUnit(wire.RawUnit)}] * 1e9 // benchfmt tidies raw-ns/op
 		if raw == 0 {
-			raw = m[benchKey{SeedBenchmark, "raw-ns/op"}]
+			raw = m[benchKey{SeedBenchmark, wire.RawUnit}]
 		}
 		rows = append(rows, SeedRow{Kernel: c[0], Config: c[1], Boots: counts[c][benchKey{SeedBenchmark, "sec/op"}],
 			CtxPerSec: m[benchKey{SeedBenchmark, "ctxsw/s"}], IntrPerSec: m[benchKey{SeedBenchmark, "intr/s"}],
