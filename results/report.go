@@ -63,7 +63,7 @@ func WriteReport(w io.Writer, dirs []string, opt ReportOptions) error {
 	if err != nil {
 		return err
 	}
-	Guard(boots, cmp.Or(opt.Compare.SlowFactor, DefaultSlowFactor)).Correct = !opt.Compare.SetAside // as the table's
+	Guard(boots, cmp.Or(opt.Compare.SlowFactor, DefaultSlowFactor)).Correct = opt.Compare.HostCorrect // as the table's
 	base, err := filepath.Abs(cmp.Or(opt.LinkBase, "."))
 	if err != nil {
 		return fmt.Errorf("writing report: %w", err)

@@ -369,7 +369,7 @@ func loadBoots(dirs []string) ([]*BootRecord, []string, error) {
 	sortBoots(all)
 	// The default guard, as compare's: host-slow samples scaled by their
 	// cell's reference (seed, fidelity and syscall2002 read through it).
-	Guard(all, DefaultSlowFactor).Correct = true
+	Guard(all, DefaultSlowFactor)
 	return all, warns, nil
 }
 

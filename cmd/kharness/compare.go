@@ -75,7 +75,7 @@ func newCompareFlags(fs *flag.FlagSet, colUsage string, cols ...string) *compare
 	cf.force = fs.Bool("force", false, "compare results from different accelerators, QEMU versions or guest CPUs")
 	cf.alpha = fs.Float64("alpha", 0.05, "significance level: a change is called only if the Mann-Whitney U p-value is below it")
 	cf.slow = slowFactorFlag(fs)
-	cf.correct = fs.Bool("host-correct", true, "scale each timed sample by its cell's typical host reference over the sample's own; false sets slow samples (and boots with half of them) aside instead")
+	cf.correct = fs.Bool("host-correct", false, "scale each timed sample by the host's fast state (its cell and benchmark's lower-quartile reference) over the sample's own reference, instead of setting slow samples aside")
 	fs.Var(&cf.threshold, "threshold", "smallest change of the median called a regression or improvement, as \"2%\" or 0.02")
 	fs.Var(&cf.detect, "detect", "plan: say how many boots a side each timed row needs to call a change of this size (\"5%\"), from the spread between boots measured here")
 	return cf
@@ -98,7 +98,7 @@ func (cf *compareFlags) options() (results.CompareOptions, error) {
 	if th == 0 {
 		th = -1 // CompareOptions reads 0 as the default; below 0 is no threshold
 	}
-	return results.CompareOptions{Column: *cf.col, Force: *cf.force, Alpha: *cf.alpha, Threshold: th, SlowFactor: slow, Detect: float64(cf.detect), SetAside: !*cf.correct}, nil
+	return results.CompareOptions{Column: *cf.col, Force: *cf.force, Alpha: *cf.alpha, Threshold: th, SlowFactor: slow, Detect: float64(cf.detect), HostCorrect: *cf.correct}, nil
 }
 
 // slowFactorFlag defines -slow-factor on fs: the host guard's factor.
