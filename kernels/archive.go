@@ -273,7 +273,9 @@ func tail(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], " | ")
 }
 
-// writeFileAtomic writes data to a temporary file beside path and renames it.
+// writeFileAtomic writes data, readable by all (0644), to a temporary file
+// beside path and renames it into place: a reader sees the old file or the
+// whole new one.
 func writeFileAtomic(path string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-")
 	if err != nil {
@@ -281,6 +283,10 @@ func writeFileAtomic(path string, data []byte) error {
 	}
 	defer os.Remove(f.Name())
 	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
 		f.Close()
 		return err
 	}

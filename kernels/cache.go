@@ -301,15 +301,7 @@ func (c *Cache) watchDownload(dir string) (stop func()) {
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
 		measure := func() {
-			var n int64
-			filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-				if err == nil && d.Type().IsRegular() {
-					if fi, err := d.Info(); err == nil {
-						n += fi.Size()
-					}
-				}
-				return nil
-			})
+			n, _ := DirSize(dir)
 			c.Downloaded.Store(n)
 		}
 		for {
@@ -323,6 +315,21 @@ func (c *Cache) watchDownload(dir string) (stop func()) {
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// DirSize is the bytes and the number of regular files under dir (0 where
+// it does not exist or cannot be read).
+func DirSize(dir string) (size int64, files int) {
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				size += fi.Size()
+				files++
+			}
+		}
+		return nil
+	})
+	return size, files
 }
 
 // placeKernel renames the staging directory to dest, its content-addressed
@@ -351,23 +358,7 @@ func writeIndex(path string, e indexEntry) error {
 	if err != nil {
 		return fmt.Errorf("encoding the cache index: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".index-")
-	if err != nil {
-		return fmt.Errorf("writing the cache index: %w", err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("writing the cache index: %w", err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("writing the cache index: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing the cache index: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	if err := writeFileAtomic(path, append(b, '\n')); err != nil {
 		return fmt.Errorf("writing the cache index: %w", err)
 	}
 	return nil

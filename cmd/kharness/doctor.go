@@ -6,9 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"text/tabwriter"
@@ -77,7 +75,7 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	if *cache != "" {
-		size, n := dirSize(*cache)
+		size, n := kernels.DirSize(*cache)
 		note("cache", fmt.Sprintf("%s: %.1f MB in %d files (kernels, guest images, plugin, Debian's suites' lists)", *cache, float64(size)/1e6, n))
 	}
 	for _, tool := range []string{"apt-cache", "apt-get", "dpkg-deb"} {
@@ -133,23 +131,4 @@ func firstLine(s string) string {
 		l = l[:120] + "..."
 	}
 	return l
-}
-
-// dirSize is the bytes and files under dir (0 if it does not exist).
-func dirSize(dir string) (int64, int) {
-	var size int64
-	n := 0
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				size += fi.Size()
-				n++
-			}
-		}
-		return nil
-	})
-	return size, n
 }
