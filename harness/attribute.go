@@ -169,12 +169,7 @@ benchtime = %q
 count = %d
 `, o.Boots, o.Bench, o.Benchtime, o.Count)
 	for _, k := range kcs {
-		fmt.Fprintf(&b, "[[kernel]]\nname = %q\n", k.Name)
-		for _, kv := range [][2]string{{"package", k.Package}, {"family", k.Family}, {"flavour", k.Flavour}, {"path", k.Path}, {"sha256", k.SHA256}, {"suite", k.Suite}} {
-			if kv[1] != "" {
-				fmt.Fprintf(&b, "%s = %q\n", kv[0], kv[1])
-			}
-		}
+		b.WriteString(k.toml())
 	}
 	fmt.Fprintf(&b, "[[config]]\nname = %q\ncmdline = %q\n", attributeConfigName, o.Cmdline)
 	return b.String()

@@ -56,6 +56,19 @@ type KernelConfig struct {
 	Suite   string `toml:"suite"` // a Debian suite (kernels.KnownSuites); empty: the system's apt lists, then every known suite
 }
 
+// toml is the kernel's [[kernel]] table, with the keys that are set: the
+// matrix files kharness writes for attribute and mitigations.
+func (k KernelConfig) toml() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[[kernel]]\nname = %q\n", k.Name)
+	for _, kv := range [][2]string{{"package", k.Package}, {"family", k.Family}, {"flavour", k.Flavour}, {"path", k.Path}, {"sha256", k.SHA256}, {"suite", k.Suite}} {
+		if kv[1] != "" {
+			fmt.Fprintf(&b, "%s = %q\n", kv[0], kv[1])
+		}
+	}
+	return b.String()
+}
+
 // Source is the kernel's source for the kernels package.
 func (k KernelConfig) Source() kernels.Source {
 	return kernels.Source{Package: k.Package, Family: k.Family, Flavour: k.Flavour, Path: k.Path, SHA256: k.SHA256, Suite: k.Suite}

@@ -196,12 +196,7 @@ func mitigationsConfig(o MitigationsOptions, ks []KernelConfig, knobs []Knob, pr
 	}
 	fmt.Fprintf(&b, "[bench]\nrun = %q\nbenchtime = %q\ncount = %d\n", run, benchtime, count)
 	for _, k := range ks {
-		fmt.Fprintf(&b, "[[kernel]]\nname = %q\n", k.Name)
-		for _, kv := range [][2]string{{"package", k.Package}, {"family", k.Family}, {"flavour", k.Flavour}, {"path", k.Path}, {"sha256", k.SHA256}, {"suite", k.Suite}} {
-			if kv[1] != "" {
-				fmt.Fprintf(&b, "%s = %q\n", kv[0], kv[1])
-			}
-		}
+		b.WriteString(k.toml())
 	}
 	fmt.Fprintf(&b, "[[config]]\nname = \"default\"\ncmdline = \"\"\n")
 	for _, k := range knobs {
