@@ -43,23 +43,46 @@ func bareInitramfs(b *testing.B, dir string) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("building bareinit: %v\n%s", err, out)
 	}
-	content, err := os.ReadFile(bin)
-	if err != nil {
-		b.Fatal(err)
+	return packCPIO(b, filepath.Join(dir, "bare.cpio"), dir, "init")
+}
+
+// packCPIO writes a newc cpio at path holding the files of dir named
+// names, each executable at the archive's root, and returns path.
+func packCPIO(b *testing.B, path, dir string, names ...string) string {
+	b.Helper()
+	var recs []cpio.Record
+	for _, name := range names {
+		content, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		recs = append(recs, cpio.StaticFile(name, string(content), 0o755))
 	}
 	var buf bytes.Buffer
 	w := cpio.Newc.Writer(&buf)
-	if err := cpio.WriteRecordsAndDirs(w, []cpio.Record{cpio.StaticFile("init", string(content), 0o755)}); err != nil {
+	if err := cpio.WriteRecordsAndDirs(w, recs); err != nil {
 		b.Fatal(err)
 	}
 	if err := cpio.WriteTrailer(w); err != nil {
 		b.Fatal(err)
 	}
-	path := filepath.Join(dir, "bare.cpio")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	return path
+}
+
+// bareQEMU is plain QEMU on kernel and initrd, with kharness's machine but
+// none of its sockets, QMP or guest: the console on stdout, killed with
+// the caller.
+func bareQEMU(ctx context.Context, kernel, initrd string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, DefaultQEMU,
+		"-nodefaults", "-no-user-config", "-display", "none", "-machine", "pc",
+		"-accel", "tcg", "-cpu", "qemu64", "-smp", "1", "-m", "512", "-no-reboot",
+		"-serial", "stdio",
+		"-kernel", kernel, "-initrd", initrd, "-append", baseCmdline)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	return cmd
 }
 
 // bareBoot runs plain QEMU on kernel and initrd, with kharness's machine
@@ -69,14 +92,9 @@ func bareBoot(b *testing.B, kernel, initrd string) time.Duration {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, DefaultQEMU,
-		"-nodefaults", "-no-user-config", "-display", "none", "-machine", "pc",
-		"-accel", "tcg", "-cpu", "qemu64", "-smp", "1", "-m", "512", "-no-reboot",
-		"-serial", "stdio",
-		"-kernel", kernel, "-initrd", initrd, "-append", baseCmdline)
+	cmd := bareQEMU(ctx, kernel, initrd)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	start := time.Now()
 	err := cmd.Run()
 	wall := time.Since(start)

@@ -10,11 +10,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/u-root/u-root/pkg/cpio"
 
 	"kharness/initramfs"
 	"kharness/results"
@@ -63,27 +60,7 @@ func barePipeInitramfs(b *testing.B, dir string) string {
 	if out, err := exec.Command("gcc", "-O2", "-static", "-o", kref, filepath.Join("..", initramfs.KrefSource)).CombinedOutput(); err != nil {
 		b.Fatalf("building kref: %v\n%s", err, out)
 	}
-	var recs []cpio.Record
-	for _, f := range []string{"init", "kref"} {
-		content, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			b.Fatal(err)
-		}
-		recs = append(recs, cpio.StaticFile(f, string(content), 0o755))
-	}
-	var buf bytes.Buffer
-	w := cpio.Newc.Writer(&buf)
-	if err := cpio.WriteRecordsAndDirs(w, recs); err != nil {
-		b.Fatal(err)
-	}
-	if err := cpio.WriteTrailer(w); err != nil {
-		b.Fatal(err)
-	}
-	path := filepath.Join(dir, "barepipe.cpio")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		b.Fatal(err)
-	}
-	return path
+	return packCPIO(b, filepath.Join(dir, "barepipe.cpio"), dir, "init", "kref")
 }
 
 var barePipeRE = regexp.MustCompile(`barepipe ([0-9.]+) ([0-9.]+)`)
@@ -94,13 +71,9 @@ func barePipeBoot(b *testing.B, kernel, initrd string) []float64 {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, DefaultQEMU,
-		"-nodefaults", "-no-user-config", "-display", "none", "-machine", "pc",
-		"-accel", "tcg", "-cpu", "qemu64", "-smp", "1", "-m", "512", "-no-reboot",
-		"-serial", "stdio", "-kernel", kernel, "-initrd", initrd, "-append", baseCmdline)
+	cmd := bareQEMU(ctx, kernel, initrd)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	err := cmd.Run()
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) || err != nil {
 		b.Fatalf("bare pipe boot: %v\n%s", err, out.Bytes())
