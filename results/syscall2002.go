@@ -62,6 +62,7 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 	type cell struct {
 		row                        Syscall2002Row
 		int80, fast, s64, i80i, fi []float64
+		vendors, vsyscalls         []string
 	}
 	var order [][2]string
 	cells := map[[2]string]*cell{}
@@ -88,8 +89,12 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 			order = append(order, k)
 		}
 		cfg := StreamConfig(b)
-		c.row.Vendor = appendDistinct(c.row.Vendor, cfg[wire.CPUVendorKey])
-		c.row.Vsyscall = appendDistinct(c.row.Vsyscall, cfg[wire.Vsyscall32Key])
+		if v := cfg[wire.CPUVendorKey]; v != "" {
+			c.vendors = appendNew(c.vendors, v)
+		}
+		if v := cfg[wire.Vsyscall32Key]; v != "" {
+			c.vsyscalls = appendNew(c.vsyscalls, v)
+		}
 		// Times from the boots the host guard kept; exact counts, which
 		// no host moves, from every ok boot.
 		if ok1 && ok2 {
@@ -109,6 +114,7 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 	for _, k := range order {
 		c := cells[k]
 		r := c.row
+		r.Vendor, r.Vsyscall = strings.Join(c.vendors, ","), strings.Join(c.vsyscalls, ",")
 		r.Boots, r.CountedBoots = len(c.int80), len(c.i80i)
 		r.Int80NS, r.FastNS = Median(c.int80), Median(c.fast)
 		r.Ratio = r.Int80NS / r.FastNS
@@ -133,21 +139,6 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 		rows = append(rows, r)
 	}
 	return rows, nil
-}
-
-func appendDistinct(list, v string) string {
-	if v == "" {
-		return list
-	}
-	for _, x := range strings.Split(list, ",") {
-		if x == v {
-			return list
-		}
-	}
-	if list == "" {
-		return v
-	}
-	return list + "," + v
 }
 
 // StreamConfig reads the "key: value" lines of boot b's stream header.
