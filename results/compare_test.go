@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -15,9 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/compare/*.golden")
+	"kharness/internal/golden"
+)
 
 // fakeBoot commits one boot of kernel and config. An ok boot (reason "")
 // reports NullSyscall with three samples around median ns and, if pipe is
@@ -150,30 +149,19 @@ func TestCompareGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				var b bytes.Buffer
-				golden := filepath.Join("testdata", "compare", col+".golden")
+				path := filepath.Join("testdata", "compare", col+".golden")
 				switch format {
 				case "text":
 					err = tab.WriteText(&b)
 				case "csv":
-					err, golden = tab.WriteCSV(&b), filepath.Join("testdata", "compare", col+".csv")
+					err, path = tab.WriteCSV(&b), filepath.Join("testdata", "compare", col+".csv")
 				case "json":
-					err, golden = tab.WriteJSON(&b), filepath.Join("testdata", "compare", col+".json")
+					err, path = tab.WriteJSON(&b), filepath.Join("testdata", "compare", col+".json")
 				}
 				if err != nil {
 					t.Fatal(err)
 				}
-				if *update {
-					if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-						t.Fatal(err)
-					}
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("reading golden file (go test -run Compare -update writes it): %v", err)
-				}
-				if !bytes.Equal(b.Bytes(), want) {
-					t.Errorf("%s output differs from %s (rerun with -update if the change is right):\n%s", format, golden, b.String())
-				}
+				golden.Check(t, path, b.Bytes())
 			})
 		}
 	}

@@ -221,12 +221,14 @@ func TestReportEscapes(t *testing.T) {
 	}
 }
 
-// TestReportRealRun renders the runs of this checkout's runs/, if any: no
-// run is committed, so this only checks what a developer has run.
+// TestReportRealRun renders the real runs kept under testdata/runs (and
+// this checkout's runs/, where a developer has run some).
 func TestReportRealRun(t *testing.T) {
-	runs, _ := filepath.Glob(filepath.Join("..", "runs", "*", RunFile))
-	if len(runs) == 0 {
-		t.Skip("no run under ../runs")
+	runs, _ := filepath.Glob(filepath.Join("testdata", "runs", "*", RunFile))
+	mine, _ := filepath.Glob(filepath.Join("..", "runs", "*", RunFile))
+	runs = append(runs, mine...)
+	if len(runs) < 3 {
+		t.Fatalf("testdata/runs holds %d runs, want the 3 kept there", len(runs))
 	}
 	for _, r := range runs {
 		var b bytes.Buffer
