@@ -85,7 +85,7 @@ func Boot(ctx context.Context, spec BootSpec, consolePath, resultsPath string) (
 	}
 	defer resFile.Close()
 
-	scan := results.NewConsoleScanner(spec.ConsoleLimit)
+	scan := NewConsoleScanner(spec.ConsoleLimit)
 	res := &capture{limit: spec.ResultsLimit, first: make(chan struct{})}
 	v := &Verdict{Argv: spec.VM.Argv()}
 
@@ -123,7 +123,7 @@ wait:
 			v.FirstResult = time.Since(vm.Started)
 			res.first = nil
 		case ev := <-events:
-			if ev.Kind == results.EventFlood {
+			if ev.Kind == EventFlood {
 				flooded = true
 				vm.Stop(2 * time.Second)
 				break wait

@@ -153,12 +153,12 @@ const ellipsis = "…"
 // result to at most max bytes, ending it with "…" when it was cut. A max of
 // zero or less means no limit. The result is valid UTF-8.
 func SafeText(s string, max int) string {
-	return safeText(s, max, false)
+	return SafeTextCut(s, max, false)
 }
 
-// safeText is SafeText; cut reports that s is itself already a truncated
-// prefix, so the result gets an ellipsis even if it fits in max.
-func safeText(s string, max int, cut bool) string {
+// SafeTextCut is SafeText; cut reports that s is itself already a
+// truncated prefix, so the result gets an ellipsis even if it fits in max.
+func SafeTextCut(s string, max int, cut bool) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
 		if max > 0 && b.Len() > max {

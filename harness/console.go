@@ -1,10 +1,12 @@
-package results
+package harness
 
 import (
 	"bytes"
 	"fmt"
 	"strings"
 	"sync"
+
+	"kharness/results"
 )
 
 // Console scanner limits.
@@ -171,7 +173,7 @@ func (c *ConsoleScanner) partialText() string {
 	if !c.cut && len(raw) > 0 && raw[len(raw)-1] == '\r' {
 		raw = raw[:len(raw)-1]
 	}
-	return safeText(string(raw), MaxConsoleLine, c.cut)
+	return results.SafeTextCut(string(raw), MaxConsoleLine, c.cut)
 }
 
 // endLine processes the partial line as a complete line.
@@ -197,11 +199,11 @@ func (c *ConsoleScanner) endLine() {
 		if _, after, ok := strings.Cut(text, panicMarker+":"); ok && strings.TrimSpace(after) != "" {
 			reason = strings.TrimSpace(after)
 		}
-		c.panicCap = &consoleCapture{lines: []string{text}, reason: SafeText(reason, maxConsoleReason)}
+		c.panicCap = &consoleCapture{lines: []string{text}, reason: results.SafeText(reason, maxConsoleReason)}
 		c.send(Event{Kind: EventPanic, Line: c.lines, Reason: c.panicCap.reason})
 	}
 	if c.oopsCap == nil && isOopsLine(text) {
-		c.oopsCap = &consoleCapture{lines: []string{text}, reason: SafeText(stripConsoleTimestamp(text), maxConsoleReason)}
+		c.oopsCap = &consoleCapture{lines: []string{text}, reason: results.SafeText(stripConsoleTimestamp(text), maxConsoleReason)}
 		c.send(Event{Kind: EventOops, Line: c.lines, Reason: c.oopsCap.reason})
 	}
 }
@@ -215,7 +217,7 @@ func isOopsLine(text string) bool {
 			if i < 0 {
 				break
 			}
-			if j := off + i; j == 0 || !(isASCIILetter(text[j-1]) || isASCIIDigit(text[j-1])) {
+			if j := off + i; j == 0 || !alnum(text[j-1]) {
 				return true
 			}
 			off += i + 1
@@ -338,4 +340,9 @@ func (c *ConsoleScanner) Tail(n int) []string {
 // closed.
 func (c *ConsoleScanner) Events() <-chan Event {
 	return c.events
+}
+
+// alnum reports whether c is an ASCII letter or digit.
+func alnum(c byte) bool {
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
 }
