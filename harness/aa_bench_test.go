@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"kharness/results"
+	"kharness/results/stream"
 )
 
 // BenchmarkAAFalseCalls measures how often the statistics call a change
@@ -119,7 +120,7 @@ name = "b"
 		b.ReportMetric(100*float64(gs.SetAside)/float64(gs.Samples), "set-aside-%")
 	}
 	b.ReportMetric(0, "ns/op")
-	exactAA(b, cellSeries(b, out, "a", results.InsnsUnit), cellSeries(b, out, "b", results.InsnsUnit))
+	exactAA(b, cellSeries(b, out, "a", stream.InsnsUnit), cellSeries(b, out, "b", stream.InsnsUnit))
 }
 
 // aaTrials is the A/A analysis of one way of handling host-slow samples

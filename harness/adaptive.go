@@ -8,6 +8,7 @@ import (
 
 	"kharness/kernels"
 	"kharness/results"
+	"kharness/results/stream"
 )
 
 // Decision is how one comparison ended under UntilDecided.
@@ -59,13 +60,13 @@ func decisions(t *results.Table, maxBoots int) ([]Decision, map[[2]string]bool) 
 			}
 			d := Decision{Benchmark: r.Benchmark, Unit: r.Unit, Row: r.Key, Column: t.Columns[i+1], Base: t.Columns[0],
 				Ratio: c.Ratio, P: c.P, Boots: c.Boots, BaseBoots: base.Boots}
-			if spread := max(c.Spread, base.Spread); !results.ExactUnit(r.Unit) && !math.IsNaN(spread) { // 3 boots or more a side
+			if spread := max(c.Spread, base.Spread); !stream.ExactUnit(r.Unit) && !math.IsNaN(spread) { // 3 boots or more a side
 				d.Needed = results.BootsToDetect(spread, t.Threshold, t.Alpha)
 			}
 			switch {
 			case c.Call == results.CallRegression || c.Call == results.CallImprovement:
 				d.Outcome = string(c.Call)
-			case results.ExactUnit(r.Unit) && c.Boots >= 2 && base.Boots >= 2:
+			case stream.ExactUnit(r.Unit) && c.Boots >= 2 && base.Boots >= 2:
 				// More boots would not change an exact call: counts that
 				// agree boot to boot agree again, and counts that spread
 				// (a scheduler path that depends on guest time) spread

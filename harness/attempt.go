@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kharness/results"
+	"kharness/results/stream"
 )
 
 // runJob runs the attempts one boot still has, committing each. A boot that
@@ -69,14 +70,14 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 	vmo := vmOptions(opt, j.kernel, image, accel.Accel, j.config, "")
 	spec := BootSpec{Deadline: cfg.BootTimeout()}
 	if accel.Plugin != "" {
-		vmo.Plugin, vmo.PluginOut = accel.Plugin, att.Path(results.InsnsFile)
+		vmo.Plugin, vmo.PluginOut = accel.Plugin, att.Path(stream.InsnsFile)
 		vmo.Cmdline += " kharness.insns=1"
 		if opt.Profile {
 			// The plugin profiles kernel blocks; the guest sends the
 			// symbols that name them, about a megabyte.
 			vmo.PluginProfile = true
 			vmo.Cmdline += " kharness.kallsyms=1"
-			spec.ResultsLimit = results.ProfileStreamLimit
+			spec.ResultsLimit = stream.ProfileStreamLimit
 		}
 	}
 	spec.VM = vmo
@@ -110,7 +111,7 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 		}
 	}
 	if rec.Status.OK() {
-		extra := []results.KV{
+		extra := []stream.KV{
 			{Key: "kernel", Value: j.info.Label},
 			{Key: "kernel-package", Value: kernelDesc(j.info)},
 			{Key: "kernel-sha256", Value: j.kernel.SHA256},
@@ -122,7 +123,7 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 			{Key: "guest-image", Value: imageID(image)},
 		}
 		if vmo.Plugin != "" {
-			extra = append(extra, results.KV{Key: results.InsnsMethodKey, Value: insnsMethod})
+			extra = append(extra, stream.KV{Key: stream.InsnsMethodKey, Value: insnsMethod})
 		}
 		if err := writeBootBench(rec, v.Stream, extra, att.Path(results.BenchFile)); err != nil {
 			return nil, err
@@ -135,7 +136,7 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 // extra, then stream. A stream that cannot be stored (valid, but claiming
 // a key the host writes, such as kernel: or accel:) fails the boot, with
 // its record, rather than the run; the error is for the disk alone.
-func writeBootBench(rec *results.BootRecord, stream *results.Stream, extra []results.KV, path string) error {
+func writeBootBench(rec *results.BootRecord, stream *stream.Stream, extra []stream.KV, path string) error {
 	var buf bytes.Buffer
 	if err := stream.WriteBench(&buf, extra); err != nil {
 		rec.Status, rec.Reason = results.StatusGarbled, "the guest's results cannot be stored: "+err.Error()

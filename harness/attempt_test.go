@@ -10,18 +10,19 @@ import (
 	"time"
 
 	"kharness/results"
+	"kharness/results/stream"
 )
 
 // TestWriteBootBenchHostKey: a valid stream whose config claims a key the
 // host writes fails its boot, with the reason, instead of the run.
 func TestWriteBootBenchHostKey(t *testing.T) {
-	stream := &results.Stream{
-		Config:  []results.KV{{Key: "accel", Value: "kvm"}},
-		Results: []results.Result{{Name: "NullSyscall", Iters: 1, Values: []results.Value{{Value: 1, Unit: "ns/op"}}}},
+	st := &stream.Stream{
+		Config:  []stream.KV{{Key: "accel", Value: "kvm"}},
+		Results: []stream.Result{{Name: "NullSyscall", Iters: 1, Values: []stream.Value{{Value: 1, Unit: "ns/op"}}}},
 	}
 	rec := &results.BootRecord{Status: results.StatusOK}
 	path := filepath.Join(t.TempDir(), results.BenchFile)
-	if err := writeBootBench(rec, stream, []results.KV{{Key: "accel", Value: "tcg"}}, path); err != nil {
+	if err := writeBootBench(rec, st, []stream.KV{{Key: "accel", Value: "tcg"}}, path); err != nil {
 		t.Fatalf("writeBootBench: %v, want the boot failed, not an error", err)
 	}
 	if rec.Status != results.StatusGarbled || !strings.Contains(rec.Reason, "accel") {
@@ -31,9 +32,9 @@ func TestWriteBootBenchHostKey(t *testing.T) {
 		t.Errorf("%s written for a failed boot", path)
 	}
 	// The same stream without the clash is stored.
-	stream.Config = []results.KV{{Key: "kernel-cmdline", Value: "quiet"}}
+	st.Config = []stream.KV{{Key: "kernel-cmdline", Value: "quiet"}}
 	rec = &results.BootRecord{Status: results.StatusOK}
-	if err := writeBootBench(rec, stream, []results.KV{{Key: "accel", Value: "tcg"}}, path); err != nil || rec.Status != results.StatusOK || rec.BenchSHA256 == "" {
+	if err := writeBootBench(rec, st, []stream.KV{{Key: "accel", Value: "tcg"}}, path); err != nil || rec.Status != results.StatusOK || rec.BenchSHA256 == "" {
 		t.Errorf("clean stream: %v, status %s, sha %q", err, rec.Status, rec.BenchSHA256)
 	}
 }

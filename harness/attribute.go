@@ -1,17 +1,20 @@
 package harness
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
 	"kharness/kernels"
 	"kharness/results"
+	"kharness/results/stream"
 )
 
 // DefaultAttributeBench is the benchmark Attribute profiles unless told
@@ -82,7 +85,7 @@ type Attribution struct {
 // benchmarks of o.Bench, and returns each one's kernel instructions per
 // operation by function on both kernels. The boots go through Run, into
 // o.Run.OutDir; the profiles are read back from the boots' files
-// (results.ProfileBoot). An error says why: a kernel that does not
+// (profileBoot). An error says why: a kernel that does not
 // resolve, a kernel none of whose boots succeeded (with their reasons), a
 // boot whose profile does not parse, a benchmark one kernel ran and the
 // other did not.
@@ -131,7 +134,7 @@ func Attribute(ctx context.Context, o AttributeOptions) (*Attribution, error) {
 		return nil, err
 	}
 	a := &Attribution{Dir: opt.OutDir, A: sum.Kernels[0], B: sum.Kernels[1]}
-	var sides [2]map[string][]results.BenchProfile
+	var sides [2]map[string][]stream.BenchProfile
 	for i := range sides {
 		if sides[i], err = profiles(boots, results.CellName(names[i], attributeConfigName)); err != nil {
 			return nil, fmt.Errorf("attribute: kernel %s (%s): %w%s", "AB"[i:i+1], names[i], err, badBoots(sum.BadBoots))
@@ -176,14 +179,14 @@ count = %d
 }
 
 // profiles reads the profiles of cell's ok boots, by benchmark.
-func profiles(boots []*results.BootRecord, cell string) (map[string][]results.BenchProfile, error) {
-	out := map[string][]results.BenchProfile{}
+func profiles(boots []*results.BootRecord, cell string) (map[string][]stream.BenchProfile, error) {
+	out := map[string][]stream.BenchProfile{}
 	n := 0
 	for _, b := range boots {
 		if b.Cell != cell || !b.Status.OK() {
 			continue
 		}
-		ps, err := results.ProfileBoot(b.Dir)
+		ps, err := profileBoot(b.Dir)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Dir, err)
 		}
@@ -207,9 +210,9 @@ func badBoots(bad []string) string {
 }
 
 // sortedNames is the benchmarks of both sides, in name order.
-func sortedNames(a, b map[string][]results.BenchProfile) []string {
+func sortedNames(a, b map[string][]stream.BenchProfile) []string {
 	var names []string
-	for _, m := range []map[string][]results.BenchProfile{a, b} {
+	for _, m := range []map[string][]stream.BenchProfile{a, b} {
 		for n := range m {
 			if !slices.Contains(names, n) {
 				names = append(names, n)
@@ -221,7 +224,7 @@ func sortedNames(a, b map[string][]results.BenchProfile) []string {
 }
 
 // attribute pairs one benchmark's profiles of both kernels.
-func attribute(name string, pa, pb []results.BenchProfile) BenchAttribution {
+func attribute(name string, pa, pb []stream.BenchProfile) BenchAttribution {
 	ra, rb := representative(pa), representative(pb)
 	ba := BenchAttribution{Name: name, A: ra.KernelPerOp(), B: rb.KernelPerOp()}
 	for _, p := range pa {
@@ -250,7 +253,7 @@ func attribute(name string, pa, pb []results.BenchProfile) BenchAttribution {
 // representative is the first of ps whose kernel count is the one most
 // of them have (the first on a tie): a boot that took the operation's
 // usual path.
-func representative(ps []results.BenchProfile) *results.BenchProfile {
+func representative(ps []stream.BenchProfile) *stream.BenchProfile {
 	best, bestN := 0, 0
 	for i, p := range ps {
 		n := 0
@@ -264,4 +267,22 @@ func representative(ps []results.BenchProfile) *results.BenchProfile {
 		}
 	}
 	return &ps[best]
+}
+
+// profileBoot is Profile on a stored boot attempt's directory: its results
+// stream and its plugin file, read as every stored file is.
+func profileBoot(dir string) ([]stream.BenchProfile, error) {
+	rawStream, err := stream.ReadStored(filepath.Join(dir, results.RawFile))
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	s, err := stream.Parse(bytes.NewReader(rawStream), stream.ProfileStreamLimit)
+	if err != nil {
+		return nil, fmt.Errorf("profile: %s: %w", filepath.Join(dir, results.RawFile), err)
+	}
+	raw, err := stream.ReadStored(filepath.Join(dir, stream.InsnsFile))
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	return stream.Profile(s, raw)
 }

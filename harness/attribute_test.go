@@ -12,6 +12,7 @@ import (
 
 	"kharness/kernels"
 	"kharness/results"
+	"kharness/results/stream"
 )
 
 // TestAttributeGetppid boots the newest Debian 6.1 cloud kernel as both A
@@ -63,7 +64,7 @@ func TestAttributeGetppid(t *testing.T) {
 		}
 		label := side.label
 		stored, _, _, err := results.BootSamples([]string{a.Dir}, func(r *results.BootRecord) bool { return r.Kernel.Label == label },
-			re, results.KernelInsnsUnit, results.StatMedian, -1)
+			re, stream.KernelInsnsUnit, results.StatMedian, -1)
 		if err != nil || len(stored) != 1 || stored[0] != side.total {
 			t.Errorf("%s: the boot stored %v kinsns/op (%v), the attribution says %v", side.name, stored, err, side.total)
 		}
@@ -77,8 +78,8 @@ func TestAttributeGetppid(t *testing.T) {
 
 // profileOf is a BenchProfile of ops operations with the given functions'
 // instructions per operation.
-func profileOf(ops uint64, funcs map[string]int64) results.BenchProfile {
-	p := results.BenchProfile{Name: "NullSyscall/call=getppid", Ops: ops, Funcs: map[string]int64{}}
+func profileOf(ops uint64, funcs map[string]int64) stream.BenchProfile {
+	p := stream.BenchProfile{Name: "NullSyscall/call=getppid", Ops: ops, Funcs: map[string]int64{}}
 	for f, n := range funcs {
 		p.Funcs[f] = n * int64(ops)
 		p.Kernel += uint64(n * int64(ops))
@@ -87,12 +88,12 @@ func profileOf(ops uint64, funcs map[string]int64) results.BenchProfile {
 }
 
 func TestAttributePairs(t *testing.T) {
-	a := []results.BenchProfile{
+	a := []stream.BenchProfile{
 		profileOf(100, map[string]int64{"entry_SYSCALL_64": 41, "do_syscall_64": 31, "exit_to_user_mode_prepare": 31, "__x64_sys_getppid": 5}),
 		profileOf(100, map[string]int64{"entry_SYSCALL_64": 41, "do_syscall_64": 31, "exit_to_user_mode_prepare": 31, "__x64_sys_getppid": 5}),
 		profileOf(200, map[string]int64{"entry_SYSCALL_64": 41, "do_syscall_64": 31, "exit_to_user_mode_prepare": 40, "__x64_sys_getppid": 5}),
 	}
-	b := []results.BenchProfile{profileOf(50, map[string]int64{"entry_SYSCALL_64": 42, "do_syscall_64": 60, "__x64_sys_getppid": 5})}
+	b := []stream.BenchProfile{profileOf(50, map[string]int64{"entry_SYSCALL_64": 42, "do_syscall_64": 60, "__x64_sys_getppid": 5})}
 	ba := attribute("NullSyscall/call=getppid", a, b)
 	if ba.A != 108 || ba.B != 107 || len(ba.BootsA) != 3 || ba.BootsA[2] != 117 {
 		t.Fatalf("A %v B %v boots %v: want the two boots that agree (108) for A", ba.A, ba.B, ba.BootsA)

@@ -13,7 +13,7 @@ import (
 // bisection gets: two, so that each shows its spread.
 const exactEndpointBoots = 2
 
-// BisectExact is Bisect for an exact count (results.ExactUnit), where a
+// BisectExact is Bisect for an exact count (stream.ExactUnit), where a
 // kernel's boots agree to a fraction of an instruction and a rank test has
 // nothing to rank. The endpoints get two boots each, and must differ by
 // compare's rule for exact counts (results.DecideExact, at threshold);

@@ -14,6 +14,7 @@ import (
 
 	"kharness/kernels"
 	"kharness/results"
+	"kharness/results/stream"
 )
 
 // KernelBisect bisects a performance change over released kernels.
@@ -72,7 +73,7 @@ func KernelLabel(c kernels.Candidate) string {
 // resumes it.
 func (kb *KernelBisect) kernelConfig(c kernels.Candidate) string {
 	insns, boots := "auto", kb.Params.StartBoots
-	if results.ExactUnit(kb.Unit) {
+	if stream.ExactUnit(kb.Unit) {
 		// An error, not a silent time-only run, where counts cannot be
 		// made; and one boot to start, which BisectExact adds to.
 		insns, boots = "on", 1
@@ -191,7 +192,7 @@ func BisectKernels(ctx context.Context, kb *KernelBisect) (*BisectResult, error)
 	if err := kb.Run.ensureImage(ctx); err != nil {
 		return nil, err
 	}
-	if results.ExactUnit(kb.Unit) {
+	if stream.ExactUnit(kb.Unit) {
 		return BisectExact(ctx, labels, kb.Good, kb.Bad, kb.Samples, cmp.Or(kb.ExactThreshold, results.DefaultExactThreshold))
 	}
 	return Bisect(ctx, labels, kb.Good, kb.Bad, kb.Samples, kb.Params)
@@ -200,7 +201,7 @@ func BisectKernels(ctx context.Context, kb *KernelBisect) (*BisectResult, error)
 // WriteBisect prints the evidence table and the verdict.
 func WriteBisect(w io.Writer, r *BisectResult, unit string, wall time.Duration) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	exact := results.ExactUnit(unit)
+	exact := stream.ExactUnit(unit)
 	if exact {
 		fmt.Fprintln(tw, "step\tkernel\tboots\t"+unit+"\tvs good\t-good\t-bad\tverdict")
 	} else {

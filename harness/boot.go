@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"kharness/results"
+	"kharness/results/stream"
 )
 
 // BootSpec is everything one boot needs.
@@ -40,7 +41,7 @@ const BaseCmdline = baseCmdline
 type Verdict struct {
 	Status      results.Status
 	Reason      string
-	Stream      *results.Stream
+	Stream      *stream.Stream
 	ConsoleTail []string
 	PanicLines  []string
 	Oops        []string
@@ -187,18 +188,18 @@ func judge(v *Verdict, in judgeInput) {
 		v.Status, v.Reason = results.StatusHang, fmt.Sprintf("no power-off within %v; QEMU stopped", in.deadline)
 		return
 	}
-	stream, err := results.ParseStream(bytes.NewReader(in.raw), in.limit)
+	s, err := stream.Parse(bytes.NewReader(in.raw), in.limit)
 	switch {
 	case err == nil && len(v.Oops) > 0:
 		v.Status, v.Reason = results.StatusOops, "kernel oops during the boot taints its results: "+v.Oops[0]
 	case err == nil:
-		v.Status, v.Stream = results.StatusOK, stream
+		v.Status, v.Stream = results.StatusOK, s
 	case !in.shutdown && in.waitErr != nil:
 		v.Status = results.StatusQEMUExit
 		v.Reason = fmt.Sprintf("QEMU exited (%v) without a guest power-off: %s", in.waitErr, lastLines(in.stderr, 5))
-	case errors.Is(err, results.ErrNoEndMarker):
+	case errors.Is(err, stream.ErrNoEndMarker):
 		v.Status, v.Reason = results.StatusTruncated, err.Error()
-	case errors.Is(err, results.ErrCountMismatch):
+	case errors.Is(err, stream.ErrCountMismatch):
 		v.Status, v.Reason = results.StatusMiscount, err.Error()
 	default:
 		v.Status, v.Reason = results.StatusGarbled, err.Error()
@@ -210,7 +211,7 @@ func lastLines(s string, n int) string {
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
-	return results.SafeText(strings.Join(lines, " | "), 2000)
+	return stream.SafeText(strings.Join(lines, " | "), 2000)
 }
 
 // capture keeps the results port's bytes up to a limit and signals the first

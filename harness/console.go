@@ -3,10 +3,9 @@ package harness
 import (
 	"bytes"
 	"fmt"
+	"kharness/results/stream"
 	"strings"
 	"sync"
-
-	"kharness/results"
 )
 
 // Console scanner limits.
@@ -173,7 +172,7 @@ func (c *ConsoleScanner) partialText() string {
 	if !c.cut && len(raw) > 0 && raw[len(raw)-1] == '\r' {
 		raw = raw[:len(raw)-1]
 	}
-	return results.SafeTextCut(string(raw), MaxConsoleLine, c.cut)
+	return stream.SafeTextCut(string(raw), MaxConsoleLine, c.cut)
 }
 
 // endLine processes the partial line as a complete line.
@@ -199,11 +198,11 @@ func (c *ConsoleScanner) endLine() {
 		if _, after, ok := strings.Cut(text, panicMarker+":"); ok && strings.TrimSpace(after) != "" {
 			reason = strings.TrimSpace(after)
 		}
-		c.panicCap = &consoleCapture{lines: []string{text}, reason: results.SafeText(reason, maxConsoleReason)}
+		c.panicCap = &consoleCapture{lines: []string{text}, reason: stream.SafeText(reason, maxConsoleReason)}
 		c.send(Event{Kind: EventPanic, Line: c.lines, Reason: c.panicCap.reason})
 	}
 	if c.oopsCap == nil && isOopsLine(text) {
-		c.oopsCap = &consoleCapture{lines: []string{text}, reason: results.SafeText(stripConsoleTimestamp(text), maxConsoleReason)}
+		c.oopsCap = &consoleCapture{lines: []string{text}, reason: stream.SafeText(stripConsoleTimestamp(text), maxConsoleReason)}
 		c.send(Event{Kind: EventOops, Line: c.lines, Reason: c.oopsCap.reason})
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"kharness/kernels"
-	"kharness/results"
+	"kharness/results/stream"
 )
 
 // pluginSource is kharness's instruction-counting TCG plugin (see its
@@ -111,14 +111,14 @@ func BuildPlugin(ctx context.Context, cacheDir string) (string, error) {
 	return path, nil
 }
 
-// insnsMethod is the boot.bench value of results.InsnsMethodKey.
+// insnsMethod is the boot.bench value of stream.InsnsMethodKey.
 const insnsMethod = "tcg-plugin insncount/1: inline count per translated block; per op, min of long stretches minus min of short ones"
 
 // addInsns pairs a boot's plugin output at path with its stream and appends
 // the exact-count lines to the stream. An error is the boot's failure:
 // the counts do not fit the stream.
-func addInsns(s *results.Stream, path string) error {
-	lines, err := results.InsnsFromFile(s, path)
+func addInsns(s *stream.Stream, path string) error {
+	lines, err := stream.InsnsFromFile(s, path)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"kharness/results"
+	"kharness/results/stream"
 )
 
 // defaultRun is configs/default.toml's benchmark selection: the five
@@ -17,13 +18,13 @@ const defaultRun = "NullSyscall/call=getppid$|Read/|Write/|PipeRoundTrip/procs=2
 // suiteBoot boots the default suite once (benchtime 100ms, count 10), with
 // the counting plugin when plugin is not empty, and returns the boot's
 // wall time and, when counted, its exact lines.
-func suiteBoot(b *testing.B, kernel, image, plugin string) (time.Duration, []results.Result) {
+func suiteBoot(b *testing.B, kernel, image, plugin string) (time.Duration, []stream.Result) {
 	b.Helper()
 	dir := b.TempDir()
 	cfg := &Config{Bench: BenchConfig{Run: defaultRun, Benchtime: "100ms", Count: 10}}
 	vm := VMOptions{Kernel: kernel, Initrd: image, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, "")}
 	if plugin != "" {
-		vm.Plugin, vm.PluginOut = plugin, filepath.Join(dir, results.InsnsFile)
+		vm.Plugin, vm.PluginOut = plugin, filepath.Join(dir, stream.InsnsFile)
 		vm.Cmdline += " kharness.insns=1"
 	}
 	start := time.Now()

@@ -12,8 +12,8 @@ import (
 	"kharness/results"
 )
 
-// stream builds a results stream as the guest writes it.
-func stream(results int, countDelta int) []byte {
+// rawStream builds a results stream as the guest writes it.
+func rawStream(results int, countDelta int) []byte {
 	var b strings.Builder
 	b.WriteString("kharness-stream: 1\nkernel-release: 6.1.0-56-cloud-amd64\n")
 	for i := 0; i < results; i++ {
@@ -28,7 +28,7 @@ func stream(results int, countDelta int) []byte {
 // here (an oops that the kernel survives: these kernels have no LKDTM and
 // panic_on_oops off) and the order in which causes explain each other.
 func TestJudge(t *testing.T) {
-	good := stream(3, 0)
+	good := rawStream(3, 0)
 	for _, tc := range []struct {
 		name  string
 		v     Verdict
@@ -47,7 +47,7 @@ func TestJudge(t *testing.T) {
 		{"hang", Verdict{}, judgeInput{timedOut: true, raw: good[:40]}, results.StatusHang, false},
 		{"qemu died", Verdict{}, judgeInput{waitErr: errors.New("signal: killed"), stderr: "qemu: fatal: triple fault"}, results.StatusQEMUExit, false},
 		{"truncated", Verdict{}, judgeInput{shutdown: true, raw: good[:len(good)-20]}, results.StatusTruncated, false},
-		{"miscount", Verdict{}, judgeInput{shutdown: true, raw: stream(2, 1)}, results.StatusMiscount, false},
+		{"miscount", Verdict{}, judgeInput{shutdown: true, raw: rawStream(2, 1)}, results.StatusMiscount, false},
 		{"garbage after end", Verdict{}, judgeInput{shutdown: true, raw: append(append([]byte{}, good...), 0xff, 0x00)}, results.StatusGarbled, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"kharness/results"
+	"kharness/results/stream"
 )
 
 // Progress reports a run: on a terminal one line redrawn in place (boots
@@ -70,7 +71,7 @@ func (p *Progress) BootDone(r *results.BootRecord, last bool) {
 		p.clear()
 		line := fmt.Sprintf("[%d/%d] %s boot %d attempt %d: %s in %.1fs", p.done, p.total, r.Cell, r.Boot, r.Attempt, r.Status, r.WallSeconds)
 		if r.Reason != "" {
-			line += ": " + results.SafeText(r.Reason, 300)
+			line += ": " + stream.SafeText(r.Reason, 300)
 		}
 		if left := p.left(); !p.TTY && p.done < p.total && left != "?" {
 			line += ", ~" + left + " left"

@@ -64,7 +64,7 @@ type RunOptions struct {
 	Insns string
 	// Profile runs the counting plugin in profile mode and has the guest
 	// send its kernel's symbols (see Attribute): each boot's insns.raw
-	// and results.raw then hold what results.ProfileBoot reads.
+	// and results.raw then hold what profileBoot (attribute.go) reads.
 	Profile bool
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"kharness/results"
+	"kharness/results/stream"
 )
 
 const statsConfig = `
@@ -68,7 +69,7 @@ func TestCallsWithRealBoots(t *testing.T) {
 	exact := 0
 	for _, r := range tab.Rows {
 		aa, pti := r.Cells[1], r.Cells[2]
-		if r.Unit == results.KernelInsnsUnit {
+		if r.Unit == stream.KernelInsnsUnit {
 			exact++
 		}
 		if aa.Call != results.CallSame {
@@ -82,7 +83,7 @@ func TestCallsWithRealBoots(t *testing.T) {
 			if pti.Call != results.CallRegression || pti.Ratio < 5 {
 				t.Errorf("pti=on %s: call %q ×%.2f p=%.3f, want a regression of more than ×5", r.Benchmark, pti.Call, pti.Ratio, pti.P)
 			}
-		case results.KernelInsnsUnit:
+		case stream.KernelInsnsUnit:
 			// Exact: the boots of a cell agree to a hundredth of an
 			// instruction, and pti=on adds a handful to every entry
 			// and exit (CR3 switches, the trampoline stack).

@@ -3,6 +3,7 @@ package results
 import (
 	"cmp"
 	"fmt"
+	"kharness/results/stream"
 	"math"
 	"path/filepath"
 	"slices"
@@ -292,7 +293,7 @@ func (t *Table) fill(cells map[[2]string]*cellData, keys []benchKey, rows, cols 
 // compare fills c's ratio, p-value and call against the first column's
 // sample base, whose median is center.
 func (t *Table) compare(c *Cell, unit string, base, s *benchmath.Sample, center float64) {
-	if ExactUnit(unit) {
+	if stream.ExactUnit(unit) {
 		t.exact = true
 		c.Ratio, c.P, c.Delta = c.Center/center, math.NaN(), c.Center-center
 		var tooFew bool

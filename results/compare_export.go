@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"kharness/results/stream"
 	"math"
 	"strconv"
 	"strings"
@@ -75,7 +76,7 @@ func (t *Table) JSON() *JSONTable {
 				N: c.Boots, Failed: c.Failed, Call: c.Call, Notes: []string{}}
 			if c.Boots > 0 {
 				res.Median, res.Lo, res.Hi = finite(c.Center), finite(c.Lo), finite(c.Hi)
-				if res.Spread = finite(c.Spread); res.Spread != nil && t.Detect > 0 && !ExactUnit(r.Unit) {
+				if res.Spread = finite(c.Spread); res.Spread != nil && t.Detect > 0 && !stream.ExactUnit(r.Unit) {
 					res.BootsToDetect = BootsToDetect(c.Spread, t.Detect, t.Alpha)
 				}
 			}

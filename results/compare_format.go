@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"kharness/results/stream"
 	"math"
 	"strconv"
 	"strings"
@@ -100,7 +101,7 @@ func (c Cell) text(unit string, ratio bool) []string {
 	if ratio {
 		r := ""
 		switch {
-		case c.Ratio != 0 && ExactUnit(unit):
+		case c.Ratio != 0 && stream.ExactUnit(unit):
 			r = fmt.Sprintf("×%.4f %+.2f exact %s%s", c.Ratio, c.Delta, c.Call, markers(c.pNotes))
 		case c.Ratio != 0:
 			r = fmt.Sprintf("×%.2f p=%.3f %s%s", c.Ratio, c.P, c.Call, markers(c.pNotes))
@@ -124,7 +125,7 @@ func spread(ci benchmath.Summary, unit string) string {
 // formatValue formats v, in the tidied unit, with four significant digits:
 // times as 462.3ns or 10.20µs, other units with an SI or binary prefix.
 func formatValue(v float64, unit string) string {
-	if ExactUnit(unit) {
+	if stream.ExactUnit(unit) {
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
 	if unit != "sec" && !strings.HasPrefix(unit, "sec/") {

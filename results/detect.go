@@ -2,6 +2,7 @@ package results
 
 import (
 	"fmt"
+	"kharness/results/stream"
 	"math"
 	"strings"
 
@@ -85,7 +86,7 @@ func (t *Table) detectLines() []string {
 	}
 	var out []string
 	for _, r := range t.Rows {
-		if ExactUnit(r.Unit) {
+		if stream.ExactUnit(r.Unit) {
 			continue
 		}
 		worst := math.NaN()

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"kharness/results/stream"
 	"math"
 	"strings"
 	"testing"
@@ -42,7 +43,7 @@ func TestBootsToDetect(t *testing.T) {
 func TestDetectFooter(t *testing.T) {
 	tab := &Table{Alpha: 0.05, Detect: 0.05, Rows: []Row{
 		{Benchmark: "NullSyscall/call=getppid", Unit: "sec/op", Key: "6.1", Cells: []Cell{{Spread: 0.05}, {Spread: 0.02}}},
-		{Benchmark: "NullSyscall/call=getppid", Unit: InsnsUnit, Key: "6.1", Cells: []Cell{{Spread: 0}}},
+		{Benchmark: "NullSyscall/call=getppid", Unit: stream.InsnsUnit, Key: "6.1", Cells: []Cell{{Spread: 0}}},
 		{Benchmark: "Pipe", Unit: "sec/op", Key: "6.1", Cells: []Cell{{Spread: math.NaN()}}},
 	}}
 	got := strings.Join(tab.detectLines(), "\n")

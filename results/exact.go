@@ -1,6 +1,7 @@
 package results
 
 import (
+	"kharness/results/stream"
 	"math"
 	"slices"
 )
@@ -61,7 +62,7 @@ func exactFirst(keys []benchKey) []benchKey {
 	for _, n := range names {
 		ks := by[n]
 		slices.SortStableFunc(ks, func(a, b benchKey) int {
-			ea, eb := ExactUnit(a.unit), ExactUnit(b.unit)
+			ea, eb := stream.ExactUnit(a.unit), stream.ExactUnit(b.unit)
 			switch {
 			case ea && !eb:
 				return -1

@@ -10,9 +10,11 @@ import (
 	"strings"
 	"sync"
 
+	"kharness/results/stream"
+	"kharness/results/wire"
+
 	"golang.org/x/perf/benchfmt"
 	"golang.org/x/perf/benchunit"
-	"kharness/results/wire"
 )
 
 // The guest times a fixed user-space reference loop, which makes no system
@@ -346,7 +348,7 @@ func (b *BootRecord) failedSamples() ([]string, error) {
 
 func readBenchLines(b *BootRecord) ([]benchLine, []string, []string, error) {
 	path := filepath.Join(b.Dir, BenchFile)
-	data, err := readStored(path)
+	data, err := stream.ReadStored(path)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("reading results of an ok boot: %w", err)
 	}
@@ -399,7 +401,7 @@ const failedSamplePrefix = wire.FailedSamplePrefix
 // from a stored boot.bench: its name, units and values (ValidValue, on
 // the value as written, before benchfmt's tidying).
 func validStored(r *benchfmt.Result) error {
-	if err := ValidName(r.Name.String()); err != nil {
+	if err := stream.ValidName(r.Name.String()); err != nil {
 		return err
 	}
 	if r.Iters <= 0 {
@@ -410,10 +412,10 @@ func validStored(r *benchfmt.Result) error {
 		if v.OrigUnit != "" {
 			val, unit = v.OrigValue, v.OrigUnit
 		}
-		if err := ValidUnit(unit); err != nil {
+		if err := stream.ValidUnit(unit); err != nil {
 			return err
 		}
-		if err := ValidValue(val, unit); err != nil {
+		if err := stream.ValidValue(val, unit); err != nil {
 			return err
 		}
 	}

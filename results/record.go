@@ -3,6 +3,7 @@ package results
 import (
 	"encoding/json"
 	"fmt"
+	"kharness/results/stream"
 	"math"
 	"os"
 	"path/filepath"
@@ -179,7 +180,7 @@ func WriteJSONAtomic(path string, v any) error {
 
 // readJSON decodes the JSON file at path into v.
 func readJSON(path string, v any) error {
-	data, err := readStored(path)
+	data, err := stream.ReadStored(path)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"kharness/results/stream"
 	"kharness/results/wire"
 )
 
@@ -133,7 +134,7 @@ func Seed(dirs ...string) ([]SeedRow, error) {
 			CtxPerSec: m[benchKey{SeedBenchmark, "ctxsw/s"}], IntrPerSec: m[benchKey{SeedBenchmark, "intr/s"}],
 			Usr: m[benchKey{SeedBenchmark, "usr%"}], Sys: m[benchKey{SeedBenchmark, "sys%"}], Idl: m[benchKey{SeedBenchmark, "idl%"}],
 			HopMicros: raw / 1000, SwitchMicros: sw / 1000,
-			HopInsns: m[benchKey{SeedBenchmark, InsnsUnit}], HopKInsns: m[benchKey{SeedBenchmark, KernelInsnsUnit}]})
+			HopInsns: m[benchKey{SeedBenchmark, stream.InsnsUnit}], HopKInsns: m[benchKey{SeedBenchmark, stream.KernelInsnsUnit}]})
 	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("no ok boot in %s has Benchmark%s", strings.Join(dirs, " "), SeedBenchmark)

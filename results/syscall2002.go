@@ -10,8 +10,10 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"golang.org/x/perf/benchmath"
+	"kharness/results/stream"
 	"kharness/results/wire"
+
+	"golang.org/x/perf/benchmath"
 )
 
 // The December 2002 table: per kernel and CPU vendor (a boot config that
@@ -76,8 +78,8 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 		}
 		i80, ok1 := nsPerOp(m, Int80Bench32)
 		fast, ok2 := nsPerOp(m, VsyscallBench32)
-		i80i, ok3 := m[benchKey{Int80Bench32, InsnsUnit}]
-		fi, ok4 := m[benchKey{VsyscallBench32, InsnsUnit}]
+		i80i, ok3 := m[benchKey{Int80Bench32, stream.InsnsUnit}]
+		fi, ok4 := m[benchKey{VsyscallBench32, stream.InsnsUnit}]
 		if !(ok1 && ok2) && !(ok3 && ok4) {
 			continue // neither entry ran, or the host guard set the times aside and nothing was counted
 		}
@@ -144,7 +146,7 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 // StreamConfig reads the "key: value" lines of boot b's stream header.
 func StreamConfig(b *BootRecord) map[string]string {
 	cfg := map[string]string{}
-	data, err := readStored(filepath.Join(b.Dir, BenchFile))
+	data, err := stream.ReadStored(filepath.Join(b.Dir, BenchFile))
 	if err != nil {
 		return cfg
 	}

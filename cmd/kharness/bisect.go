@@ -15,6 +15,7 @@ import (
 	"kharness/harness"
 	"kharness/kernels"
 	"kharness/results"
+	"kharness/results/stream"
 )
 
 // exitUndecided is bisect's status when the search stopped without naming
@@ -134,9 +135,9 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	switch *metric {
 	case "":
 	case "insns", "kinsns":
-		*unit = results.InsnsUnit
+		*unit = stream.InsnsUnit
 		if *metric == "kinsns" {
-			*unit = results.KernelInsnsUnit
+			*unit = stream.KernelInsnsUnit
 		}
 		// The counts need no timed samples: the fewest that still
 		// calibrate the count phase, and a directory of their own.
@@ -208,7 +209,7 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		harness.WriteBisect(stdout, r, *unit, time.Since(start))
 		// Exact counts do not go through the host guard: what it set
 		// aside of the timed samples says nothing about them.
-		if !results.ExactUnit(*unit) {
+		if !stream.ExactUnit(*unit) {
 			if gs, gerr := kb.GuardStats(); gerr != nil {
 				fmt.Fprintf(stderr, "kharness: host guard: %v\n", gerr)
 			} else if gs.Samples > 0 {

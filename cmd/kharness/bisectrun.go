@@ -20,6 +20,7 @@ import (
 	"kharness/initramfs"
 	"kharness/kernels"
 	"kharness/results"
+	"kharness/results/stream"
 )
 
 // Exit codes of bisect-run, as `git bisect run` reads them: 0 good, 1 bad,
@@ -220,9 +221,9 @@ func bootSteps(ctx context.Context, vm harness.VMOptions, n int, deadline time.D
 				reason = "no " + bench + " ns/op result (skipped by the guest?)"
 			}
 			fails = append(fails, reason)
-			fmt.Fprintf(stderr, "bisect-run: boot %d failed: %s\n", i+1, results.SafeText(reason, 300))
+			fmt.Fprintf(stderr, "bisect-run: boot %d failed: %s\n", i+1, stream.SafeText(reason, 300))
 			for _, l := range tailOf(v.ConsoleTail, 5) {
-				fmt.Fprintf(stderr, "  console: %s\n", results.SafeText(l, 200))
+				fmt.Fprintf(stderr, "  console: %s\n", stream.SafeText(l, 200))
 			}
 			continue
 		}

@@ -1,4 +1,4 @@
-package results
+package stream
 
 import (
 	"bufio"
@@ -44,9 +44,9 @@ const maxInsnsLines = 1 << 20
 type stretch struct{ total, kernel uint64 }
 
 // InsnsFromFile is InsnsResults on the plugin's output file at path, read
-// as every stored file is (readStored: a regular file of bounded size).
+// as every stored file is (ReadStored: a regular file of bounded size).
 func InsnsFromFile(s *Stream, path string) ([]Result, error) {
-	raw, err := readStored(path)
+	raw, err := ReadStored(path)
 	if err != nil {
 		return nil, fmt.Errorf("instruction counts: %w", err)
 	}

@@ -1,4 +1,4 @@
-package results
+package stream
 
 import (
 	"bufio"
@@ -14,8 +14,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/perf/benchfmt"
 	"kharness/results/wire"
+
+	"golang.org/x/perf/benchfmt"
 )
 
 // The results stream is what the guest benchmark program writes to its
@@ -41,10 +42,10 @@ import (
 const (
 	// StreamHeader is the required first line of a results stream.
 	StreamHeader = wire.HeaderKey + ": " + wire.Version
-	// MaxStreamLine is the longest line ParseStream accepts, in bytes,
+	// MaxStreamLine is the longest line Parse accepts, in bytes,
 	// not counting the "\n".
 	MaxStreamLine = 4096
-	// DefaultStreamLimit is the byte limit ParseStream uses when given a
+	// DefaultStreamLimit is the byte limit Parse uses when given a
 	// limit of zero or less.
 	DefaultStreamLimit = 16 << 20
 
@@ -105,7 +106,7 @@ type Stream struct {
 	Raw []byte
 }
 
-// Sentinel errors of ParseStream. Use errors.Is; the errors ParseStream
+// Sentinel errors of Parse. Use errors.Is; the errors Parse
 // returns are *GarbledError (for ErrGarbled) or *StreamError (for the
 // others), which carry the line number and a quote of the line.
 var (
@@ -170,7 +171,7 @@ func (e *StreamError) Error() string {
 // Unwrap returns e.Err.
 func (e *StreamError) Unwrap() error { return e.Err }
 
-// ParseStream reads a results stream from r up to EOF, verifies its end
+// Parse reads a results stream from r up to EOF, verifies its end
 // marker and validates every guest-controlled string in it (names with
 // ValidName, units with ValidUnit, config with ValidConfigKey and
 // ValidConfigValue; values must be finite and non-negative and iteration
@@ -178,7 +179,7 @@ func (e *StreamError) Unwrap() error { return e.Err }
 // of zero or less means DefaultStreamLimit. On error it returns a nil
 // Stream and an error matching ErrGarbled, ErrNoEndMarker,
 // ErrCountMismatch or ErrChecksum with errors.Is, or an I/O error from r.
-func ParseStream(r io.Reader, limit int64) (*Stream, error) {
+func Parse(r io.Reader, limit int64) (*Stream, error) {
 	if limit <= 0 {
 		limit = DefaultStreamLimit
 	}

@@ -1,11 +1,11 @@
-package results_test
+package stream_test
 
 import (
 	"strings"
 	"testing"
 	"unicode/utf8"
 
-	"kharness/results"
+	"kharness/results/stream"
 )
 
 func TestValidName(t *testing.T) {
@@ -16,10 +16,10 @@ func TestValidName(t *testing.T) {
 		"PageFault/procs=8/ws=16KiB-8",
 		"Pipe/size=4,mode=a:b+c.d_e",
 		"A",
-		strings.Repeat("x", results.MaxNameLen),
+		strings.Repeat("x", stream.MaxNameLen),
 	}
 	for _, s := range good {
-		if err := results.ValidName(s); err != nil {
+		if err := stream.ValidName(s); err != nil {
 			t.Errorf("ValidName(%q) = %v, want nil", s, err)
 		}
 	}
@@ -43,49 +43,49 @@ func TestValidName(t *testing.T) {
 		"Foo&bar",
 		"Foo%2e",
 		"Fooé",
-		strings.Repeat("x", results.MaxNameLen+1),
+		strings.Repeat("x", stream.MaxNameLen+1),
 	}
 	for _, s := range bad {
-		if err := results.ValidName(s); err == nil {
+		if err := stream.ValidName(s); err == nil {
 			t.Errorf("ValidName(%q) = nil, want error", s)
 		}
 	}
 }
 
 func TestValidUnit(t *testing.T) {
-	for _, s := range []string{"ns/op", "B/op", "allocs/op", "MB/s", "%", "cache-misses/op", "sec/op", "x_y.z", strings.Repeat("u", results.MaxUnitLen)} {
-		if err := results.ValidUnit(s); err != nil {
+	for _, s := range []string{"ns/op", "B/op", "allocs/op", "MB/s", "%", "cache-misses/op", "sec/op", "x_y.z", strings.Repeat("u", stream.MaxUnitLen)} {
+		if err := stream.ValidUnit(s); err != nil {
 			t.Errorf("ValidUnit(%q) = %v, want nil", s, err)
 		}
 	}
-	for _, s := range []string{"", "ns op", "ns/<b>", "ns:op", "µs", "a\x00", strings.Repeat("u", results.MaxUnitLen+1)} {
-		if err := results.ValidUnit(s); err == nil {
+	for _, s := range []string{"", "ns op", "ns/<b>", "ns:op", "µs", "a\x00", strings.Repeat("u", stream.MaxUnitLen+1)} {
+		if err := stream.ValidUnit(s); err == nil {
 			t.Errorf("ValidUnit(%q) = nil, want error", s)
 		}
 	}
 }
 
 func TestValidConfigKey(t *testing.T) {
-	for _, s := range []string{"goos", "kernel-release", "kernel-cmdline", "cpu-model", "a.b_c-9", strings.Repeat("k", results.MaxConfigKeyLen)} {
-		if err := results.ValidConfigKey(s); err != nil {
+	for _, s := range []string{"goos", "kernel-release", "kernel-cmdline", "cpu-model", "a.b_c-9", strings.Repeat("k", stream.MaxConfigKeyLen)} {
+		if err := stream.ValidConfigKey(s); err != nil {
 			t.Errorf("ValidConfigKey(%q) = %v, want nil", s, err)
 		}
 	}
-	for _, s := range []string{"", "Goos", "goOS", "9goos", ".file", "-x", "go os", "go:os", "go/os", "gö", strings.Repeat("k", results.MaxConfigKeyLen+1)} {
-		if err := results.ValidConfigKey(s); err == nil {
+	for _, s := range []string{"", "Goos", "goOS", "9goos", ".file", "-x", "go os", "go:os", "go/os", "gö", strings.Repeat("k", stream.MaxConfigKeyLen+1)} {
+		if err := stream.ValidConfigKey(s); err == nil {
 			t.Errorf("ValidConfigKey(%q) = nil, want error", s)
 		}
 	}
 }
 
 func TestValidConfigValue(t *testing.T) {
-	for _, s := range []string{"", "linux", "console=ttyS0 pti=on kharness.count=5", "QEMU Virtual CPU version 2.5+", "~!@#$%^&*()<>", strings.Repeat("v", results.MaxConfigValueLen)} {
-		if err := results.ValidConfigValue(s); err != nil {
+	for _, s := range []string{"", "linux", "console=ttyS0 pti=on kharness.count=5", "QEMU Virtual CPU version 2.5+", "~!@#$%^&*()<>", strings.Repeat("v", stream.MaxConfigValueLen)} {
+		if err := stream.ValidConfigValue(s); err != nil {
 			t.Errorf("ValidConfigValue(%q) = %v, want nil", s, err)
 		}
 	}
-	for _, s := range []string{"a\tb", "a\nb", "a\rb", "\x1b[2J", "\x7f", "é", "\xff", strings.Repeat("v", results.MaxConfigValueLen+1)} {
-		if err := results.ValidConfigValue(s); err == nil {
+	for _, s := range []string{"a\tb", "a\nb", "a\rb", "\x1b[2J", "\x7f", "é", "\xff", strings.Repeat("v", stream.MaxConfigValueLen+1)} {
+		if err := stream.ValidConfigValue(s); err == nil {
 			t.Errorf("ValidConfigValue(%q) = nil, want error", s)
 		}
 	}
@@ -122,7 +122,7 @@ func TestSafeText(t *testing.T) {
 		{"\x1b[31m0123\x1b[0m", 4, "0123"}, // escapes do not count
 	}
 	for _, tt := range tests {
-		got := results.SafeText(tt.in, tt.max)
+		got := stream.SafeText(tt.in, tt.max)
 		if got != tt.want {
 			t.Errorf("SafeText(%q, %d) = %q, want %q", tt.in, tt.max, got, tt.want)
 		}

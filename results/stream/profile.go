@@ -1,4 +1,4 @@
-package results
+package stream
 
 import (
 	"bufio"
@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -69,24 +68,6 @@ func (p *BenchProfile) KernelPerOp() float64 { return float64(p.Kernel) / float6
 
 // PerOp is function f's kernel instructions per operation.
 func (p *BenchProfile) PerOp(f string) float64 { return float64(p.Funcs[f]) / float64(p.Ops) }
-
-// ProfileBoot is Profile on a stored boot attempt's directory: its results
-// stream and its plugin file, read as every stored file is.
-func ProfileBoot(dir string) ([]BenchProfile, error) {
-	rawStream, err := readStored(filepath.Join(dir, RawFile))
-	if err != nil {
-		return nil, fmt.Errorf("profile: %w", err)
-	}
-	s, err := ParseStream(bytes.NewReader(rawStream), ProfileStreamLimit)
-	if err != nil {
-		return nil, fmt.Errorf("profile: %s: %w", filepath.Join(dir, RawFile), err)
-	}
-	raw, err := readStored(filepath.Join(dir, InsnsFile))
-	if err != nil {
-		return nil, fmt.Errorf("profile: %w", err)
-	}
-	return Profile(s, raw)
-}
 
 // Profile returns one BenchProfile per counted benchmark of s, from raw,
 // the plugin's output for the same boot in profile mode. For each it takes

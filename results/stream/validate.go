@@ -1,4 +1,4 @@
-package results
+package stream
 
 import (
 	"errors"
@@ -291,10 +291,10 @@ func ValidValue(v float64, unit string) error {
 // maxStoredFile caps every file read back from a run directory.
 const maxStoredFile = 64 << 20
 
-// readStored reads a run directory's file at path: a regular file (not a
+// ReadStored reads a run directory's file at path: a regular file (not a
 // symbolic link, a FIFO or a device, which could feed endless or blocking
 // input), of at most maxStoredFile bytes.
-func readStored(path string) ([]byte, error) {
+func ReadStored(path string) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
