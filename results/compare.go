@@ -219,7 +219,7 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 		if cells[id] == nil {
 			cells[id] = &cellData{perBoot: make(map[benchKey][]float64)}
 		}
-		if keys, err = t.add(cells[id], b, keys); err != nil {
+		if keys, err = t.add(g, cells[id], b, keys); err != nil {
 			return nil, err
 		}
 	}
@@ -233,24 +233,25 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 }
 
 // add adds boot b to cd and returns keys with the benchmarks it adds.
-func (t *Table) add(cd *cellData, b *BootRecord, keys []benchKey) ([]benchKey, error) {
+func (t *Table) add(g *HostGuard, cd *cellData, b *BootRecord, keys []benchKey) ([]benchKey, error) {
 	if !b.Status.OK() {
 		cd.failed = append(cd.failed, b)
 		return keys, nil
 	}
 	cd.ok++
 	t.noteSetup(b)
-	meds, order, warns, err := bootMedians(b)
+	meds, order, warns, err := g.medians(b)
 	if err != nil {
 		return nil, err
 	}
 	t.Warnings = append(t.Warnings, warns...)
-	failed, err := b.failedSamples()
+	bench, err := g.read(b)
 	if err != nil {
 		return nil, err
 	}
+	failed := bench.Failed
 	if len(failed) > 0 && t.FailedSamples == 0 {
-		t.FailedSample = b.Cell + ": " + failed[0]
+		t.FailedSample = b.Cell + ": " + printable(failed[0], 300)
 	}
 	t.FailedSamples += len(failed)
 	for _, k := range order {

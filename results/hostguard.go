@@ -1,20 +1,10 @@
 package results
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-
-	"kharness/results/stream"
-	"kharness/results/wire"
-
-	"golang.org/x/perf/benchfmt"
-	"golang.org/x/perf/benchunit"
 )
 
 // The guest times a fixed user-space reference loop, which makes no system
@@ -35,17 +25,6 @@ import (
 // aside: the guard then keeps the samples, and their noise, rather than
 // leave a comparison with next to no boots. (A low quantile as the level
 // set aside 64% of the samples there and emptied cells.)
-
-// refUnit is the reference's unit, the guest's "ref-ns/op" as benchfmt
-// tidies it.
-var refUnit = tidyUnit(wire.RefUnit)
-
-// tidyUnit is unit as benchfmt's reader tidies it ("ref-ns/op" becomes
-// "ref-sec/op").
-func tidyUnit(unit string) string {
-	_, u := benchunit.Tidy(1, unit)
-	return u
-}
 
 // DefaultSlowFactor is the HostGuard factor kharness uses unless told
 // otherwise: above the fast stretches' spread around the typical level,
@@ -78,6 +57,8 @@ type HostGuard struct {
 	Correct bool
 
 	boots  []*BootRecord
+	mu     sync.Mutex
+	bench  map[*BootRecord]*benchOnce // each boot's boot.bench, read once
 	once   sync.Once
 	levels map[string]float64 // by levelKey: the median reference, sec an iteration
 	fast   map[string]float64 // by levelKey: the lower quartile, the host's fast state
@@ -93,7 +74,7 @@ type HostGuard struct {
 // idle host, and one level for the host set aside every such boot as
 // host-slow. So each cell is judged against its own typical level.
 func hostKey(b *BootRecord) string {
-	return strings.Join([]string{b.host, b.HostCPU, b.Accel, b.QEMUVersion, b.Kernel.Label, b.Kernel.SHA256, b.Config.Name, b.Config.Cmdline, b.Config.CPU}, "\x00")
+	return strings.Join([]string{b.Host, b.HostCPU, b.Accel, b.QEMUVersion, b.Kernel.Label, b.Kernel.SHA256, b.Config.Name, b.Config.Cmdline, b.Config.CPU}, "\x00")
 }
 
 // levelKey is what a typical reference level is taken over: a cell on one
@@ -102,18 +83,36 @@ func hostKey(b *BootRecord) string {
 // NullSyscall32 running beside it, the loop read 8.6-14 ns where around
 // the 64-bit getppid it read 5.5), so one level for the cell scaled every
 // getppid sample up by a tenth or more.
-func levelKey(b *BootRecord, l benchLine) string {
-	return hostKey(b) + "\x00" + l.name
+func levelKey(b *BootRecord, l Line) string {
+	return hostKey(b) + "\x00" + l.Name
 }
 
-// Guard attaches a HostGuard with factor to boots (replacing any) and
-// returns it. Samples read from those boots from then on are guarded.
+// Guard returns a HostGuard with factor over boots: the boots whose
+// samples it judges, and whose references set each host's level. Every
+// reading of a boot's samples goes through a guard (factor 0 keeps every
+// sample), which also reads each boot's boot.bench once.
 func Guard(boots []*BootRecord, factor float64) *HostGuard {
-	g := &HostGuard{Factor: factor, boots: boots}
-	for _, b := range boots {
-		b.guard = g
+	return &HostGuard{Factor: factor, boots: boots, bench: map[*BootRecord]*benchOnce{}}
+}
+
+// benchOnce is a boot's boot.bench, read once.
+type benchOnce struct {
+	once  sync.Once
+	bench *Bench
+	err   error
+}
+
+// read returns ok boot b's boot.bench as ReadBench reads it, once per guard.
+func (g *HostGuard) read(b *BootRecord) (*Bench, error) {
+	g.mu.Lock()
+	o := g.bench[b]
+	if o == nil {
+		o = &benchOnce{}
+		g.bench[b] = o
 	}
-	return g
+	g.mu.Unlock()
+	o.once.Do(func() { o.bench, o.err = ReadBench(b) })
+	return o.bench, o.err
 }
 
 // Levels returns the references' typical level on each host, their
@@ -139,15 +138,15 @@ func (g *HostGuard) compute() error {
 			if !b.Status.OK() {
 				continue
 			}
-			lines, _, err := b.benchLines()
+			bench, err := g.read(b)
 			if err != nil {
 				g.err = err
 				return
 			}
-			for _, l := range lines {
-				if l.ref > 0 {
+			for _, l := range bench.Lines {
+				if l.Ref > 0 {
 					k := levelKey(b, l)
-					refs[k] = append(refs[k], l.ref)
+					refs[k] = append(refs[k], l.Ref)
 				}
 			}
 		}
@@ -169,7 +168,7 @@ func (g *HostGuard) compute() error {
 // measured slow as often as not (seen under TCG: 40-44 µs lat_ctx samples
 // whose neighbours read 32 µs). A nil g, or one whose Factor is 0 or
 // less, keeps every line.
-func (g *HostGuard) kept(b *BootRecord, lines []benchLine) (keep []bool, whole bool, err error) {
+func (g *HostGuard) kept(b *BootRecord, lines []Line) (keep []bool, whole bool, err error) {
 	keep = make([]bool, len(lines))
 	for i := range keep {
 		keep[i] = true
@@ -182,11 +181,11 @@ func (g *HostGuard) kept(b *BootRecord, lines []benchLine) (keep []bool, whole b
 	}
 	with, out := 0, 0
 	for i, l := range lines {
-		if l.ref <= 0 {
+		if l.Ref <= 0 {
 			continue
 		}
 		with++
-		if level := g.levels[levelKey(b, l)]; level > 0 && l.ref > g.Factor*level {
+		if level := g.levels[levelKey(b, l)]; level > 0 && l.Ref > g.Factor*level {
 			keep[i] = false
 			out++
 		}
@@ -195,7 +194,7 @@ func (g *HostGuard) kept(b *BootRecord, lines []benchLine) (keep []bool, whole b
 		// Lines without a reference (exact counts) are not the host's
 		// to judge: they stay.
 		for i, l := range lines {
-			if l.ref > 0 {
+			if l.Ref > 0 {
 				keep[i] = false
 			}
 		}
@@ -207,15 +206,15 @@ func (g *HostGuard) kept(b *BootRecord, lines []benchLine) (keep []bool, whole b
 // scale is what Correct multiplies line l's timed values of boot b by:
 // the cell's level over l's reference; 1 when not correcting or when l
 // has no reference.
-func (g *HostGuard) scale(b *BootRecord, l benchLine) (float64, error) {
-	if g == nil || !g.Correct || g.Factor <= 0 || l.ref <= 0 {
+func (g *HostGuard) scale(b *BootRecord, l Line) (float64, error) {
+	if g == nil || !g.Correct || g.Factor <= 0 || l.Ref <= 0 {
 		return 1, nil
 	}
 	if err := g.compute(); err != nil {
 		return 0, err
 	}
 	if fast := g.fast[levelKey(b, l)]; fast > 0 {
-		return fast / l.ref, nil
+		return fast / l.Ref, nil
 	}
 	return 1, nil
 }
@@ -227,17 +226,17 @@ func TimedUnit(unit string) bool {
 	return strings.Contains(unit, "sec") && !strings.Contains(unit, "/s")
 }
 
-// guardedLines returns ok boot b's Benchmark lines, which of them its
-// guard keeps (see HostGuard.kept), and warnings for lines that did not
-// parse.
-func (b *BootRecord) guardedLines() (lines []benchLine, keep []bool, warns []string, err error) {
-	if lines, warns, err = b.benchLines(); err != nil {
+// guardedLines returns ok boot b's Benchmark lines, which of them g
+// keeps (see kept), and warnings for lines that did not parse.
+func (g *HostGuard) guardedLines(b *BootRecord) (lines []Line, keep []bool, warns []string, err error) {
+	bench, err := g.read(b)
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	if keep, _, err = b.guard.kept(b, lines); err != nil {
+	if keep, _, err = g.kept(b, bench.Lines); err != nil {
 		return nil, nil, nil, err
 	}
-	return lines, keep, warns, nil
+	return bench.Lines, keep, bench.Warnings, nil
 }
 
 // GuardStats counts what a HostGuard set aside.
@@ -262,17 +261,18 @@ func (g *HostGuard) Stats() (GuardStats, error) {
 		if !b.Status.OK() {
 			continue
 		}
-		lines, _, err := b.benchLines()
+		bench, err := g.read(b)
 		if err != nil {
 			return st, err
 		}
+		lines := bench.Lines
 		keep, whole, err := g.kept(b, lines)
 		if err != nil {
 			return st, err
 		}
 		with := 0
 		for i, l := range lines {
-			if l.ref > 0 {
+			if l.Ref > 0 {
 				with++
 				if !keep[i] {
 					st.SetAside++
@@ -307,117 +307,4 @@ func (s GuardStats) String() string {
 	}
 	return fmt.Sprintf("host reference loop: %s; %d of %d samples ran while it took more than %gx that and were set aside as host-slow, with %d of %d boots whole (half their samples or more slow)",
 		level, s.SetAside, s.Samples, s.Factor, s.WholeBoot, s.Boots)
-}
-
-// benchLine is one Benchmark line of a boot.
-type benchLine struct {
-	name string
-	vals []benchfmt.Value // without the reference
-	ref  float64          // the reference, sec an iteration; 0 if the line has none
-}
-
-// parsedBench is an ok boot's boot.bench, read once.
-type parsedBench struct {
-	once   sync.Once
-	lines  []benchLine
-	warns  []string
-	failed []string // "failed-sample" comments: samples with no number, and why
-	err    error
-}
-
-// benchLines returns ok boot b's Benchmark lines, in the order the guest
-// printed them, and warnings for lines that did not parse. The file is
-// read and checked against b's sha256 once.
-func (b *BootRecord) benchLines() ([]benchLine, []string, error) {
-	if b.parsed == nil {
-		b.parsed = &parsedBench{}
-	}
-	p := b.parsed
-	p.once.Do(func() { p.lines, p.warns, p.failed, p.err = readBenchLines(b) })
-	return p.lines, p.warns, p.err
-}
-
-// failedSamples returns ok boot b's failed samples: the text of each
-// "failed-sample" comment (the benchmark and why it has no number).
-func (b *BootRecord) failedSamples() ([]string, error) {
-	if _, _, err := b.benchLines(); err != nil {
-		return nil, err
-	}
-	return b.parsed.failed, nil
-}
-
-func readBenchLines(b *BootRecord) ([]benchLine, []string, []string, error) {
-	path := filepath.Join(b.Dir, BenchFile)
-	data, err := stream.ReadStored(path)
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("reading results of an ok boot: %w", err)
-	}
-	if b.BenchSHA256 != "" {
-		sum := sha256.Sum256(data)
-		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, b.BenchSHA256) {
-			return nil, nil, nil, fmt.Errorf("reading %s: sha256 %s does not match %s in %s", path, got, b.BenchSHA256, BootFile)
-		}
-	}
-	var lines []benchLine
-	var warns, failed []string
-	for l := range bytes.Lines(data) {
-		if t, ok := bytes.CutPrefix(l, []byte("# "+failedSamplePrefix)); ok {
-			failed = append(failed, printable(string(bytes.TrimSpace(t)), 300))
-		}
-	}
-	r := benchfmt.NewReader(bytes.NewReader(data), path)
-	for r.Scan() {
-		switch rec := r.Result().(type) {
-		case *benchfmt.SyntaxError:
-			warns = append(warns, rec.Error())
-		case *benchfmt.Result:
-			if err := validStored(rec); err != nil {
-				file, line := rec.Pos()
-				warns = append(warns, fmt.Sprintf("%s:%d: %v (line skipped)", file, line, err))
-				continue
-			}
-			l := benchLine{name: rec.Name.String()}
-			for _, v := range rec.Values {
-				if v.Unit == refUnit {
-					l.ref = v.Value
-					continue
-				}
-				l.vals = append(l.vals, v)
-			}
-			lines = append(lines, l)
-		}
-	}
-	if err := r.Err(); err != nil {
-		return nil, nil, nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	return lines, warns, failed, nil
-}
-
-// failedSamplePrefix starts the guest's comment for a sample with no
-// number (guest.FailedSamplePrefix).
-const failedSamplePrefix = wire.FailedSamplePrefix
-
-// validStored applies the stream's checks to a Benchmark line read back
-// from a stored boot.bench: its name, units and values (ValidValue, on
-// the value as written, before benchfmt's tidying).
-func validStored(r *benchfmt.Result) error {
-	if err := stream.ValidName(r.Name.String()); err != nil {
-		return err
-	}
-	if r.Iters <= 0 {
-		return fmt.Errorf("iteration count %d is not positive", r.Iters)
-	}
-	for _, v := range r.Values {
-		val, unit := v.Value, v.Unit
-		if v.OrigUnit != "" {
-			val, unit = v.OrigValue, v.OrigUnit
-		}
-		if err := stream.ValidUnit(unit); err != nil {
-			return err
-		}
-		if err := stream.ValidValue(val, unit); err != nil {
-			return err
-		}
-	}
-	return nil
 }

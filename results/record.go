@@ -120,13 +120,11 @@ type BootRecord struct {
 	Results     int      `json:"results"` // benchmark lines in boot.bench
 	BenchSHA256 string   `json:"bench_sha256"`
 
-	// Dir is the committed attempt directory the record was read from. It
-	// is not stored; it is empty for a record not read from a store.
-	Dir string `json:"-"`
-
-	host   string       // the run's host name (run.json), for the guard
-	parsed *parsedBench // boot.bench, read once
-	guard  *HostGuard   // sets aside host-slow samples; nil keeps them all
+	// Dir is the committed attempt directory the record was read from, and
+	// Host the run's host name (run.json). Neither is stored in boot.json;
+	// both are empty for a record not read from a store.
+	Dir  string `json:"-"`
+	Host string `json:"-"`
 }
 
 // WriteFileAtomic writes data to path so that path holds either its old
@@ -212,16 +210,16 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// bootMedians reads ok boot b's boot.bench and returns the median of each
-// benchmark and unit, the keys in the order they first appear, and
-// warnings for lines that did not parse.
-func bootMedians(b *BootRecord) (map[benchKey]float64, []benchKey, []string, error) {
-	return bootStats(b, Median)
+// medians reads ok boot b's boot.bench and returns the median of each
+// benchmark and unit over the samples g keeps, the keys in the order they
+// first appear, and warnings for lines that did not parse.
+func (g *HostGuard) medians(b *BootRecord) (map[benchKey]float64, []benchKey, []string, error) {
+	return g.stats(b, Median)
 }
 
-// bootStats is bootMedians with stat in place of the median.
-func bootStats(b *BootRecord, stat func([]float64) float64) (map[benchKey]float64, []benchKey, []string, error) {
-	samples, order, warns, err := bootSampleLists(b)
+// stats is medians with stat in place of the median.
+func (g *HostGuard) stats(b *BootRecord, stat func([]float64) float64) (map[benchKey]float64, []benchKey, []string, error) {
+	samples, order, warns, err := g.samples(b)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -232,13 +230,12 @@ func bootStats(b *BootRecord, stat func([]float64) float64) (map[benchKey]float6
 	return meds, order, warns, nil
 }
 
-// bootSampleLists returns every sample of an ok boot, per benchmark and
-// unit in the order the guest printed them, the keys in order of first
-// appearance, and the lines that did not parse. Samples that b's
-// HostGuard sets aside are left out (see HostGuard.kept), and so is the
-// reference itself.
-func bootSampleLists(b *BootRecord) (map[benchKey][]float64, []benchKey, []string, error) {
-	lines, keep, warns, err := b.guardedLines()
+// samples returns every sample of an ok boot, per benchmark and unit in
+// the order the guest printed them, the keys in order of first
+// appearance, and the lines that did not parse. Samples that g sets aside
+// are left out (see kept), and so is the reference itself.
+func (g *HostGuard) samples(b *BootRecord) (map[benchKey][]float64, []benchKey, []string, error) {
+	lines, keep, warns, err := g.guardedLines(b)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -248,12 +245,12 @@ func bootSampleLists(b *BootRecord) (map[benchKey][]float64, []benchKey, []strin
 		if !keep[i] {
 			continue
 		}
-		scale, err := b.guard.scale(b, l)
+		scale, err := g.scale(b, l)
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		for _, v := range l.vals {
-			k := benchKey{l.name, v.Unit}
+		for _, v := range l.Values {
+			k := benchKey{l.Name, v.Unit}
 			if _, ok := samples[k]; !ok {
 				order = append(order, k)
 			}

@@ -63,7 +63,8 @@ func WriteReport(w io.Writer, dirs []string, opt ReportOptions) error {
 	if err != nil {
 		return err
 	}
-	Guard(boots, cmp.Or(opt.Compare.SlowFactor, DefaultSlowFactor)).Correct = opt.Compare.HostCorrect // as the table's
+	g := Guard(boots, cmp.Or(opt.Compare.SlowFactor, DefaultSlowFactor))
+	g.Correct = opt.Compare.HostCorrect // as the table's
 	base, err := filepath.Abs(cmp.Or(opt.LinkBase, "."))
 	if err != nil {
 		return fmt.Errorf("writing report: %w", err)
@@ -75,7 +76,7 @@ func WriteReport(w io.Writer, dirs []string, opt ReportOptions) error {
 	v.Alpha = strconv.FormatFloat(tab.Alpha, 'g', -1, 64)
 	v.Threshold = strconv.FormatFloat(tab.Threshold*100, 'g', 4, 64)
 	ax := reportAxes(tab, boots, dirs)
-	meds := bootPoints(boots)
+	meds := bootPoints(g, boots)
 	v.Plots = makePlots(tab, ax, meds)
 	v.tableView(tab, ax)
 	v.bootsView(boots, ax, meds, base)
@@ -281,13 +282,13 @@ type bootPoint struct {
 
 // bootPoints returns the per-boot medians of the ok boots. Boots whose
 // results do not read are left out: Compare has already refused them.
-func bootPoints(boots []*BootRecord) map[cellKey][]bootPoint {
+func bootPoints(g *HostGuard, boots []*BootRecord) map[cellKey][]bootPoint {
 	m := make(map[cellKey][]bootPoint)
 	for _, b := range boots {
 		if !b.Status.OK() {
 			continue
 		}
-		meds, order, _, err := bootMedians(b)
+		meds, order, _, err := g.medians(b)
 		if err != nil {
 			continue
 		}

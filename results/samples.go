@@ -63,7 +63,8 @@ func BootSamplesCorrected(dirs []string, keep func(*BootRecord) bool, re *regexp
 	if err != nil {
 		return nil, "", 0, err
 	}
-	Guard(boots, cmp.Or(slowFactor, DefaultSlowFactor)).Correct = correct
+	g := Guard(boots, cmp.Or(slowFactor, DefaultSlowFactor))
+	g.Correct = correct
 	var keys []benchKey
 	perBoot := map[benchKey][]float64{}
 	seen := false // a kept ok boot has the benchmark, guarded or not
@@ -75,12 +76,12 @@ func BootSamplesCorrected(dirs []string, keep func(*BootRecord) bool, re *regexp
 			failed++
 			continue
 		}
-		meds, order, _, err := bootStats(b, stat.fn())
+		meds, order, _, err := g.stats(b, stat.fn())
 		if err != nil {
 			return nil, "", 0, err
 		}
 		if !seen {
-			seen, err = hasBenchmark(b, re)
+			seen, err = g.hasBenchmark(b, re)
 			if err != nil {
 				return nil, "", 0, err
 			}
@@ -106,14 +107,14 @@ func BootSamplesCorrected(dirs []string, keep func(*BootRecord) bool, re *regexp
 }
 
 // hasBenchmark reports whether ok boot b has a line of a benchmark
-// matching re, whether or not its guard sets it aside.
-func hasBenchmark(b *BootRecord, re *regexp.Regexp) (bool, error) {
-	lines, _, err := b.benchLines()
+// matching re, whether or not g sets it aside.
+func (g *HostGuard) hasBenchmark(b *BootRecord, re *regexp.Regexp) (bool, error) {
+	bench, err := g.read(b)
 	if err != nil {
 		return false, err
 	}
-	for _, l := range lines {
-		if re.MatchString(l.name) {
+	for _, l := range bench.Lines {
+		if re.MatchString(l.Name) {
 			return true, nil
 		}
 	}

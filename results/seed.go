@@ -58,20 +58,21 @@ type FidelityRow struct {
 // Ratio returns Go ÷ C.
 func (r FidelityRow) Ratio() float64 { return r.Go / r.C }
 
-// loadCellMedians loads the boots of dirs and returns them with their
-// cellMedians.
-func loadCellMedians(dirs []string) (boots []*BootRecord, cells [][2]string, meds map[[2]string]map[benchKey]float64, counts map[[2]string]map[benchKey]int, err error) {
+// loadCellMedians loads the boots of dirs and returns them, under the
+// default host guard, with their cellMedians.
+func loadCellMedians(dirs []string) (g *HostGuard, boots []*BootRecord, cells [][2]string, meds map[[2]string]map[benchKey]float64, counts map[[2]string]map[benchKey]int, err error) {
 	if boots, err = LoadBoots(dirs...); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, nil, nil, nil, err
 	}
-	cells, meds, counts, err = cellMedians(boots)
-	return boots, cells, meds, counts, err
+	g = Guard(boots, DefaultSlowFactor)
+	cells, meds, counts, err = cellMedians(g, boots)
+	return g, boots, cells, meds, counts, err
 }
 
 // cellMedians returns, per cell (kernel, config) of boots, the
 // median over ok boots of each benchmark and unit, and how many ok boots
 // had each benchmark. Cells are in the order of their first boot.
-func cellMedians(boots []*BootRecord) (cells [][2]string, meds map[[2]string]map[benchKey]float64, counts map[[2]string]map[benchKey]int, err error) {
+func cellMedians(g *HostGuard, boots []*BootRecord) (cells [][2]string, meds map[[2]string]map[benchKey]float64, counts map[[2]string]map[benchKey]int, err error) {
 	per := map[[2]string]map[benchKey][]float64{}
 	for _, b := range boots {
 		if !b.Status.OK() {
@@ -82,7 +83,7 @@ func cellMedians(boots []*BootRecord) (cells [][2]string, meds map[[2]string]map
 			per[c] = map[benchKey][]float64{}
 			cells = append(cells, c)
 		}
-		m, _, _, err := bootMedians(b)
+		m, _, _, err := g.medians(b)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -115,7 +116,7 @@ func nsPerOp(m map[benchKey]float64, name string) (float64, bool) {
 // Seed reads the runs dirs and returns the seed table: one row per cell
 // that has SeedBenchmark.
 func Seed(dirs ...string) ([]SeedRow, error) {
-	_, cells, meds, counts, err := loadCellMedians(dirs)
+	_, _, cells, meds, counts, err := loadCellMedians(dirs)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +222,7 @@ func si(v float64) string {
 // Fidelity reads the runs dirs and returns, per cell, each case that has
 // both "/impl=go" and "/impl=c" results.
 func Fidelity(dirs ...string) ([]FidelityRow, error) {
-	boots, cells, meds, counts, err := loadCellMedians(dirs)
+	g, boots, cells, meds, counts, err := loadCellMedians(dirs)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +246,7 @@ func Fidelity(dirs ...string) ([]FidelityRow, error) {
 				Boots: counts[c][benchKey{n + wire.ImplC, "sec/op"}]})
 		}
 	}
-	if err := pairedRatios(boots, rows); err != nil {
+	if err := pairedRatios(g, boots, rows); err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 {
@@ -257,13 +258,13 @@ func Fidelity(dirs ...string) ([]FidelityRow, error) {
 // pairedRatios fills the rows' Paired ratios from each ok boot's samples:
 // each Go sample over the C sample of the line after it, a pair the host
 // guard leaves whole.
-func pairedRatios(boots []*BootRecord, rows []FidelityRow) error {
+func pairedRatios(g *HostGuard, boots []*BootRecord, rows []FidelityRow) error {
 	pooled := map[[3]string][]float64{}
 	for _, b := range boots {
 		if !b.Status.OK() {
 			continue
 		}
-		lines, keep, _, err := b.guardedLines()
+		lines, keep, _, err := g.guardedLines(b)
 		if err != nil {
 			return err
 		}
@@ -273,14 +274,14 @@ func pairedRatios(boots []*BootRecord, rows []FidelityRow) error {
 			}
 			k := [3]string{r.Kernel, r.Config, r.Case}
 			for i := 0; i+1 < len(lines); i++ {
-				g, c := lines[i], lines[i+1]
-				if g.name != r.Case+wire.ImplGo || c.name != r.Case+wire.ImplC {
+				gl, c := lines[i], lines[i+1]
+				if gl.Name != r.Case+wire.ImplGo || c.Name != r.Case+wire.ImplC {
 					continue
 				}
 				if !keep[i] || !keep[i+1] {
 					continue
 				}
-				if gv, cv := lineValue(g, "sec/op"), lineValue(c, "sec/op"); cv > 0 {
+				if gv, cv := lineValue(gl, "sec/op"), lineValue(c, "sec/op"); cv > 0 {
 					pooled[k] = append(pooled[k], gv/cv)
 				}
 			}
@@ -340,8 +341,8 @@ func WriteFidelity(w io.Writer, rows []FidelityRow) error {
 }
 
 // lineValue is line l's value in unit, 0 if it has none.
-func lineValue(l benchLine, unit string) float64 {
-	for _, v := range l.vals {
+func lineValue(l Line, unit string) float64 {
+	for _, v := range l.Values {
 		if v.Unit == unit {
 			return v.Value
 		}

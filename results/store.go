@@ -325,7 +325,7 @@ func readBoots(run string) ([]*BootRecord, []string, error) {
 					bdir, BootFile, rec.Cell, rec.Boot, rec.Attempt))
 				continue
 			}
-			rec.Dir, rec.host = bdir, host
+			rec.Dir, rec.Host = bdir, host
 			recs = append(recs, rec)
 		}
 	}
@@ -367,9 +367,6 @@ func loadBoots(dirs []string) ([]*BootRecord, []string, error) {
 		all, warns = append(all, recs...), append(warns, w...)
 	}
 	sortBoots(all)
-	// The default guard, as compare's: host-slow samples scaled by their
-	// cell's reference (seed, fidelity and syscall2002 read through it).
-	Guard(all, DefaultSlowFactor)
 	return all, warns, nil
 }
 

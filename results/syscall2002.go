@@ -61,6 +61,7 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 	if err != nil {
 		return nil, err
 	}
+	g := Guard(boots, DefaultSlowFactor)
 	type cell struct {
 		row                        Syscall2002Row
 		int80, fast, s64, i80i, fi []float64
@@ -72,7 +73,7 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 		if !b.Status.OK() {
 			continue
 		}
-		m, _, _, err := bootMedians(b)
+		m, _, _, err := g.medians(b)
 		if err != nil {
 			return nil, err
 		}

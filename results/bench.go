@@ -1,0 +1,117 @@
+package results
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"kharness/results/stream"
+	"kharness/results/wire"
+
+	"golang.org/x/perf/benchfmt"
+	"golang.org/x/perf/benchunit"
+)
+
+// refUnit is the host reference's unit, the guest's "ref-ns/op" as
+// benchfmt tidies it.
+var refUnit = tidyUnit(wire.RefUnit)
+
+// tidyUnit is unit as benchfmt's reader tidies it ("ref-ns/op" becomes
+// "ref-sec/op").
+func tidyUnit(unit string) string {
+	_, u := benchunit.Tidy(1, unit)
+	return u
+}
+
+// Line is one Benchmark line of a stored boot.bench.
+type Line struct {
+	Name   string
+	Values []benchfmt.Value // without the host reference
+	Ref    float64          // the host reference, sec an iteration; 0 if the line has none
+}
+
+// Bench is an ok boot's boot.bench as read back: its Benchmark lines in
+// the order the guest printed them, warnings for lines that did not parse
+// or pass the stream's checks (each skipped), and the text of each
+// "failed-sample" comment (a sample with no number, and why).
+type Bench struct {
+	Lines    []Line
+	Warnings []string
+	Failed   []string
+}
+
+// ReadBench reads ok boot b's boot.bench, checked against the sha256 its
+// record holds.
+func ReadBench(b *BootRecord) (*Bench, error) {
+	path := filepath.Join(b.Dir, BenchFile)
+	data, err := stream.ReadStored(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading results of an ok boot: %w", err)
+	}
+	if b.BenchSHA256 != "" {
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, b.BenchSHA256) {
+			return nil, fmt.Errorf("reading %s: sha256 %s does not match %s in %s", path, got, b.BenchSHA256, BootFile)
+		}
+	}
+	var out Bench
+	for l := range bytes.Lines(data) {
+		if t, ok := bytes.CutPrefix(l, []byte("# "+wire.FailedSamplePrefix)); ok {
+			out.Failed = append(out.Failed, string(bytes.TrimSpace(t)))
+		}
+	}
+	r := benchfmt.NewReader(bytes.NewReader(data), path)
+	for r.Scan() {
+		switch rec := r.Result().(type) {
+		case *benchfmt.SyntaxError:
+			out.Warnings = append(out.Warnings, rec.Error())
+		case *benchfmt.Result:
+			if err := validStored(rec); err != nil {
+				file, line := rec.Pos()
+				out.Warnings = append(out.Warnings, fmt.Sprintf("%s:%d: %v (line skipped)", file, line, err))
+				continue
+			}
+			l := Line{Name: rec.Name.String()}
+			for _, v := range rec.Values {
+				if v.Unit == refUnit {
+					l.Ref = v.Value
+					continue
+				}
+				l.Values = append(l.Values, v)
+			}
+			out.Lines = append(out.Lines, l)
+		}
+	}
+	if err := r.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return &out, nil
+}
+
+// validStored applies the stream's checks to a Benchmark line read back
+// from a stored boot.bench: its name, units and values (ValidValue, on
+// the value as written, before benchfmt's tidying).
+func validStored(r *benchfmt.Result) error {
+	if err := stream.ValidName(r.Name.String()); err != nil {
+		return err
+	}
+	if r.Iters <= 0 {
+		return fmt.Errorf("iteration count %d is not positive", r.Iters)
+	}
+	for _, v := range r.Values {
+		val, unit := v.Value, v.Unit
+		if v.OrigUnit != "" {
+			val, unit = v.OrigValue, v.OrigUnit
+		}
+		if err := stream.ValidUnit(unit); err != nil {
+			return err
+		}
+		if err := stream.ValidValue(val, unit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
