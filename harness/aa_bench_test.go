@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"kharness/results"
+	"kharness/results/store"
 	"kharness/results/stream"
 )
 
@@ -231,8 +232,8 @@ func exactAA(b *testing.B, a, bb []float64) {
 		len(a), len(bb), lo, hi, calls2, trials2, calls5, trials5, 100*float64(resampledCalls)/2000, median(minShift))
 }
 
-func mustBoots(b *testing.B, run string) []*results.BootRecord {
-	boots, err := results.LoadBoots(run)
+func mustBoots(b *testing.B, run string) []*store.BootRecord {
+	boots, err := store.LoadBoots(run)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -247,7 +248,7 @@ func cellSeries(b *testing.B, run, config, unit string) []float64 {
 // cellSeriesWith is cellSeries with the host guard's factor (0: the
 // default, negative: keep every sample) and correction.
 func cellSeriesWith(b *testing.B, run, config, unit string, factor float64, correct bool) []float64 {
-	vs, _, _, err := results.BootSamplesCorrected([]string{run}, func(r *results.BootRecord) bool { return r.Config.Name == config },
+	vs, _, _, err := results.BootSamplesCorrected([]string{run}, func(r *store.BootRecord) bool { return r.Config.Name == config },
 		regexp.MustCompile("NullSyscall/call=getppid$"), unit, results.StatMedian, factor, correct)
 	if err != nil {
 		b.Fatal(err)

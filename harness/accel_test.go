@@ -3,13 +3,12 @@ package harness
 import (
 	"context"
 	"errors"
+	"kharness/results/store"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"kharness/results"
 )
 
 // TestChooseAccelHere is the real probe on this machine: wherever KVM cannot
@@ -51,7 +50,7 @@ func TestChooseAccelHangingKVM(t *testing.T) {
 	defer func(f func() error, d time.Duration) { checkKVM, ProbeTimeout = f, d }(checkKVM, ProbeTimeout)
 	checkKVM = func() error { return nil }
 	ProbeTimeout = 6 * time.Second
-	var status results.Status
+	var status store.Status
 	probe := func(ctx context.Context, accel string) error {
 		dir := t.TempDir()
 		vm := VMOptions{Kernel: k.Path, Initrd: img, Accel: "tcg", Cmdline: baseCmdline + " kharness.mode=hang"}
@@ -60,7 +59,7 @@ func TestChooseAccelHangingKVM(t *testing.T) {
 			return err
 		}
 		status = v.Status
-		if v.Status != results.StatusOK {
+		if v.Status != store.StatusOK {
 			return errors.New(v.Reason)
 		}
 		return nil
@@ -70,7 +69,7 @@ func TestChooseAccelHangingKVM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Accel != "tcg" || !strings.Contains(got.Note, "probe boot") || status != results.StatusHang {
+	if got.Accel != "tcg" || !strings.Contains(got.Note, "probe boot") || status != store.StatusHang {
 		t.Errorf("auto with a hanging KVM = %+v (probe %s), want tcg after a hang", got, status)
 	}
 	if el := time.Since(start); el > ProbeTimeout+15*time.Second {

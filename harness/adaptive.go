@@ -8,6 +8,7 @@ import (
 
 	"kharness/kernels"
 	"kharness/results"
+	"kharness/results/store"
 	"kharness/results/stream"
 )
 
@@ -99,7 +100,7 @@ func decisions(t *results.Table, maxBoots int) ([]Decision, map[[2]string]bool) 
 // untilDecided adds one boot at a time to each cell an open comparison
 // needs, re-judging after every round, until nothing is open or the cap is
 // reached.
-func untilDecided(ctx context.Context, opt RunOptions, rec *results.RunRecord, kerns []*kernels.Kernel, image string, accel AccelChoice, jobs int, sum *RunSummary) error {
+func untilDecided(ctx context.Context, opt RunOptions, rec *store.RunRecord, kerns []*kernels.Kernel, image string, accel AccelChoice, jobs int, sum *RunSummary) error {
 	cfg, p := opt.Config, opt.Progress
 	maxBoots := opt.MaxBoots
 	if maxBoots < cfg.Boots {
@@ -122,7 +123,7 @@ func untilDecided(ctx context.Context, opt RunOptions, rec *results.RunRecord, k
 				if !opt.Shard.Has(ki*len(cfg.Configs)+ci) || !more[[2]string{kc.Name, bc.Name}] {
 					continue
 				}
-				cell := results.CellName(kc.Name, bc.Name)
+				cell := store.CellName(kc.Name, bc.Name)
 				next := 0
 				for b := range state[cell] {
 					next = max(next, b+1)

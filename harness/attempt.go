@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"kharness/results"
+	"kharness/results/store"
 	"kharness/results/stream"
 )
 
@@ -65,7 +65,7 @@ func runJob(ctx context.Context, opt RunOptions, j job, image string, accel Acce
 }
 
 // attemptBoot boots once into att's directory and fills the boot's record.
-func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attempt, image string, accel AccelChoice, jobs int) (*results.BootRecord, error) {
+func attemptBoot(ctx context.Context, opt RunOptions, j job, att *store.Attempt, image string, accel AccelChoice, jobs int) (*store.BootRecord, error) {
 	cfg := opt.Config
 	vmo := vmOptions(opt, j.kernel, image, accel.Accel, j.config, "")
 	spec := BootSpec{Deadline: cfg.BootTimeout()}
@@ -94,9 +94,9 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 	if err != nil {
 		return nil, err
 	}
-	rec := &results.BootRecord{
-		Schema: results.SchemaVersion, Cell: j.cell, Kernel: j.info,
-		Config: results.BootConfig{Name: j.config.Name, Cmdline: j.config.Cmdline, CPU: j.config.CPU},
+	rec := &store.BootRecord{
+		Schema: store.SchemaVersion, Cell: j.cell, Kernel: j.info,
+		Config: store.BootConfig{Name: j.config.Name, Cmdline: j.config.Cmdline, CPU: j.config.CPU},
 		Boot:   j.boot, Attempt: att.Attempt,
 		Accel: v.Accel, AccelRequested: cfg.Accel, AccelNote: accel.Note,
 		QEMUVersion: v.QEMUVersion, QEMUBinary: argv[0], GuestCPU: vmo.withDefaults().CPU,
@@ -107,7 +107,7 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 	}
 	if v.Status.OK() && vmo.Plugin != "" {
 		if err := addInsns(v.Stream, vmo.PluginOut); err != nil {
-			rec.Status, rec.Reason = results.StatusGarbled, err.Error()
+			rec.Status, rec.Reason = store.StatusGarbled, err.Error()
 		}
 	}
 	if rec.Status.OK() {
@@ -125,7 +125,7 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 		if vmo.Plugin != "" {
 			extra = append(extra, stream.KV{Key: stream.InsnsMethodKey, Value: insnsMethod})
 		}
-		if err := writeBootBench(rec, v.Stream, extra, att.Path(results.BenchFile)); err != nil {
+		if err := writeBootBench(rec, v.Stream, extra, att.Path(store.BenchFile)); err != nil {
 			return nil, err
 		}
 	}
@@ -136,10 +136,10 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *results.Attemp
 // extra, then stream. A stream that cannot be stored (valid, but claiming
 // a key the host writes, such as kernel: or accel:) fails the boot, with
 // its record, rather than the run; the error is for the disk alone.
-func writeBootBench(rec *results.BootRecord, stream *stream.Stream, extra []stream.KV, path string) error {
+func writeBootBench(rec *store.BootRecord, stream *stream.Stream, extra []stream.KV, path string) error {
 	var buf bytes.Buffer
 	if err := stream.WriteBench(&buf, extra); err != nil {
-		rec.Status, rec.Reason = results.StatusGarbled, "the guest's results cannot be stored: "+err.Error()
+		rec.Status, rec.Reason = store.StatusGarbled, "the guest's results cannot be stored: "+err.Error()
 		return nil
 	}
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
@@ -166,8 +166,8 @@ var hostCPU = sync.OnceValue(func() string {
 	return runtime.GOARCH
 })
 
-func hostInfo() results.HostInfo {
-	h := results.HostInfo{CPUModel: hostCPU(), Cores: runtime.NumCPU()}
+func hostInfo() store.HostInfo {
+	h := store.HostInfo{CPUModel: hostCPU(), Cores: runtime.NumCPU()}
 	h.Hostname, _ = os.Hostname()
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		h.Kernel = strings.TrimSpace(string(b))

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"kharness/results"
+	"kharness/results/store"
 	"kharness/results/stream"
 )
 
@@ -20,12 +20,12 @@ func TestWriteBootBenchHostKey(t *testing.T) {
 		Config:  []stream.KV{{Key: "accel", Value: "kvm"}},
 		Results: []stream.Result{{Name: "NullSyscall", Iters: 1, Values: []stream.Value{{Value: 1, Unit: "ns/op"}}}},
 	}
-	rec := &results.BootRecord{Status: results.StatusOK}
-	path := filepath.Join(t.TempDir(), results.BenchFile)
+	rec := &store.BootRecord{Status: store.StatusOK}
+	path := filepath.Join(t.TempDir(), store.BenchFile)
 	if err := writeBootBench(rec, st, []stream.KV{{Key: "accel", Value: "tcg"}}, path); err != nil {
 		t.Fatalf("writeBootBench: %v, want the boot failed, not an error", err)
 	}
-	if rec.Status != results.StatusGarbled || !strings.Contains(rec.Reason, "accel") {
+	if rec.Status != store.StatusGarbled || !strings.Contains(rec.Reason, "accel") {
 		t.Errorf("status %s reason %q, want garbled naming accel", rec.Status, rec.Reason)
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
@@ -33,8 +33,8 @@ func TestWriteBootBenchHostKey(t *testing.T) {
 	}
 	// The same stream without the clash is stored.
 	st.Config = []stream.KV{{Key: "kernel-cmdline", Value: "quiet"}}
-	rec = &results.BootRecord{Status: results.StatusOK}
-	if err := writeBootBench(rec, st, []stream.KV{{Key: "accel", Value: "tcg"}}, path); err != nil || rec.Status != results.StatusOK || rec.BenchSHA256 == "" {
+	rec = &store.BootRecord{Status: store.StatusOK}
+	if err := writeBootBench(rec, st, []stream.KV{{Key: "accel", Value: "tcg"}}, path); err != nil || rec.Status != store.StatusOK || rec.BenchSHA256 == "" {
 		t.Errorf("clean stream: %v, status %s, sha %q", err, rec.Status, rec.BenchSHA256)
 	}
 }
@@ -54,7 +54,7 @@ func TestBootDeadlineCoversStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v.Status != results.StatusHang || !strings.Contains(v.Reason, "control socket") {
+	if v.Status != store.StatusHang || !strings.Contains(v.Reason, "control socket") {
 		t.Errorf("status %s reason %q, want a hang at the control socket", v.Status, v.Reason)
 	}
 	// 2 s deadline, then up to 1 s for QEMU's last words: far below the
@@ -110,8 +110,8 @@ func TestFailedStartLeavesNoRecord(t *testing.T) {
 		if err == nil || strings.Contains(err.Error(), "different config") {
 			t.Fatalf("attempt %d: %v; want the kernel's sha256 refused, not the directory", i+1, err)
 		}
-		if _, err := os.Stat(filepath.Join(out, results.RunFile)); !os.IsNotExist(err) {
-			t.Fatalf("attempt %d left %s (%v)", i+1, results.RunFile, err)
+		if _, err := os.Stat(filepath.Join(out, store.RunFile)); !os.IsNotExist(err) {
+			t.Fatalf("attempt %d left %s (%v)", i+1, store.RunFile, err)
 		}
 	}
 }

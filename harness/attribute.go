@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"kharness/kernels"
-	"kharness/results"
+	"kharness/results/store"
 	"kharness/results/stream"
 )
 
@@ -75,8 +75,8 @@ type BenchAttribution struct {
 // Attribution is what Attribute found.
 type Attribution struct {
 	Dir     string             `json:"dir"`
-	A       results.KernelInfo `json:"kernel_a"`
-	B       results.KernelInfo `json:"kernel_b"`
+	A       store.KernelInfo   `json:"kernel_a"`
+	B       store.KernelInfo   `json:"kernel_b"`
 	Benches []BenchAttribution `json:"benchmarks"`
 }
 
@@ -129,14 +129,14 @@ func Attribute(ctx context.Context, o AttributeOptions) (*Attribution, error) {
 	if err != nil {
 		return nil, err
 	}
-	boots, err := results.LoadBoots(opt.OutDir)
+	boots, err := store.LoadBoots(opt.OutDir)
 	if err != nil {
 		return nil, err
 	}
 	a := &Attribution{Dir: opt.OutDir, A: sum.Kernels[0], B: sum.Kernels[1]}
 	var sides [2]map[string][]stream.BenchProfile
 	for i := range sides {
-		if sides[i], err = profiles(boots, results.CellName(names[i], attributeConfigName)); err != nil {
+		if sides[i], err = profiles(boots, store.CellName(names[i], attributeConfigName)); err != nil {
 			return nil, fmt.Errorf("attribute: kernel %s (%s): %w%s", "AB"[i:i+1], names[i], err, badBoots(sum.BadBoots))
 		}
 	}
@@ -179,7 +179,7 @@ count = %d
 }
 
 // profiles reads the profiles of cell's ok boots, by benchmark.
-func profiles(boots []*results.BootRecord, cell string) (map[string][]stream.BenchProfile, error) {
+func profiles(boots []*store.BootRecord, cell string) (map[string][]stream.BenchProfile, error) {
 	out := map[string][]stream.BenchProfile{}
 	n := 0
 	for _, b := range boots {
@@ -272,13 +272,13 @@ func representative(ps []stream.BenchProfile) *stream.BenchProfile {
 // profileBoot is Profile on a stored boot attempt's directory: its results
 // stream and its plugin file, read as every stored file is.
 func profileBoot(dir string) ([]stream.BenchProfile, error) {
-	rawStream, err := stream.ReadStored(filepath.Join(dir, results.RawFile))
+	rawStream, err := stream.ReadStored(filepath.Join(dir, store.RawFile))
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}
 	s, err := stream.Parse(bytes.NewReader(rawStream), stream.ProfileStreamLimit)
 	if err != nil {
-		return nil, fmt.Errorf("profile: %s: %w", filepath.Join(dir, results.RawFile), err)
+		return nil, fmt.Errorf("profile: %s: %w", filepath.Join(dir, store.RawFile), err)
 	}
 	raw, err := stream.ReadStored(filepath.Join(dir, stream.InsnsFile))
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"kharness/kernels"
 	"kharness/results"
+	"kharness/results/store"
 	"kharness/results/stream"
 )
 
@@ -63,7 +64,7 @@ func TestAttributeGetppid(t *testing.T) {
 			t.Errorf("%s: the functions add up to %v kernel instructions a call, the count is %v", side.name, sum, side.total)
 		}
 		label := side.label
-		stored, _, _, err := results.BootSamples([]string{a.Dir}, func(r *results.BootRecord) bool { return r.Kernel.Label == label },
+		stored, _, _, err := results.BootSamples([]string{a.Dir}, func(r *store.BootRecord) bool { return r.Kernel.Label == label },
 			re, stream.KernelInsnsUnit, results.StatMedian, -1)
 		if err != nil || len(stored) != 1 || stored[0] != side.total {
 			t.Errorf("%s: the boot stored %v kinsns/op (%v), the attribution says %v", side.name, stored, err, side.total)
@@ -106,8 +107,8 @@ func TestAttributePairs(t *testing.T) {
 		t.Errorf("functions in order %s: want the largest change first, then by name", got)
 	}
 	var out bytes.Buffer
-	WriteAttribution(&out, &Attribution{Dir: "runs/x", A: results.KernelInfo{Release: "6.1.0-57-cloud-amd64", Package: "p", Version: "1"},
-		B: results.KernelInfo{Release: "6.12.118+deb12-cloud-amd64", Package: "q", Version: "2"}, Benches: []BenchAttribution{ba}}, 2)
+	WriteAttribution(&out, &Attribution{Dir: "runs/x", A: store.KernelInfo{Release: "6.1.0-57-cloud-amd64", Package: "p", Version: "1"},
+		B: store.KernelInfo{Release: "6.12.118+deb12-cloud-amd64", Package: "q", Version: "2"}, Benches: []BenchAttribution{ba}}, 2)
 	want := `A: 6.1.0-57-cloud-amd64 (p 1)
 B: 6.12.118+deb12-cloud-amd64 (q 2)
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"kharness/results/store"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +16,6 @@ import (
 	"time"
 
 	"github.com/u-root/mkuimage/cpio"
-
-	"kharness/results"
 )
 
 // benchBoots is how many boots of each kind BenchmarkBootOverhead times:
@@ -124,7 +123,7 @@ func kharnessBoot(b *testing.B, kernel, image string) time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if v.Status != results.StatusOK {
+	if v.Status != store.StatusOK {
 		b.Fatalf("probe boot: %s: %s\nconsole:\n%s", v.Status, v.Reason, strings.Join(v.ConsoleTail, "\n"))
 	}
 	return wall
@@ -195,7 +194,7 @@ func BenchmarkNullSyscallBoot(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if v.Status != results.StatusOK {
+		if v.Status != store.StatusOK {
 			b.Fatalf("boot: %s: %s\nconsole:\n%s", v.Status, v.Reason, strings.Join(v.ConsoleTail, "\n"))
 		}
 		var ns []float64

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"kharness/kernels"
-	"kharness/results"
+	"kharness/results/store"
 )
 
 // TestKernelBisectBootsMoreWhenSlow: a released-kernel bisection's
@@ -38,7 +38,7 @@ func TestKernelBisectBootsMoreWhenSlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	boots, err := results.LoadBoots(kb.dirs()...)
+	boots, err := store.LoadBoots(kb.dirs()...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"kharness/kernels"
 	"kharness/results"
+	"kharness/results/store"
 	"kharness/results/stream"
 )
 
@@ -58,7 +59,7 @@ func KernelLabel(c kernels.Candidate) string {
 		b = b[:100]
 	}
 	for i, x := range b {
-		if !results.NameByte(x) || (i == 0 && x == '.') {
+		if !store.NameByte(x) || (i == 0 && x == '.') {
 			b[i] = '_'
 		}
 	}
@@ -135,7 +136,7 @@ func (kb *KernelBisect) Samples(ctx context.Context, i, boots int) ([]float64, e
 		if _, err := Run(ctx, opt); err != nil {
 			return nil, fmt.Errorf("kernel %s: %w", KernelLabel(c), err)
 		}
-		keep := func(b *results.BootRecord) bool { return b.Kernel.Label == KernelLabel(c) }
+		keep := func(b *store.BootRecord) bool { return b.Kernel.Label == KernelLabel(c) }
 		vals, _, failed, err := results.BootSamples(kb.dirs(), keep, re, kb.Unit, kb.Stat, kb.SlowFactor)
 		if err != nil {
 			return nil, err
@@ -166,7 +167,7 @@ func (kb *KernelBisect) dirs() []string {
 	var ds []string
 	for _, c := range kb.Kernels {
 		d := kb.kernelDir(c)
-		if _, err := os.Stat(filepath.Join(d, results.RunFile)); err == nil {
+		if _, err := os.Stat(filepath.Join(d, store.RunFile)); err == nil {
 			ds = append(ds, d)
 		}
 	}
@@ -176,7 +177,7 @@ func (kb *KernelBisect) dirs() []string {
 // GuardStats says what the host guard set aside over the bisection's
 // kernels.
 func (kb *KernelBisect) GuardStats() (results.GuardStats, error) {
-	boots, err := results.LoadBoots(kb.dirs()...)
+	boots, err := store.LoadBoots(kb.dirs()...)
 	if err != nil {
 		return results.GuardStats{}, err
 	}

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"kharness/results"
+	"kharness/results/store"
 	"kharness/results/stream"
 )
 
@@ -39,7 +39,7 @@ const BaseCmdline = baseCmdline
 // Verdict is what one boot came to: the stream when it succeeded, a status
 // and reason either way, and what a person needs to see.
 type Verdict struct {
-	Status      results.Status
+	Status      store.Status
 	Reason      string
 	Stream      *stream.Stream
 	ConsoleTail []string
@@ -103,9 +103,9 @@ func Boot(ctx context.Context, spec BootSpec, consolePath, resultsPath string) (
 		if ctx.Err() != nil {
 			return nil, ErrInterrupted
 		}
-		v.Status, v.Reason = results.StatusQEMUFailed, err.Error()
+		v.Status, v.Reason = store.StatusQEMUFailed, err.Error()
 		if errors.Is(startCtx.Err(), context.DeadlineExceeded) {
-			v.Status, v.Reason = results.StatusHang, fmt.Sprintf("QEMU did not answer on its control socket within the %v deadline; stopped: %v", spec.Deadline, err)
+			v.Status, v.Reason = store.StatusHang, fmt.Sprintf("QEMU did not answer on its control socket within the %v deadline; stopped: %v", spec.Deadline, err)
 		}
 		return v, nil
 	}
@@ -179,30 +179,30 @@ type judgeInput struct {
 func judge(v *Verdict, in judgeInput) {
 	switch {
 	case len(v.PanicLines) > 0:
-		v.Status, v.Reason = results.StatusPanic, "kernel panic: "+v.PanicLines[0]
+		v.Status, v.Reason = store.StatusPanic, "kernel panic: "+v.PanicLines[0]
 		return
 	case in.flooded:
-		v.Status, v.Reason = results.StatusFlood, fmt.Sprintf("guest printed more than the limit (console or results port); stopped")
+		v.Status, v.Reason = store.StatusFlood, fmt.Sprintf("guest printed more than the limit (console or results port); stopped")
 		return
 	case in.timedOut:
-		v.Status, v.Reason = results.StatusHang, fmt.Sprintf("no power-off within %v; QEMU stopped", in.deadline)
+		v.Status, v.Reason = store.StatusHang, fmt.Sprintf("no power-off within %v; QEMU stopped", in.deadline)
 		return
 	}
 	s, err := stream.Parse(bytes.NewReader(in.raw), in.limit)
 	switch {
 	case err == nil && len(v.Oops) > 0:
-		v.Status, v.Reason = results.StatusOops, "kernel oops during the boot taints its results: "+v.Oops[0]
+		v.Status, v.Reason = store.StatusOops, "kernel oops during the boot taints its results: "+v.Oops[0]
 	case err == nil:
-		v.Status, v.Stream = results.StatusOK, s
+		v.Status, v.Stream = store.StatusOK, s
 	case !in.shutdown && in.waitErr != nil:
-		v.Status = results.StatusQEMUExit
+		v.Status = store.StatusQEMUExit
 		v.Reason = fmt.Sprintf("QEMU exited (%v) without a guest power-off: %s", in.waitErr, lastLines(in.stderr, 5))
 	case errors.Is(err, stream.ErrNoEndMarker):
-		v.Status, v.Reason = results.StatusTruncated, err.Error()
+		v.Status, v.Reason = store.StatusTruncated, err.Error()
 	case errors.Is(err, stream.ErrCountMismatch):
-		v.Status, v.Reason = results.StatusMiscount, err.Error()
+		v.Status, v.Reason = store.StatusMiscount, err.Error()
 	default:
-		v.Status, v.Reason = results.StatusGarbled, err.Error()
+		v.Status, v.Reason = store.StatusGarbled, err.Error()
 	}
 }
 

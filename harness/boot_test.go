@@ -1,19 +1,18 @@
 package harness
 
 import (
+	"kharness/results/store"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
-
-	"kharness/results"
 )
 
 func TestBootOK(t *testing.T) {
 	k, _ := bootFixture(t)
 	v := testBoot(t, "", 60*time.Second)
-	if v.Status != results.StatusOK {
+	if v.Status != store.StatusOK {
 		t.Fatalf("status %s: %s\nconsole:\n%s", v.Status, v.Reason, strings.Join(v.ConsoleTail, "\n"))
 	}
 	if v.Accel != "tcg" || !strings.HasPrefix(v.QEMUVersion, "") || v.QEMUVersion == "" {
@@ -55,7 +54,7 @@ func TestBootHangKilledAtDeadline(t *testing.T) {
 	t.Setenv("TMPDIR", tmp) // the VM's sockets, and so its argv, live here
 	start := time.Now()
 	v := testBoot(t, "kharness.mode=hang", 20*time.Second)
-	if v.Status != results.StatusHang {
+	if v.Status != store.StatusHang {
 		t.Fatalf("status %s (%s), want hang", v.Status, v.Reason)
 	}
 	if !strings.Contains(QuoteArgv(v.Argv), tmp) {
@@ -77,7 +76,7 @@ func TestBootHangKilledAtDeadline(t *testing.T) {
 
 func TestBootPanic(t *testing.T) {
 	v := testBoot(t, "rdinit=/does-not-exist root=/dev/nonexistent", 60*time.Second)
-	if v.Status != results.StatusPanic {
+	if v.Status != store.StatusPanic {
 		t.Fatalf("status %s (%s), want panic", v.Status, v.Reason)
 	}
 	if !strings.Contains(v.PanicLines[0], "Kernel panic") {
@@ -105,7 +104,7 @@ func TestBootQEMUFails(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if v.Status != results.StatusQEMUFailed || !strings.Contains(v.Reason, tc.want) {
+			if v.Status != store.StatusQEMUFailed || !strings.Contains(v.Reason, tc.want) {
 				t.Fatalf("status %s (%s), want qemu-failed with a reason mentioning %q", v.Status, v.Reason, tc.want)
 			}
 			t.Log(v.Reason)
@@ -119,14 +118,14 @@ func TestBootGuestFaults(t *testing.T) {
 	k, img := bootFixture(t)
 	for _, tc := range []struct {
 		mode   string
-		status results.Status
+		status store.Status
 		want   string
 	}{
-		{"truncate", results.StatusTruncated, "end"},
-		{"miscount", results.StatusMiscount, "count"},
-		{"garble", results.StatusGarbled, "after the end marker"},
-		{"flood", results.StatusFlood, "limit"},
-		{"crash", results.StatusPanic, "sysrq triggered crash"},
+		{"truncate", store.StatusTruncated, "end"},
+		{"miscount", store.StatusMiscount, "count"},
+		{"garble", store.StatusGarbled, "after the end marker"},
+		{"flood", store.StatusFlood, "limit"},
+		{"crash", store.StatusPanic, "sysrq triggered crash"},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			dir := t.TempDir()

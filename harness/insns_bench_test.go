@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"kharness/results"
+	"kharness/results/store"
 	"kharness/results/stream"
 )
 
@@ -34,7 +34,7 @@ func suiteBoot(b *testing.B, kernel, image, plugin string) (time.Duration, []str
 	if err != nil {
 		b.Fatal(err)
 	}
-	if v.Status != results.StatusOK {
+	if v.Status != store.StatusOK {
 		b.Fatalf("boot: %s: %s\nconsole:\n%s", v.Status, v.Reason, strings.Join(v.ConsoleTail, "\n"))
 	}
 	if plugin == "" {

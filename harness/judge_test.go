@@ -5,11 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"kharness/results/store"
 	"strings"
 	"testing"
 	"time"
-
-	"kharness/results"
 )
 
 // rawStream builds a results stream as the guest writes it.
@@ -33,22 +32,22 @@ func TestJudge(t *testing.T) {
 		name  string
 		v     Verdict
 		in    judgeInput
-		want  results.Status
+		want  store.Status
 		clean bool // a stream is attached
 	}{
-		{"ok", Verdict{}, judgeInput{shutdown: true, raw: good}, results.StatusOK, true},
+		{"ok", Verdict{}, judgeInput{shutdown: true, raw: good}, store.StatusOK, true},
 		{"oops taints a complete stream", Verdict{Oops: []string{"BUG: kernel NULL pointer dereference, address: 0000000000000000"}},
-			judgeInput{shutdown: true, raw: good}, results.StatusOops, false},
+			judgeInput{shutdown: true, raw: good}, store.StatusOops, false},
 		{"panic explains a missing stream", Verdict{PanicLines: []string{"Kernel panic - not syncing: Fatal exception"}},
-			judgeInput{waitErr: errors.New("exit status 1")}, results.StatusPanic, false},
+			judgeInput{waitErr: errors.New("exit status 1")}, store.StatusPanic, false},
 		{"panic before the deadline is still a panic", Verdict{PanicLines: []string{"Kernel panic - not syncing: x"}},
-			judgeInput{timedOut: true}, results.StatusPanic, false},
-		{"flood before hang", Verdict{}, judgeInput{timedOut: true, flooded: true}, results.StatusFlood, false},
-		{"hang", Verdict{}, judgeInput{timedOut: true, raw: good[:40]}, results.StatusHang, false},
-		{"qemu died", Verdict{}, judgeInput{waitErr: errors.New("signal: killed"), stderr: "qemu: fatal: triple fault"}, results.StatusQEMUExit, false},
-		{"truncated", Verdict{}, judgeInput{shutdown: true, raw: good[:len(good)-20]}, results.StatusTruncated, false},
-		{"miscount", Verdict{}, judgeInput{shutdown: true, raw: rawStream(2, 1)}, results.StatusMiscount, false},
-		{"garbage after end", Verdict{}, judgeInput{shutdown: true, raw: append(append([]byte{}, good...), 0xff, 0x00)}, results.StatusGarbled, false},
+			judgeInput{timedOut: true}, store.StatusPanic, false},
+		{"flood before hang", Verdict{}, judgeInput{timedOut: true, flooded: true}, store.StatusFlood, false},
+		{"hang", Verdict{}, judgeInput{timedOut: true, raw: good[:40]}, store.StatusHang, false},
+		{"qemu died", Verdict{}, judgeInput{waitErr: errors.New("signal: killed"), stderr: "qemu: fatal: triple fault"}, store.StatusQEMUExit, false},
+		{"truncated", Verdict{}, judgeInput{shutdown: true, raw: good[:len(good)-20]}, store.StatusTruncated, false},
+		{"miscount", Verdict{}, judgeInput{shutdown: true, raw: rawStream(2, 1)}, store.StatusMiscount, false},
+		{"garbage after end", Verdict{}, judgeInput{shutdown: true, raw: append(append([]byte{}, good...), 0xff, 0x00)}, store.StatusGarbled, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := tc.v
@@ -57,7 +56,7 @@ func TestJudge(t *testing.T) {
 			if v.Status != tc.want || (v.Stream != nil) != tc.clean {
 				t.Fatalf("status %s (%s), stream %v; want %s, stream %v", v.Status, v.Reason, v.Stream != nil, tc.want, tc.clean)
 			}
-			if v.Status != results.StatusOK && v.Reason == "" {
+			if v.Status != store.StatusOK && v.Reason == "" {
 				t.Error("a failed boot without a reason")
 			}
 		})

@@ -10,6 +10,7 @@ import (
 
 	"kharness/guest"
 	"kharness/results"
+	"kharness/results/store"
 )
 
 // The price of every mitigation. A probe boot of each kernel reads the
@@ -146,7 +147,7 @@ func Mitigations(ctx context.Context, o MitigationsOptions) (*MitigationsResult,
 	if _, err := Run(ctx, popt); err != nil {
 		return nil, fmt.Errorf("mitigations: probe boots: %w", err)
 	}
-	boots, err := results.LoadBoots(popt.OutDir)
+	boots, err := store.LoadBoots(popt.OutDir)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"kharness/kernels"
 	"kharness/results"
+	"kharness/results/store"
 )
 
 // NightlyOptions say where the history lives and how kernels run; the
@@ -28,11 +29,11 @@ type NightlyOptions struct {
 // NightlyRecord is HISTORY/<kernel>/nightly.json: written when a kernel's
 // run ends, so the next night knows it has been done.
 type NightlyRecord struct {
-	Kernel  results.KernelInfo `json:"kernel"`
-	Status  string             `json:"status"` // "complete" or "failed"
-	Reason  string             `json:"reason,omitempty"`
-	Started time.Time          `json:"started"`
-	Wall    float64            `json:"wall_seconds"`
+	Kernel  store.KernelInfo `json:"kernel"`
+	Status  string           `json:"status"` // "complete" or "failed"
+	Reason  string           `json:"reason,omitempty"`
+	Started time.Time        `json:"started"`
+	Wall    float64          `json:"wall_seconds"`
 }
 
 // NightlyResult is what one night did.
@@ -121,7 +122,7 @@ func nightlyKernel(ctx context.Context, opt NightlyOptions, c kernels.Candidate,
 	}
 	run := opt.Run
 	run.Config, run.ConfigPath, run.OutDir = cfg, label+".toml", filepath.Join(opt.History, label)
-	rec := NightlyRecord{Kernel: results.KernelInfo{Label: label, Package: c.Package, Version: c.Version, Release: c.Release}, Started: time.Now().UTC()}
+	rec := NightlyRecord{Kernel: store.KernelInfo{Label: label, Package: c.Package, Version: c.Version, Release: c.Release}, Started: time.Now().UTC()}
 	sum, err := Run(ctx, run)
 	rec.Wall = time.Since(rec.Started).Seconds()
 	switch {
@@ -143,7 +144,7 @@ func nightlyKernel(ctx context.Context, opt NightlyOptions, c kernels.Candidate,
 	if err := os.MkdirAll(run.OutDir, 0o755); err != nil {
 		return err
 	}
-	return results.WriteJSONAtomic(filepath.Join(run.OutDir, nightlyFile), &rec)
+	return store.WriteJSONAtomic(filepath.Join(run.OutDir, nightlyFile), &rec)
 }
 
 // writeHistoryReport renders the trend report over every kernel's run

@@ -15,6 +15,7 @@ import (
 
 	"kharness/initramfs"
 	"kharness/results"
+	"kharness/results/store"
 )
 
 // BenchmarkPipeBare answers "is kharness's pipe round trip what a bare
@@ -101,7 +102,7 @@ func kharnessPipeBoot(b *testing.B, kernel, image string) (goNS, cNS []float64) 
 	if err != nil {
 		b.Fatal(err)
 	}
-	if v.Status != results.StatusOK {
+	if v.Status != store.StatusOK {
 		b.Fatalf("pipe boot: %s: %s", v.Status, v.Reason)
 	}
 	for _, r := range v.Stream.Results {

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"kharness/results"
+	"kharness/results/store"
 	"kharness/results/stream"
 )
 
@@ -55,7 +55,7 @@ func (p *Progress) Begin(total, skipped, jobs int) {
 
 // BootDone records one committed attempt; last says whether the boot is
 // finished (it succeeded or has no attempts left).
-func (p *Progress) BootDone(r *results.BootRecord, last bool) {
+func (p *Progress) BootDone(r *store.BootRecord, last bool) {
 	if p == nil {
 		return
 	}

@@ -2,11 +2,10 @@ package harness
 
 import (
 	"bytes"
+	"kharness/results/store"
 	"strings"
 	"testing"
 	"time"
-
-	"kharness/results"
 )
 
 // TestProgressStep: a wait shows its time so far on a terminal and says
@@ -45,7 +44,7 @@ func TestProgressDetailAndLeft(t *testing.T) {
 	p := &Progress{W: &b}
 	p.Begin(4, 0, 1)
 	p.started = time.Now().Add(-10 * time.Second)
-	p.BootDone(&results.BootRecord{Cell: "k--c", Status: results.StatusOK}, true)
+	p.BootDone(&store.BootRecord{Cell: "k--c", Status: store.StatusOK}, true)
 	if !strings.Contains(b.String(), "[1/4] k--c boot 0 attempt 0: ok") || !strings.Contains(b.String(), "s left") {
 		t.Errorf("boot line %q: want how long the other 3 should take", b.String())
 	}

@@ -21,7 +21,7 @@ import (
 
 	"kharness/initramfs"
 	"kharness/kernels"
-	"kharness/results"
+	"kharness/results/store"
 )
 
 // RunOptions say where a run goes and how it runs; the matrix comes from
@@ -70,7 +70,7 @@ type RunOptions struct {
 
 // RunSummary is what a run did.
 type RunSummary struct {
-	Store     *results.Store
+	Store     *store.Store
 	Accel     AccelChoice
 	Jobs      int
 	Boots     int // boots run by this invocation (attempts, failed ones included)
@@ -78,7 +78,7 @@ type RunSummary struct {
 	Skipped   int // boots already complete from an earlier invocation
 	BadBoots  []string
 	Wall      time.Duration
-	Kernels   []results.KernelInfo
+	Kernels   []store.KernelInfo
 	ImagePath string
 	Decisions []Decision // with UntilDecided: how each comparison ended
 }
@@ -87,7 +87,7 @@ type RunSummary struct {
 type job struct {
 	cell     string
 	kernel   *kernels.Kernel
-	info     results.KernelInfo
+	info     store.KernelInfo
 	config   BootConfig
 	boot     int
 	attempts int
@@ -101,12 +101,12 @@ type job struct {
 func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 	start := time.Now()
 	cfg, p := opt.Config, opt.Progress
-	store, err := results.Open(opt.OutDir)
+	st, err := store.Open(opt.OutDir)
 	if err != nil {
 		return nil, err
 	}
-	defer store.Close()
-	sum := &RunSummary{Store: store}
+	defer st.Close()
+	sum := &RunSummary{Store: st}
 	if err := checkFreeSpace(opt.OutDir, MinFreeSpace); err != nil {
 		return nil, err
 	}
@@ -116,7 +116,7 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 	}
 	sum.Jobs = jobs
 
-	rec, err := startRecord(ctx, store, opt, jobs)
+	rec, err := startRecord(ctx, st, opt, jobs)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 	if first == nil {
 		return nil, fmt.Errorf("shard %s of %d cells is empty", opt.Shard, len(cfg.Kernels)*len(cfg.Configs))
 	}
-	if err := store.WriteRun(rec); err != nil {
+	if err := st.WriteRun(rec); err != nil {
 		return nil, err
 	}
 
@@ -184,7 +184,7 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 	accel.Plugin = plugin
 	sum.Accel = accel
 
-	todo, err := plan(store, opt, rec, kerns, sum)
+	todo, err := plan(st, opt, rec, kerns, sum)
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +236,7 @@ feed:
 	return firstErr
 }
 
-func kernelDesc(k results.KernelInfo) string {
+func kernelDesc(k store.KernelInfo) string {
 	if k.Package != "" {
 		return k.Package + " " + k.Version
 	}
@@ -313,11 +313,11 @@ func HostLoad() [3]float64 {
 
 // startRecord reads run.json when resuming (refusing a different config) or
 // resolves every kernel and writes a new one.
-func startRecord(ctx context.Context, store *results.Store, opt RunOptions, jobs int) (*results.RunRecord, error) {
+func startRecord(ctx context.Context, st *store.Store, opt RunOptions, jobs int) (*store.RunRecord, error) {
 	cfg := opt.Config
 	sum := sha256.Sum256(cfg.src)
 	digest := hex.EncodeToString(sum[:])
-	old, err := store.ReadRun()
+	old, err := st.ReadRun()
 	switch {
 	case err == nil:
 		if old.ConfigSHA256 != digest {
@@ -329,35 +329,35 @@ func startRecord(ctx context.Context, store *results.Store, opt RunOptions, jobs
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, err
 	}
-	rec := &results.RunRecord{
-		Schema: results.SchemaVersion, Created: time.Now().UTC(), Config: opt.ConfigPath, ConfigSHA256: digest,
+	rec := &store.RunRecord{
+		Schema: store.SchemaVersion, Created: time.Now().UTC(), Config: opt.ConfigPath, ConfigSHA256: digest,
 		Boots: cfg.Boots, Retries: cfg.Retries, Jobs: jobs, Accel: cfg.Accel, Command: opt.Command, Host: hostInfo(),
 	}
 	for _, b := range cfg.Configs {
-		rec.Configs = append(rec.Configs, results.BootConfig{Name: b.Name, Cmdline: b.Cmdline, CPU: b.CPU})
+		rec.Configs = append(rec.Configs, store.BootConfig{Name: b.Name, Cmdline: b.Cmdline, CPU: b.CPU})
 	}
 	for _, kc := range cfg.Kernels {
 		cand, err := kernels.Resolve(ctx, kc.Source())
 		if err != nil {
 			return nil, fmt.Errorf("kernel %s: %w", kc.Name, err)
 		}
-		rec.Kernels = append(rec.Kernels, results.KernelInfo{
+		rec.Kernels = append(rec.Kernels, store.KernelInfo{
 			Label: kc.Name, Source: kc.Source().String(), Package: cand.Package, Version: cand.Version, Suite: cand.Suite,
 		})
 	}
 	// run.json is written by Run once every kernel is fetched and
 	// checked: a run that fails before (a bad sha256, no network) leaves
 	// no record, so the same directory takes a corrected config.
-	return rec, store.WriteConfig(cfg.src)
+	return rec, st.WriteConfig(cfg.src)
 }
 
 // plan lists the boots still to run. Boots are interleaved across cells
 // (boot 0 of every cell, then boot 1, ...) so that drift in the host's
 // speed over a long run touches every cell alike, and a run cut short still
 // has every cell.
-func plan(store *results.Store, opt RunOptions, rec *results.RunRecord, kerns []*kernels.Kernel, sum *RunSummary) ([]job, error) {
+func plan(st *store.Store, opt RunOptions, rec *store.RunRecord, kerns []*kernels.Kernel, sum *RunSummary) ([]job, error) {
 	cfg, shard := opt.Config, opt.Shard
-	state, err := store.State()
+	state, err := st.State()
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +368,7 @@ func plan(store *results.Store, opt RunOptions, rec *results.RunRecord, kerns []
 				if !shard.Has(ki*len(cfg.Configs) + ci) {
 					continue
 				}
-				cell := results.CellName(kc.Name, bc.Name)
+				cell := store.CellName(kc.Name, bc.Name)
 				st := state[cell][b]
 				switch {
 				case st.OK:
@@ -425,7 +425,7 @@ func probeBoot(ctx context.Context, opt RunOptions, k *kernels.Kernel, image, ac
 	if err != nil {
 		return err
 	}
-	if v.Status != results.StatusOK {
+	if v.Status != store.StatusOK {
 		return fmt.Errorf("%s: %s", v.Status, v.Reason)
 	}
 	return nil

@@ -2,11 +2,10 @@ package harness
 
 import (
 	"fmt"
+	"kharness/results/store"
 	"os"
 	"strconv"
 	"strings"
-
-	"kharness/results"
 )
 
 // Shard is a deterministic slice of a matrix, for running one matrix on
@@ -67,7 +66,7 @@ func (s Shard) Cells(cfg *Config) []string {
 	for ki, k := range cfg.Kernels {
 		for ci, c := range cfg.Configs {
 			if s.Has(ki*len(cfg.Configs) + ci) {
-				cells = append(cells, results.CellName(k.Name, c.Name))
+				cells = append(cells, store.CellName(k.Name, c.Name))
 			}
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"kharness/guest"
-	"kharness/results"
+	"kharness/results/store"
 )
 
 // TestSuiteBoot boots the fixture kernel once with the whole guest suite
@@ -26,7 +26,7 @@ func TestSuiteBoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%s in %v: %s", v.Status, v.Wall.Round(time.Millisecond), v.Reason)
-	if v.Status != results.StatusOK {
+	if v.Status != store.StatusOK {
 		t.Fatalf("boot %s: %s\n%s", v.Status, v.Reason, strings.Join(v.ConsoleTail, "\n"))
 	}
 	got := map[string]int{}

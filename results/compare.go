@@ -3,6 +3,7 @@ package results
 import (
 	"cmp"
 	"fmt"
+	"kharness/results/store"
 	"kharness/results/stream"
 	"math"
 	"path/filepath"
@@ -117,17 +118,17 @@ type Row struct {
 // the per-boot medians with its confidence interval.
 type Cell struct {
 	Kernel, Config string
-	Boots          int     // ok boots that reported the benchmark; 0 if none
-	OKBoots        int     // ok boots in the kernel and config's cell, with the benchmark or not
-	Failed         int     // failed attempts in the kernel and config's cell
-	Status         Status  // the status of the most common failure
-	Reason         string  // the most common failure, "status: reason"
-	Center, Lo, Hi float64 // median over boots and its confidence interval
-	Ratio          float64 // Center over the first column's; 0 if either has no boots
-	P              float64 // Mann-Whitney U p-value against the first column; valid if Ratio != 0 and the unit is not exact (NaN then)
-	Delta          float64 // for an exact unit: Center minus the first column's
-	Call           Call    // the verdict against the first column; CallNone if Ratio == 0
-	Spread         float64 // relative spread of the per-boot values (relSpread); NaN with fewer than 3 boots
+	Boots          int          // ok boots that reported the benchmark; 0 if none
+	OKBoots        int          // ok boots in the kernel and config's cell, with the benchmark or not
+	Failed         int          // failed attempts in the kernel and config's cell
+	Status         store.Status // the status of the most common failure
+	Reason         string       // the most common failure, "status: reason"
+	Center, Lo, Hi float64      // median over boots and its confidence interval
+	Ratio          float64      // Center over the first column's; 0 if either has no boots
+	P              float64      // Mann-Whitney U p-value against the first column; valid if Ratio != 0 and the unit is not exact (NaN then)
+	Delta          float64      // for an exact unit: Center minus the first column's
+	Call           Call         // the verdict against the first column; CallNone if Ratio == 0
+	Spread         float64      // relative spread of the per-boot values (relSpread); NaN with fewer than 3 boots
 
 	ciNotes, pNotes, failNotes []int
 }
@@ -139,7 +140,7 @@ type benchKey struct{ name, unit string }
 type cellData struct {
 	perBoot map[benchKey][]float64 // per-boot medians
 	ok      int
-	failed  []*BootRecord
+	failed  []*store.BootRecord
 }
 
 // Compare loads the boots of the run directories dirs, merged as one run,
@@ -176,7 +177,7 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 	}
 	t.Threshold = max(t.Threshold, 0)
 	t.ExactThreshold = max(cmp.Or(opt.ExactThreshold, DefaultExactThreshold), 0)
-	boots, warns, err := loadBoots(dirs)
+	boots, warns, err := store.LoadWithWarnings(dirs)
 	if err != nil {
 		return nil, err
 	}
@@ -233,7 +234,7 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 }
 
 // add adds boot b to cd and returns keys with the benchmarks it adds.
-func (t *Table) add(g *HostGuard, cd *cellData, b *BootRecord, keys []benchKey) ([]benchKey, error) {
+func (t *Table) add(g *HostGuard, cd *cellData, b *store.BootRecord, keys []benchKey) ([]benchKey, error) {
 	if !b.Status.OK() {
 		cd.failed = append(cd.failed, b)
 		return keys, nil
@@ -422,7 +423,7 @@ func (t *Table) summarise(cd *cellData, k benchKey) (Cell, *benchmath.Sample) {
 	}
 	c.OKBoots, c.Failed = cd.ok, len(cd.failed)
 	if common := commonFailure(cd.failed); common != nil {
-		c.Status, c.Reason = common.Status, failReason(common)
+		c.Status, c.Reason = common.Status, store.FailReason(common)
 		if c.OKBoots == 0 {
 			c.failNotes = t.note(printable(c.Reason, 200))
 		}
@@ -464,7 +465,7 @@ func (t *Table) note(notes ...string) []int {
 }
 
 // noteSetup records the setup of ok boot b in the table's footer lists.
-func (t *Table) noteSetup(b *BootRecord) {
+func (t *Table) noteSetup(b *store.BootRecord) {
 	t.Accel = appendNew(t.Accel, b.Accel)
 	t.QEMUVersion = appendNew(t.QEMUVersion, b.QEMUVersion)
 	t.GuestCPU = appendNew(t.GuestCPU, b.GuestCPU)
@@ -474,13 +475,13 @@ func (t *Table) noteSetup(b *BootRecord) {
 
 // commonFailure returns the boot with the most common failure reason in
 // failed, the first in boot order among equals; nil if there is none.
-func commonFailure(failed []*BootRecord) *BootRecord {
+func commonFailure(failed []*store.BootRecord) *store.BootRecord {
 	count := make(map[string]int)
-	var best *BootRecord
+	var best *store.BootRecord
 	for _, b := range failed {
-		r := failReason(b)
+		r := store.FailReason(b)
 		count[r]++
-		if best == nil || count[r] > count[failReason(best)] {
+		if best == nil || count[r] > count[store.FailReason(best)] {
 			best = b
 		}
 	}
@@ -500,7 +501,7 @@ func errorTexts(errs []error) []string {
 // byRun relabels boots for the run axis (kernel "kernel/config", config
 // the run's label) and returns the run labels in the order of dirs: each
 // directory's base name, or the path as given where base names repeat.
-func byRun(boots []*BootRecord, dirs []string) []string {
+func byRun(boots []*store.BootRecord, dirs []string) []string {
 	labels := make([]string, len(dirs))
 	index := map[string]int{}
 	seen := map[string]int{}
@@ -531,7 +532,7 @@ func byRun(boots []*BootRecord, dirs []string) []string {
 
 func axisOrder(dirs []string) (kernels, configs []string) {
 	for _, d := range dirs {
-		r, err := readRun(d)
+		r, err := store.ReadRunDir(d)
 		if err != nil {
 			continue // a run without run.json still compares, in boot order
 		}

@@ -16,22 +16,23 @@ import (
 	"testing"
 
 	"kharness/internal/golden"
+	"kharness/results/store"
 )
 
 // fakeBoot commits one boot of kernel and config. An ok boot (reason "")
 // reports NullSyscall with three samples around median ns and, if pipe is
 // not 0, Pipe around pipe ns; others fail with the reason.
-func fakeBoot(t *testing.T, s *Store, kernel, config string, boot int, accel string, ns, pipe float64, reason string) {
+func fakeBoot(t *testing.T, s *store.Store, kernel, config string, boot int, accel string, ns, pipe float64, reason string) {
 	t.Helper()
-	cell := CellName(kernel, config)
+	cell := store.CellName(kernel, config)
 	a, err := s.NewAttempt(cell, boot, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &BootRecord{Kernel: KernelInfo{Label: kernel}, Config: BootConfig{Name: config},
-		Accel: accel, QEMUVersion: "8.2.2", GuestCPU: "max", HostCPU: "Fake CPU @ 2GHz", Jobs: 2, Status: StatusOK}
+	rec := &store.BootRecord{Kernel: store.KernelInfo{Label: kernel}, Config: store.BootConfig{Name: config},
+		Accel: accel, QEMUVersion: "8.2.2", GuestCPU: "max", HostCPU: "Fake CPU @ 2GHz", Jobs: 2, Status: store.StatusOK}
 	if reason != "" {
-		rec.Status, rec.Reason = StatusPanic, reason
+		rec.Status, rec.Reason = store.StatusPanic, reason
 	} else {
 		var b bytes.Buffer
 		fmt.Fprintf(&b, "goos: linux\nkernel: %s\n", kernel)
@@ -43,7 +44,7 @@ func fakeBoot(t *testing.T, s *Store, kernel, config string, boot int, accel str
 		}
 		sum := sha256.Sum256(b.Bytes())
 		rec.BenchSHA256 = hex.EncodeToString(sum[:])
-		if err := os.WriteFile(a.Path(BenchFile), b.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(a.Path(store.BenchFile), b.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -57,13 +58,13 @@ func fakeBoot(t *testing.T, s *Store, kernel, config string, boot int, accel str
 func fakeRuns(t *testing.T) []string {
 	t.Helper()
 	dirs := []string{filepath.Join(t.TempDir(), "run1"), filepath.Join(t.TempDir(), "run2")}
-	s1, err := Open(dirs[0])
+	s1, err := store.Open(dirs[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s1.WriteRun(&RunRecord{
-		Kernels: []KernelInfo{{Label: "fast"}, {Label: "slow"}},
-		Configs: []BootConfig{{Name: "default"}, {Name: "quiet", Cmdline: "quiet"}},
+	err = s1.WriteRun(&store.RunRecord{
+		Kernels: []store.KernelInfo{{Label: "fast"}, {Label: "slow"}},
+		Configs: []store.BootConfig{{Name: "default"}, {Name: "quiet", Cmdline: "quiet"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +83,7 @@ func fakeRuns(t *testing.T) []string {
 	}
 	fakeBoot(t, s1, "slow", "quiet", 4, "", 0, 0, "Oops: general protection fault")
 
-	s2, err := Open(dirs[1])
+	s2, err := store.Open(dirs[1])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,11 +215,11 @@ func TestCompareExportParses(t *testing.T) {
 func benchRun(t *testing.T, unit string, base, new []float64) []string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "run")
-	s, err := Open(dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WriteRun(&RunRecord{Kernels: []KernelInfo{{Label: "base"}, {Label: "new"}}, Configs: []BootConfig{{Name: "default"}}}); err != nil {
+	if err := s.WriteRun(&store.RunRecord{Kernels: []store.KernelInfo{{Label: "base"}, {Label: "new"}}, Configs: []store.BootConfig{{Name: "default"}}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []struct {
@@ -226,16 +227,16 @@ func benchRun(t *testing.T, unit string, base, new []float64) []string {
 		vals  []float64
 	}{{"base", base}, {"new", new}} {
 		for i, v := range k.vals {
-			a, err := s.NewAttempt(CellName(k.label, "default"), i, 1)
+			a, err := s.NewAttempt(store.CellName(k.label, "default"), i, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			bench := fmt.Sprintf("BenchmarkX-2\t1\t%g %s\n", v, unit)
-			if err := os.WriteFile(a.Path(BenchFile), []byte(bench), 0o644); err != nil {
+			if err := os.WriteFile(a.Path(store.BenchFile), []byte(bench), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			rec := &BootRecord{Kernel: KernelInfo{Label: k.label}, Config: BootConfig{Name: "default"},
-				Accel: "kvm", QEMUVersion: "8.2.2", GuestCPU: "max", Status: StatusOK}
+			rec := &store.BootRecord{Kernel: store.KernelInfo{Label: k.label}, Config: store.BootConfig{Name: "default"},
+				Accel: "kvm", QEMUVersion: "8.2.2", GuestCPU: "max", Status: store.StatusOK}
 			if err := a.Commit(rec); err != nil {
 				t.Fatal(err)
 			}
@@ -358,7 +359,7 @@ func TestDecide(t *testing.T) {
 func TestCompareAccelMismatch(t *testing.T) {
 	dirs := fakeRuns(t)
 	tcg := filepath.Join(t.TempDir(), "tcg")
-	s, err := Open(tcg)
+	s, err := store.Open(tcg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +400,7 @@ func TestCompareErrors(t *testing.T) {
 		t.Error("Compare of a missing run succeeded")
 	}
 	// A boot.bench that is not what boot.json says it was.
-	bench := filepath.Join(dirs[0], "cells", "fast--default", "boot-00-a1", BenchFile)
+	bench := filepath.Join(dirs[0], "cells", "fast--default", "boot-00-a1", store.BenchFile)
 	if err := os.WriteFile(bench, []byte("BenchmarkNullSyscall 1 1 ns/op\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -439,20 +440,20 @@ func TestCompareRunAxis(t *testing.T) {
 		dir string
 		ns  float64
 	}{{before, 460}, {after, 520}} {
-		s, err := Open(r.dir)
+		s, err := store.Open(r.dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for b := 0; b < 5; b++ {
-			a, err := s.NewAttempt(CellName("k", "default"), b, 1)
+			a, err := s.NewAttempt(store.CellName("k", "default"), b, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			bench := fmt.Sprintf("kernel: k\nBenchmarkNullSyscall 1000 %.1f ns/op\n", r.ns+float64(b))
-			if err := os.WriteFile(a.Path(BenchFile), []byte(bench), 0o644); err != nil {
+			if err := os.WriteFile(a.Path(store.BenchFile), []byte(bench), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			rec := &BootRecord{Kernel: KernelInfo{Label: "k"}, Config: BootConfig{Name: "default"}, Status: StatusOK, Accel: "tcg"}
+			rec := &store.BootRecord{Kernel: store.KernelInfo{Label: "k"}, Config: store.BootConfig{Name: "default"}, Status: store.StatusOK, Accel: "tcg"}
 			if err := a.Commit(rec); err != nil {
 				t.Fatal(err)
 			}

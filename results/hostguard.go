@@ -2,6 +2,7 @@ package results
 
 import (
 	"fmt"
+	"kharness/results/store"
 	"slices"
 	"strings"
 	"sync"
@@ -56,9 +57,9 @@ type HostGuard struct {
 	// 1-byte read from 8.4% to 5.0%.
 	Correct bool
 
-	boots  []*BootRecord
+	boots  []*store.BootRecord
 	mu     sync.Mutex
-	bench  map[*BootRecord]*benchOnce // each boot's boot.bench, read once
+	bench  map[*store.BootRecord]*benchOnce // each boot's boot.bench, read once
 	once   sync.Once
 	levels map[string]float64 // by levelKey: the median reference, sec an iteration
 	fast   map[string]float64 // by levelKey: the lower quartile, the host's fast state
@@ -73,7 +74,7 @@ type HostGuard struct {
 // kernel turns PTI on for, the reference read 1.4× the default's on an
 // idle host, and one level for the host set aside every such boot as
 // host-slow. So each cell is judged against its own typical level.
-func hostKey(b *BootRecord) string {
+func hostKey(b *store.BootRecord) string {
 	return strings.Join([]string{b.Host, b.HostCPU, b.Accel, b.QEMUVersion, b.Kernel.Label, b.Kernel.SHA256, b.Config.Name, b.Config.Cmdline, b.Config.CPU}, "\x00")
 }
 
@@ -83,7 +84,7 @@ func hostKey(b *BootRecord) string {
 // NullSyscall32 running beside it, the loop read 8.6-14 ns where around
 // the 64-bit getppid it read 5.5), so one level for the cell scaled every
 // getppid sample up by a tenth or more.
-func levelKey(b *BootRecord, l Line) string {
+func levelKey(b *store.BootRecord, l store.Line) string {
 	return hostKey(b) + "\x00" + l.Name
 }
 
@@ -91,19 +92,19 @@ func levelKey(b *BootRecord, l Line) string {
 // samples it judges, and whose references set each host's level. Every
 // reading of a boot's samples goes through a guard (factor 0 keeps every
 // sample), which also reads each boot's boot.bench once.
-func Guard(boots []*BootRecord, factor float64) *HostGuard {
-	return &HostGuard{Factor: factor, boots: boots, bench: map[*BootRecord]*benchOnce{}}
+func Guard(boots []*store.BootRecord, factor float64) *HostGuard {
+	return &HostGuard{Factor: factor, boots: boots, bench: map[*store.BootRecord]*benchOnce{}}
 }
 
 // benchOnce is a boot's boot.bench, read once.
 type benchOnce struct {
 	once  sync.Once
-	bench *Bench
+	bench *store.Bench
 	err   error
 }
 
 // read returns ok boot b's boot.bench as ReadBench reads it, once per guard.
-func (g *HostGuard) read(b *BootRecord) (*Bench, error) {
+func (g *HostGuard) read(b *store.BootRecord) (*store.Bench, error) {
 	g.mu.Lock()
 	o := g.bench[b]
 	if o == nil {
@@ -111,7 +112,7 @@ func (g *HostGuard) read(b *BootRecord) (*Bench, error) {
 		g.bench[b] = o
 	}
 	g.mu.Unlock()
-	o.once.Do(func() { o.bench, o.err = ReadBench(b) })
+	o.once.Do(func() { o.bench, o.err = store.ReadBench(b) })
 	return o.bench, o.err
 }
 
@@ -168,7 +169,7 @@ func (g *HostGuard) compute() error {
 // measured slow as often as not (seen under TCG: 40-44 µs lat_ctx samples
 // whose neighbours read 32 µs). A nil g, or one whose Factor is 0 or
 // less, keeps every line.
-func (g *HostGuard) kept(b *BootRecord, lines []Line) (keep []bool, whole bool, err error) {
+func (g *HostGuard) kept(b *store.BootRecord, lines []store.Line) (keep []bool, whole bool, err error) {
 	keep = make([]bool, len(lines))
 	for i := range keep {
 		keep[i] = true
@@ -206,7 +207,7 @@ func (g *HostGuard) kept(b *BootRecord, lines []Line) (keep []bool, whole bool, 
 // scale is what Correct multiplies line l's timed values of boot b by:
 // the cell's level over l's reference; 1 when not correcting or when l
 // has no reference.
-func (g *HostGuard) scale(b *BootRecord, l Line) (float64, error) {
+func (g *HostGuard) scale(b *store.BootRecord, l store.Line) (float64, error) {
 	if g == nil || !g.Correct || g.Factor <= 0 || l.Ref <= 0 {
 		return 1, nil
 	}
@@ -228,7 +229,7 @@ func TimedUnit(unit string) bool {
 
 // guardedLines returns ok boot b's Benchmark lines, which of them g
 // keeps (see kept), and warnings for lines that did not parse.
-func (g *HostGuard) guardedLines(b *BootRecord) (lines []Line, keep []bool, warns []string, err error) {
+func (g *HostGuard) guardedLines(b *store.BootRecord) (lines []store.Line, keep []bool, warns []string, err error) {
 	bench, err := g.read(b)
 	if err != nil {
 		return nil, nil, nil, err

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"kharness/results/store"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -15,9 +16,9 @@ import (
 // refBoot commits an ok boot of kernel whose getppid samples are ns and
 // whose host reference read ref ns an iteration around each (0: no
 // reference, as before the guest timed one).
-func refBoot(t *testing.T, s *Store, kernel string, boot int, ns []float64, ref []float64) {
+func refBoot(t *testing.T, s *store.Store, kernel string, boot int, ns []float64, ref []float64) {
 	t.Helper()
-	a, err := s.NewAttempt(CellName(kernel, "default"), boot, 1)
+	a, err := s.NewAttempt(store.CellName(kernel, "default"), boot, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,11 +32,11 @@ func refBoot(t *testing.T, s *Store, kernel string, boot int, ns []float64, ref 
 		b.WriteString("\n")
 	}
 	sum := sha256.Sum256(b.Bytes())
-	if err := os.WriteFile(a.Path(BenchFile), b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(a.Path(store.BenchFile), b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rec := &BootRecord{Kernel: KernelInfo{Label: kernel}, Config: BootConfig{Name: "default"}, Accel: "tcg",
-		QEMUVersion: "7.2", GuestCPU: "qemu64", Status: StatusOK, BenchSHA256: hex.EncodeToString(sum[:])}
+	rec := &store.BootRecord{Kernel: store.KernelInfo{Label: kernel}, Config: store.BootConfig{Name: "default"}, Accel: "tcg",
+		QEMUVersion: "7.2", GuestCPU: "qemu64", Status: store.StatusOK, BenchSHA256: hex.EncodeToString(sum[:])}
 	if err := a.Commit(rec); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +72,9 @@ func guardRun(t *testing.T) string {
 func TestHostGuardBootSamples(t *testing.T) {
 	dir := guardRun(t)
 	re := regexp.MustCompile("getppid")
-	of := func(k string) func(*BootRecord) bool { return func(b *BootRecord) bool { return b.Kernel.Label == k } }
+	of := func(k string) func(*store.BootRecord) bool {
+		return func(b *store.BootRecord) bool { return b.Kernel.Label == k }
+	}
 	vals, _, _, err := BootSamplesCorrected([]string{dir}, of("new"), re, "sec/op", StatMedian, 0, false)
 	if err != nil {
 		t.Fatal(err)
@@ -107,7 +110,7 @@ func TestHostGuardBootSamples(t *testing.T) {
 }
 
 func TestHostGuardStats(t *testing.T) {
-	boots, err := LoadBoots(guardRun(t))
+	boots, err := store.LoadBoots(guardRun(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,20 +192,20 @@ func TestHostGuardNoReference(t *testing.T) {
 
 // openRun opens a run directory of kernels under config "default", made
 // on host "ci".
-func openRun(t *testing.T, dir string, kernels ...string) *Store {
+func openRun(t *testing.T, dir string, kernels ...string) *store.Store {
 	return openRunOn(t, dir, "ci", kernels...)
 }
 
 // openRunOn is openRun on the named host.
-func openRunOn(t *testing.T, dir, host string, kernels ...string) *Store {
+func openRunOn(t *testing.T, dir, host string, kernels ...string) *store.Store {
 	t.Helper()
-	s, err := Open(dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rr := &RunRecord{Configs: []BootConfig{{Name: "default"}}, Host: HostInfo{Hostname: host}}
+	rr := &store.RunRecord{Configs: []store.BootConfig{{Name: "default"}}, Host: store.HostInfo{Hostname: host}}
 	for _, k := range kernels {
-		rr.Kernels = append(rr.Kernels, KernelInfo{Label: k})
+		rr.Kernels = append(rr.Kernels, store.KernelInfo{Label: k})
 	}
 	if err := s.WriteRun(rr); err != nil {
 		t.Fatal(err)
@@ -221,7 +224,7 @@ func TestHostGuardPerHost(t *testing.T) {
 		refBoot(t, ss, "k", i, []float64{450, 451, 452, 449}, []float64{5.0, 5.1, 5.2, 5.0})
 	}
 	refBoot(t, ss, "k", 4, []float64{760, 765, 770, 768}, []float64{8.6, 8.4, 8.9, 8.5}) // a slow stretch there
-	boots, err := LoadBoots(fastDir, slowDir)
+	boots, err := store.LoadBoots(fastDir, slowDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,12 +237,5 @@ func TestHostGuardPerHost(t *testing.T) {
 	}
 	if s := st.String(); !strings.Contains(s, "over 2 cells") {
 		t.Errorf("note %q does not say there were two levels", s)
-	}
-}
-
-// The reference's unit as the host reads it is the guest's, tidied.
-func TestRefUnitTidied(t *testing.T) {
-	if refUnit != "ref-sec/op" {
-		t.Errorf("refUnit %q, want ref-sec/op (the guest's ref-ns/op as benchfmt tidies it)", refUnit)
 	}
 }

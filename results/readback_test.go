@@ -2,6 +2,7 @@ package results
 
 import (
 	"errors"
+	"kharness/results/store"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,7 +35,7 @@ func compareWithin(t *testing.T, dirs ...string) (*Table, error) {
 
 // bootBench returns the path of boot.bench of boot i of the "new" kernel.
 func bootBench(dir string, i int) string {
-	m, _ := filepath.Glob(filepath.Join(dir, cellsDir, CellName("new", "default"), "boot-0"+string(rune('0'+i))+"-a1", BenchFile))
+	m, _ := filepath.Glob(filepath.Join(dir, store.CellsDir, store.CellName("new", "default"), "boot-0"+string(rune('0'+i))+"-a1", store.BenchFile))
 	return m[0]
 }
 
@@ -72,7 +73,7 @@ func TestReadBackValues(t *testing.T) {
 // /dev/zero, or a FIFO nobody writes, is an error naming it, at once.
 func TestReadBackNotAFile(t *testing.T) {
 	for _, kind := range []string{"symlink", "fifo"} {
-		for _, file := range []string{BenchFile, BootFile} {
+		for _, file := range []string{store.BenchFile, store.BootFile} {
 			t.Run(kind+"-"+file, func(t *testing.T) {
 				dirs := benchRun(t, "ns/op", []float64{100, 101, 102, 103, 104}, []float64{200, 201, 202, 203, 204})
 				path := filepath.Join(filepath.Dir(bootBench(dirs[0], 1)), file)
@@ -122,7 +123,7 @@ func TestCompareSameRunTwice(t *testing.T) {
 // with control characters (clear the screen, set the title, forge rows).
 func TestCompareEscapes(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
-	s, err := Open(dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,14 +131,14 @@ func TestCompareEscapes(t *testing.T) {
 	evil := "k\x1b[2J\x1b]0;owned\x07\nforged row"
 	for i := range 5 {
 		for _, k := range []string{"base", evil} {
-			a, err := s.NewAttempt(CellName(k, "c\x1b[31m"), i, 1)
+			a, err := s.NewAttempt(store.CellName(k, "c\x1b[31m"), i, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(a.Path(BenchFile), []byte("BenchmarkX-2\t1\t100 ns/op\n"), 0o644); err != nil {
+			if err := os.WriteFile(a.Path(store.BenchFile), []byte("BenchmarkX-2\t1\t100 ns/op\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			rec := &BootRecord{Kernel: KernelInfo{Label: k}, Config: BootConfig{Name: "c\x1b[31m"}, Accel: "kvm", Status: StatusOK}
+			rec := &store.BootRecord{Kernel: store.KernelInfo{Label: k}, Config: store.BootConfig{Name: "c\x1b[31m"}, Accel: "kvm", Status: store.StatusOK}
 			if err := a.Commit(rec); err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"kharness/kernels"
+	"kharness/results/store"
 )
 
 // ReportOptions configures WriteReport.
@@ -44,7 +45,7 @@ type ReportSection struct {
 // ReportSectionFunc makes extra sections of a report from the boots it
 // covers (every committed attempt, sorted by cell, boot and attempt) and
 // its comparison table. It may return no section.
-type ReportSectionFunc func(boots []*BootRecord, t *Table) ([]ReportSection, error)
+type ReportSectionFunc func(boots []*store.BootRecord, t *Table) ([]ReportSection, error)
 
 // WriteReport writes a self-contained HTML page about the run directories
 // dirs, merged as one run: for each benchmark and unit an SVG plot of
@@ -59,7 +60,7 @@ func WriteReport(w io.Writer, dirs []string, opt ReportOptions) error {
 	if err != nil {
 		return err
 	}
-	boots, err := LoadBoots(dirs...)
+	boots, err := store.LoadBoots(dirs...)
 	if err != nil {
 		return err
 	}
@@ -199,7 +200,7 @@ func callClass(c Call) string {
 
 // bootsView fills the list of boot attempts, by cell in the order of the
 // plots, with links relative to base.
-func (v *reportView) bootsView(boots []*BootRecord, ax axes, meds map[cellKey][]bootPoint, base string) {
+func (v *reportView) bootsView(boots []*store.BootRecord, ax axes, meds map[cellKey][]bootPoint, base string) {
 	var keys []benchKey
 	for _, r := range v.Table.Rows {
 		if k := (benchKey{r.Benchmark, r.Unit}); r.Unit != "" && !slices.Contains(keys, k) {
@@ -207,7 +208,7 @@ func (v *reportView) bootsView(boots []*BootRecord, ax axes, meds map[cellKey][]
 			v.BenchCols = append(v.BenchCols, r.Benchmark+" ("+r.Unit+")")
 		}
 	}
-	byCell := make(map[[2]string][]*BootRecord)
+	byCell := make(map[[2]string][]*store.BootRecord)
 	for _, b := range boots {
 		id := [2]string{b.Kernel.Label, b.Config.Name}
 		byCell[id] = append(byCell[id], b)
@@ -229,11 +230,11 @@ func (v *reportView) bootsView(boots []*BootRecord, ax axes, meds map[cellKey][]
 }
 
 // bootRow describes boot attempt b.
-func bootRow(b *BootRecord, keys []benchKey, meds map[cellKey][]bootPoint, base string) bootView {
+func bootRow(b *store.BootRecord, keys []benchKey, meds map[cellKey][]bootPoint, base string) bootView {
 	bv := bootView{Boot: strconv.Itoa(b.Boot), Attempt: strconv.Itoa(b.Attempt), Status: string(b.Status),
 		Class: "ok", Reason: printable(strings.TrimSpace(b.Reason), 500),
 		Wall: strconv.FormatFloat(b.WallSeconds, 'f', 1, 64) + " s", Load: strconv.FormatFloat(b.HostLoad[0], 'f', 2, 64),
-		Console: relLink(base, b.Dir, ConsoleLog), Argv: relLink(base, b.Dir, ArgvFile)}
+		Console: relLink(base, b.Dir, store.ConsoleLog), Argv: relLink(base, b.Dir, store.ArgvFile)}
 	if !b.Status.OK() {
 		bv.Class = "failed"
 		for _, l := range b.ConsoleTail {
@@ -277,12 +278,12 @@ type cellKey struct {
 // bootPoint is one ok boot's median of one benchmark.
 type bootPoint struct {
 	v    float64
-	boot *BootRecord
+	boot *store.BootRecord
 }
 
 // bootPoints returns the per-boot medians of the ok boots. Boots whose
 // results do not read are left out: Compare has already refused them.
-func bootPoints(g *HostGuard, boots []*BootRecord) map[cellKey][]bootPoint {
+func bootPoints(g *HostGuard, boots []*store.BootRecord) map[cellKey][]bootPoint {
 	m := make(map[cellKey][]bootPoint)
 	for _, b := range boots {
 		if !b.Status.OK() {
@@ -312,19 +313,19 @@ type axes struct {
 // reportAxes returns the axes of t. A kernel's version is its release
 // (uname -r) if every kernel has one, else its package version if every
 // kernel has one; kernels that neither tells apart keep the table's order.
-func reportAxes(t *Table, boots []*BootRecord, dirs []string) axes {
-	info := make(map[string]KernelInfo)
+func reportAxes(t *Table, boots []*store.BootRecord, dirs []string) axes {
+	info := make(map[string]store.KernelInfo)
 	ax := axes{releases: make(map[string]string), cmdlines: make(map[string]string)}
-	add := func(k KernelInfo) {
+	add := func(k store.KernelInfo) {
 		old := info[k.Label]
-		info[k.Label] = KernelInfo{Label: k.Label, Release: cmp.Or(old.Release, k.Release), Version: cmp.Or(old.Version, k.Version)}
+		info[k.Label] = store.KernelInfo{Label: k.Label, Release: cmp.Or(old.Release, k.Release), Version: cmp.Or(old.Version, k.Version)}
 	}
 	for _, b := range boots {
 		add(b.Kernel)
 		ax.cmdlines[b.Config.Name] = b.Config.Cmdline
 	}
 	for _, d := range dirs {
-		if r, err := readRun(d); err == nil {
+		if r, err := store.ReadRunDir(d); err == nil {
 			for _, k := range r.Kernels {
 				add(k)
 			}
@@ -335,7 +336,7 @@ func reportAxes(t *Table, boots []*BootRecord, dirs []string) axes {
 			ax.kernels, ax.configs = appendNew(ax.kernels, c.Kernel), appendNew(ax.configs, c.Config)
 		}
 	}
-	every := func(f func(KernelInfo) string) bool {
+	every := func(f func(store.KernelInfo) string) bool {
 		for _, k := range ax.kernels {
 			if f(info[k]) == "" {
 				return false
@@ -343,8 +344,8 @@ func reportAxes(t *Table, boots []*BootRecord, dirs []string) axes {
 		}
 		return true
 	}
-	byRelease := every(func(k KernelInfo) string { return k.Release })
-	byVersion := every(func(k KernelInfo) string { return k.Version })
+	byRelease := every(func(k store.KernelInfo) string { return k.Release })
+	byVersion := every(func(k store.KernelInfo) string { return k.Version })
 	slices.SortStableFunc(ax.kernels, func(a, b string) int {
 		if byRelease {
 			if c := kernels.CompareReleases(info[a].Release, info[b].Release); c != 0 {

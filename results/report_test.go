@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"fmt"
+	"kharness/results/store"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,25 +20,25 @@ const hostile = `<script>alert(1)</script>`
 // a console log and a QEMU command line. An ok boot (reason "") reports
 // NullSyscall around ns ns/op and Getpid around twice that; others panic
 // with the reason and leave tail as their console tail.
-func reportBoot(t *testing.T, s *Store, kernel KernelInfo, config BootConfig, boot int, ns float64, reason string, tail ...string) {
+func reportBoot(t *testing.T, s *store.Store, kernel store.KernelInfo, config store.BootConfig, boot int, ns float64, reason string, tail ...string) {
 	t.Helper()
-	a, err := s.NewAttempt(CellName(kernel.Label, config.Name), boot, 1)
+	a, err := s.NewAttempt(store.CellName(kernel.Label, config.Name), boot, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &BootRecord{Kernel: kernel, Config: config, Accel: "tcg", QEMUVersion: "7.2.22", GuestCPU: "qemu64",
-		HostCPU: "Fake CPU", Jobs: 2, Status: StatusOK, WallSeconds: 4.2, HostLoad: [3]float64{0.5, 0.4, 0.3}}
-	files := map[string]string{ConsoleLog: "Linux version " + kernel.Release + "\n" + strings.Join(tail, "\n"),
-		ArgvFile: "qemu-system-x86_64 -append '" + config.Cmdline + "'\n"}
+	rec := &store.BootRecord{Kernel: kernel, Config: config, Accel: "tcg", QEMUVersion: "7.2.22", GuestCPU: "qemu64",
+		HostCPU: "Fake CPU", Jobs: 2, Status: store.StatusOK, WallSeconds: 4.2, HostLoad: [3]float64{0.5, 0.4, 0.3}}
+	files := map[string]string{store.ConsoleLog: "Linux version " + kernel.Release + "\n" + strings.Join(tail, "\n"),
+		store.ArgvFile: "qemu-system-x86_64 -append '" + config.Cmdline + "'\n"}
 	if reason != "" {
-		rec.Status, rec.Reason, rec.ConsoleTail = StatusPanic, reason, tail
+		rec.Status, rec.Reason, rec.ConsoleTail = store.StatusPanic, reason, tail
 	} else {
 		var b bytes.Buffer
 		for _, d := range []float64{-1, 0, 2} {
 			fmt.Fprintf(&b, "BenchmarkNullSyscall-2\t1000000\t%g ns/op\n", ns+d)
 			fmt.Fprintf(&b, "BenchmarkGetpid-2\t1000000\t%g ns/op\n", 2*ns+d)
 		}
-		files[BenchFile] = b.String()
+		files[store.BenchFile] = b.String()
 	}
 	for name, data := range files {
 		if err := os.WriteFile(a.Path(name), []byte(data), 0o644); err != nil {
@@ -51,9 +52,9 @@ func reportBoot(t *testing.T, s *Store, kernel KernelInfo, config BootConfig, bo
 
 // Kernels of reportRun, in version order.
 var (
-	k61    = KernelInfo{Label: "6.1-cloud", Release: "6.1.0-56-cloud-amd64", Version: "6.1.192-2"}
-	k6129  = KernelInfo{Label: "6.12.9-cloud", Release: "6.12.9+deb12-cloud-amd64", Version: "6.12.9-1"}
-	k61210 = KernelInfo{Label: "6.12.10-cloud", Release: "6.12.10+deb12-cloud-amd64", Version: "6.12.10-1"}
+	k61    = store.KernelInfo{Label: "6.1-cloud", Release: "6.1.0-56-cloud-amd64", Version: "6.1.192-2"}
+	k6129  = store.KernelInfo{Label: "6.12.9-cloud", Release: "6.12.9+deb12-cloud-amd64", Version: "6.12.9-1"}
+	k61210 = store.KernelInfo{Label: "6.12.10-cloud", Release: "6.12.10+deb12-cloud-amd64", Version: "6.12.10-1"}
 )
 
 // reportRun makes a run directory under root: three kernels, listed out
@@ -63,15 +64,15 @@ var (
 func reportRun(t *testing.T, root string) string {
 	t.Helper()
 	dir := filepath.Join(root, "runs", "run1")
-	s, err := Open(dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	def, pti := BootConfig{Name: "default"}, BootConfig{Name: "pti-on", Cmdline: "pti=on"}
-	if err := s.WriteRun(&RunRecord{Kernels: []KernelInfo{k61210, k61, k6129}, Configs: []BootConfig{def, pti}}); err != nil {
+	def, pti := store.BootConfig{Name: "default"}, store.BootConfig{Name: "pti-on", Cmdline: "pti=on"}
+	if err := s.WriteRun(&store.RunRecord{Kernels: []store.KernelInfo{k61210, k61, k6129}, Configs: []store.BootConfig{def, pti}}); err != nil {
 		t.Fatal(err)
 	}
-	for ki, k := range []KernelInfo{k61, k6129, k61210} {
+	for ki, k := range []store.KernelInfo{k61, k6129, k61210} {
 		for i := range 5 {
 			base := 500 + 10*float64(ki) + 3*float64(i)
 			reportBoot(t, s, k, def, i, base, "")
@@ -95,7 +96,7 @@ func writeReport(t *testing.T, root string, dirs ...string) (string, string) {
 	}
 	var b bytes.Buffer
 	opt := ReportOptions{LinkBase: filepath.Dir(out), Sections: []ReportSectionFunc{
-		func(boots []*BootRecord, tab *Table) ([]ReportSection, error) {
+		func(boots []*store.BootRecord, tab *Table) ([]ReportSection, error) {
 			return []ReportSection{{ID: "extra", Title: "Extra " + hostile, Body: "<p>extra body</p>"}}, nil
 		},
 	}}
@@ -167,7 +168,7 @@ func TestReport(t *testing.T) {
 		}
 		links[filepath.Base(u.Path)]++
 	}
-	if links[ConsoleLog] != 30 || links[ArgvFile] != 30 || !strings.Contains(page, `href="../../runs/run1/cells/`) {
+	if links[store.ConsoleLog] != 30 || links[store.ArgvFile] != 30 || !strings.Contains(page, `href="../../runs/run1/cells/`) {
 		t.Errorf("links %v, want 30 console.log and 30 qemu.argv under ../../runs/run1/cells/", links)
 	}
 }
@@ -178,25 +179,25 @@ func TestReport(t *testing.T) {
 func TestReportEscapes(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "run")
-	s, err := Open(dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := KernelInfo{Label: "k", Release: "6.1.0"}
-	evil := BootConfig{Name: "evil" + hostile, Cmdline: `a="><svg onload=alert(3)>`}
+	k := store.KernelInfo{Label: "k", Release: "6.1.0"}
+	evil := store.BootConfig{Name: "evil" + hostile, Cmdline: `a="><svg onload=alert(3)>`}
 	for i := range 4 {
-		reportBoot(t, s, k, BootConfig{Name: "default"}, i, 100, "")
+		reportBoot(t, s, k, store.BootConfig{Name: "default"}, i, 100, "")
 		reportBoot(t, s, k, evil, i, 200, "")
-		reportBoot(t, s, KernelInfo{Label: "k2" + hostile}, evil, i, 0, hostile, hostile)
+		reportBoot(t, s, store.KernelInfo{Label: "k2" + hostile}, evil, i, 0, hostile, hostile)
 	}
-	a, err := s.NewAttempt(CellName("k", "default"), 9, 1)
+	a, err := s.NewAttempt(store.CellName("k", "default"), 9, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(a.Path(BenchFile), []byte("BenchmarkX"+hostile+" 1 5 ns/op\n"), 0o644); err != nil {
+	if err := os.WriteFile(a.Path(store.BenchFile), []byte("BenchmarkX"+hostile+" 1 5 ns/op\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Commit(&BootRecord{Kernel: k, Config: BootConfig{Name: "default"}, Status: StatusOK}); err != nil {
+	if err := a.Commit(&store.BootRecord{Kernel: k, Config: store.BootConfig{Name: "default"}, Status: store.StatusOK}); err != nil {
 		t.Fatal(err)
 	}
 	_, page := writeReport(t, root, dir)
@@ -224,8 +225,8 @@ func TestReportEscapes(t *testing.T) {
 // TestReportRealRun renders the real runs kept under testdata/runs (and
 // this checkout's runs/, where a developer has run some).
 func TestReportRealRun(t *testing.T) {
-	runs, _ := filepath.Glob(filepath.Join("testdata", "runs", "*", RunFile))
-	mine, _ := filepath.Glob(filepath.Join("..", "runs", "*", RunFile))
+	runs, _ := filepath.Glob(filepath.Join("testdata", "runs", "*", store.RunFile))
+	mine, _ := filepath.Glob(filepath.Join("..", "runs", "*", store.RunFile))
 	runs = append(runs, mine...)
 	if len(runs) < 3 {
 		t.Fatalf("testdata/runs holds %d runs, want the 3 kept there", len(runs))

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"kharness/results/store"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -27,13 +28,13 @@ func FuzzRunDir(f *testing.F) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, RunFile), runJSON, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, store.RunFile), runJSON, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		for _, k := range []string{"a", "b"} {
 			for i := range 4 {
-				cell := CellName(k, "default")
-				bdir := filepath.Join(dir, cellsDir, cell, fmt.Sprintf("boot-%02d-a1", i))
+				cell := store.CellName(k, "default")
+				bdir := filepath.Join(dir, store.CellsDir, cell, fmt.Sprintf("boot-%02d-a1", i))
 				if err := os.MkdirAll(bdir, 0o755); err != nil {
 					t.Fatal(err)
 				}
@@ -41,9 +42,9 @@ func FuzzRunDir(f *testing.F) {
 				if i > 0 || k == "b" {
 					data = append(fmt.Appendf(nil, "BenchmarkNullSyscall/call=getppid 1000 %d ns/op\n", 400+i), bench...)
 				}
-				rec, _ := json.Marshal(&BootRecord{Cell: cell, Boot: i, Attempt: 1, Kernel: KernelInfo{Label: k},
-					Config: BootConfig{Name: "default"}, Accel: "tcg", Status: StatusOK})
-				if os.WriteFile(filepath.Join(bdir, BenchFile), data, 0o644) != nil || os.WriteFile(filepath.Join(bdir, BootFile), rec, 0o644) != nil {
+				rec, _ := json.Marshal(&store.BootRecord{Cell: cell, Boot: i, Attempt: 1, Kernel: store.KernelInfo{Label: k},
+					Config: store.BootConfig{Name: "default"}, Accel: "tcg", Status: store.StatusOK})
+				if os.WriteFile(filepath.Join(bdir, store.BenchFile), data, 0o644) != nil || os.WriteFile(filepath.Join(bdir, store.BootFile), rec, 0o644) != nil {
 					t.Fatal("writing the run")
 				}
 			}

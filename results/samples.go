@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"kharness/results/store"
 	"regexp"
 	"slices"
 	"sort"
@@ -50,7 +51,7 @@ var ErrNoBenchmark = errors.New("no benchmark")
 // The boots of every dir, kept or not, are guarded together with
 // slowFactor (see HostGuard; 0 means DefaultSlowFactor, negative keeps
 // every sample): a boot whose samples were all set aside gives no value.
-func BootSamples(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, unit string, stat BootStat, slowFactor float64) (vals []float64, name string, failed int, err error) {
+func BootSamples(dirs []string, keep func(*store.BootRecord) bool, re *regexp.Regexp, unit string, stat BootStat, slowFactor float64) (vals []float64, name string, failed int, err error) {
 	return BootSamplesCorrected(dirs, keep, re, unit, stat, slowFactor, false)
 }
 
@@ -58,8 +59,8 @@ func BootSamples(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, 
 // scales each timed sample by its cell's reference level instead of
 // setting slow ones aside (HostGuard.Correct). BootSamples sets aside:
 // bisect boots a kernel more instead of correcting it.
-func BootSamplesCorrected(dirs []string, keep func(*BootRecord) bool, re *regexp.Regexp, unit string, stat BootStat, slowFactor float64, correct bool) (vals []float64, name string, failed int, err error) {
-	boots, err := LoadBoots(dirs...)
+func BootSamplesCorrected(dirs []string, keep func(*store.BootRecord) bool, re *regexp.Regexp, unit string, stat BootStat, slowFactor float64, correct bool) (vals []float64, name string, failed int, err error) {
+	boots, err := store.LoadBoots(dirs...)
 	if err != nil {
 		return nil, "", 0, err
 	}
@@ -108,7 +109,7 @@ func BootSamplesCorrected(dirs []string, keep func(*BootRecord) bool, re *regexp
 
 // hasBenchmark reports whether ok boot b has a line of a benchmark
 // matching re, whether or not g sets it aside.
-func (g *HostGuard) hasBenchmark(b *BootRecord, re *regexp.Regexp) (bool, error) {
+func (g *HostGuard) hasBenchmark(b *store.BootRecord, re *regexp.Regexp) (bool, error) {
 	bench, err := g.read(b)
 	if err != nil {
 		return false, err

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"kharness/results/store"
 	"kharness/results/stream"
 	"kharness/results/wire"
 )
@@ -60,8 +61,8 @@ func (r FidelityRow) Ratio() float64 { return r.Go / r.C }
 
 // loadCellMedians loads the boots of dirs and returns them, under the
 // default host guard, with their cellMedians.
-func loadCellMedians(dirs []string) (g *HostGuard, boots []*BootRecord, cells [][2]string, meds map[[2]string]map[benchKey]float64, counts map[[2]string]map[benchKey]int, err error) {
-	if boots, err = LoadBoots(dirs...); err != nil {
+func loadCellMedians(dirs []string) (g *HostGuard, boots []*store.BootRecord, cells [][2]string, meds map[[2]string]map[benchKey]float64, counts map[[2]string]map[benchKey]int, err error) {
+	if boots, err = store.LoadBoots(dirs...); err != nil {
 		return nil, nil, nil, nil, nil, err
 	}
 	g = Guard(boots, DefaultSlowFactor)
@@ -72,7 +73,7 @@ func loadCellMedians(dirs []string) (g *HostGuard, boots []*BootRecord, cells []
 // cellMedians returns, per cell (kernel, config) of boots, the
 // median over ok boots of each benchmark and unit, and how many ok boots
 // had each benchmark. Cells are in the order of their first boot.
-func cellMedians(g *HostGuard, boots []*BootRecord) (cells [][2]string, meds map[[2]string]map[benchKey]float64, counts map[[2]string]map[benchKey]int, err error) {
+func cellMedians(g *HostGuard, boots []*store.BootRecord) (cells [][2]string, meds map[[2]string]map[benchKey]float64, counts map[[2]string]map[benchKey]int, err error) {
 	per := map[[2]string]map[benchKey][]float64{}
 	for _, b := range boots {
 		if !b.Status.OK() {
@@ -127,7 +128,7 @@ func Seed(dirs ...string) ([]SeedRow, error) {
 		if !ok {
 			continue
 		}
-		raw := m[benchKey{SeedBenchmark, tidyUnit(wire.RawUnit)}] * 1e9 // benchfmt tidies raw-ns/op
+		raw := m[benchKey{SeedBenchmark, store.TidyUnit(wire.RawUnit)}] * 1e9 // benchfmt tidies raw-ns/op
 		if raw == 0 {
 			raw = m[benchKey{SeedBenchmark, wire.RawUnit}]
 		}
@@ -191,7 +192,7 @@ func WriteSeed(w io.Writer, rows []SeedRow, accel string) error {
 // RunAccel returns the accelerator of the ok boots of dirs ("tcg", "kvm"),
 // or "mixed" when they differ.
 func RunAccel(dirs ...string) (string, error) {
-	boots, err := LoadBoots(dirs...)
+	boots, err := store.LoadBoots(dirs...)
 	if err != nil {
 		return "", err
 	}
@@ -258,7 +259,7 @@ func Fidelity(dirs ...string) ([]FidelityRow, error) {
 // pairedRatios fills the rows' Paired ratios from each ok boot's samples:
 // each Go sample over the C sample of the line after it, a pair the host
 // guard leaves whole.
-func pairedRatios(g *HostGuard, boots []*BootRecord, rows []FidelityRow) error {
+func pairedRatios(g *HostGuard, boots []*store.BootRecord, rows []FidelityRow) error {
 	pooled := map[[3]string][]float64{}
 	for _, b := range boots {
 		if !b.Status.OK() {
@@ -341,7 +342,7 @@ func WriteFidelity(w io.Writer, rows []FidelityRow) error {
 }
 
 // lineValue is line l's value in unit, 0 if it has none.
-func lineValue(l Line, unit string) float64 {
+func lineValue(l store.Line, unit string) float64 {
 	for _, v := range l.Values {
 		if v.Unit == unit {
 			return v.Value

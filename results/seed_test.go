@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"kharness/results/store"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,16 +12,16 @@ import (
 )
 
 // seedBoot commits one ok boot whose boot.bench is bench.
-func seedBoot(t *testing.T, s *Store, kernel string, boot int, bench string) {
+func seedBoot(t *testing.T, s *store.Store, kernel string, boot int, bench string) {
 	t.Helper()
-	a, err := s.NewAttempt(CellName(kernel, "default"), boot, 1)
+	a, err := s.NewAttempt(store.CellName(kernel, "default"), boot, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &BootRecord{Kernel: KernelInfo{Label: kernel}, Config: BootConfig{Name: "default"}, Accel: "tcg", Status: StatusOK}
+	rec := &store.BootRecord{Kernel: store.KernelInfo{Label: kernel}, Config: store.BootConfig{Name: "default"}, Accel: "tcg", Status: store.StatusOK}
 	sum := sha256.Sum256([]byte(bench))
 	rec.BenchSHA256 = hex.EncodeToString(sum[:])
-	if err := os.WriteFile(a.Path(BenchFile), []byte(bench), 0o644); err != nil {
+	if err := os.WriteFile(a.Path(store.BenchFile), []byte(bench), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Commit(rec); err != nil {
@@ -30,7 +31,7 @@ func seedBoot(t *testing.T, s *Store, kernel string, boot int, bench string) {
 
 func TestSeedAndFidelity(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
-	s, err := Open(dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"kharness/results/store"
 	"kharness/results/stream"
 	"kharness/results/wire"
 
@@ -57,7 +58,7 @@ type Syscall2002Row struct {
 // Syscall2002 reads the runs dirs into the table: one row per cell that
 // ran both 32-bit entries.
 func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
-	boots, err := LoadBoots(dirs...)
+	boots, err := store.LoadBoots(dirs...)
 	if err != nil {
 		return nil, err
 	}
@@ -145,9 +146,9 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 }
 
 // StreamConfig reads the "key: value" lines of boot b's stream header.
-func StreamConfig(b *BootRecord) map[string]string {
+func StreamConfig(b *store.BootRecord) map[string]string {
 	cfg := map[string]string{}
-	data, err := stream.ReadStored(filepath.Join(b.Dir, BenchFile))
+	data, err := stream.ReadStored(filepath.Join(b.Dir, store.BenchFile))
 	if err != nil {
 		return cfg
 	}

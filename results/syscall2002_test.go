@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"fmt"
+	"kharness/results/store"
 	"math"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,7 @@ import (
 // exact counts from every boot.
 func TestSyscall2002(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
-	s, err := Open(dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

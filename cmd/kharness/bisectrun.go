@@ -20,6 +20,7 @@ import (
 	"kharness/initramfs"
 	"kharness/kernels"
 	"kharness/results"
+	"kharness/results/store"
 	"kharness/results/stream"
 )
 
@@ -236,7 +237,7 @@ func bootSteps(ctx context.Context, vm harness.VMOptions, n int, deadline time.D
 // over its ok boots of each boot's median of bench, in ns/op, and the accelerator
 // they ran under.
 func runReference(dir, cell, bench, stat string) (float64, string, error) {
-	boots, err := results.LoadBoots(dir)
+	boots, err := store.LoadBoots(dir)
 	if err != nil {
 		return 0, "", err
 	}
@@ -250,7 +251,7 @@ func runReference(dir, cell, bench, stat string) (float64, string, error) {
 			continue
 		}
 		c := b.Cell
-		vals, _, _, err := results.BootSamples([]string{dir}, func(r *results.BootRecord) bool { return r.Cell == c }, re, "sec/op", results.StatMedian, 0)
+		vals, _, _, err := results.BootSamples([]string{dir}, func(r *store.BootRecord) bool { return r.Cell == c }, re, "sec/op", results.StatMedian, 0)
 		if errors.Is(err, results.ErrNoBenchmark) || (err == nil && len(vals) == 0) {
 			continue // this cell has no such benchmark, or no usable boot
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"kharness/results"
+	"kharness/results/store"
 )
 
 // compareRun makes a run directory, without booting anything, in which
@@ -21,29 +22,29 @@ import (
 func compareRun(t *testing.T, kernels []string, ns map[string][]float64) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "run")
-	s, err := results.Open(dir)
+	s, err := store.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := &results.RunRecord{Configs: []results.BootConfig{{Name: "default"}}}
+	run := &store.RunRecord{Configs: []store.BootConfig{{Name: "default"}}}
 	for _, k := range kernels {
-		run.Kernels = append(run.Kernels, results.KernelInfo{Label: k})
+		run.Kernels = append(run.Kernels, store.KernelInfo{Label: k})
 	}
 	if err := s.WriteRun(run); err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range kernels {
 		for i, v := range ns[k] {
-			a, err := s.NewAttempt(results.CellName(k, "default"), i, 1)
+			a, err := s.NewAttempt(store.CellName(k, "default"), i, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
 			bench := fmt.Sprintf("BenchmarkGetpid-2\t1000\t%g ns/op\nBenchmarkGetpid-2\t1000\t%g ns/op\n", v, v)
-			if err := os.WriteFile(a.Path(results.BenchFile), []byte(bench), 0o644); err != nil {
+			if err := os.WriteFile(a.Path(store.BenchFile), []byte(bench), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			err = a.Commit(&results.BootRecord{Kernel: results.KernelInfo{Label: k}, Config: results.BootConfig{Name: "default"},
-				Accel: "kvm", QEMUVersion: "8.2.2", GuestCPU: "max", Jobs: 1, Status: results.StatusOK})
+			err = a.Commit(&store.BootRecord{Kernel: store.KernelInfo{Label: k}, Config: store.BootConfig{Name: "default"},
+				Accel: "kvm", QEMUVersion: "8.2.2", GuestCPU: "max", Jobs: 1, Status: store.StatusOK})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"kharness/kernels"
-	"kharness/results"
+	"kharness/results/store"
 )
 
 // The tests here run the real binary, as a user or a scheduler would, and
@@ -121,7 +121,7 @@ func writeConfig(t *testing.T, dir string) string {
 }
 
 func okBoots(t *testing.T, out string) map[int]int {
-	boots, err := results.LoadBoots(out) // reads; takes no lock
+	boots, err := store.LoadBoots(out) // reads; takes no lock
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,11 +279,11 @@ cmdline = "rdinit=/does-not-exist root=/dev/nonexistent"
 	if !errors.As(err, &ee) || ee.ExitCode() != exitBootsFailed {
 		t.Fatalf("exit %v, want %d\n%s", err, exitBootsFailed, stderr.String())
 	}
-	boots, _ := results.LoadBoots(out) // reads; takes no lock
+	boots, _ := store.LoadBoots(out) // reads; takes no lock
 	var panics, oks int
 	for _, b := range boots {
 		switch {
-		case b.Status == results.StatusPanic && b.Config.Name == "noinit" && len(b.PanicLines) > 0:
+		case b.Status == store.StatusPanic && b.Config.Name == "noinit" && len(b.PanicLines) > 0:
 			panics++
 		case b.Status.OK() && b.Config.Name == "default":
 			oks++

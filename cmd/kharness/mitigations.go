@@ -16,6 +16,7 @@ import (
 	"kharness/harness"
 	"kharness/kernels"
 	"kharness/results"
+	"kharness/results/store"
 )
 
 // mitigationsCmd is "kharness mitigations KERNEL...": a probe boot of each
@@ -109,7 +110,7 @@ func mitigationsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 func kernelName(arg string) string {
 	n := []byte(filepath.Base(arg))
 	for i, c := range n {
-		if !results.NameByte(c) {
+		if !store.NameByte(c) {
 			n[i] = '_'
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"kharness/results"
+	"kharness/results/store"
 )
 
 // reportSections are the extra sections every report gets, after the
@@ -60,7 +61,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return fmt.Errorf("writing report: %w", err)
 	}
-	if err := results.WriteFileAtomic(*out, page.Bytes(), 0o644); err != nil {
+	if err := store.WriteFileAtomic(*out, page.Bytes(), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *out)

@@ -1,4 +1,4 @@
-package results
+package store
 
 import (
 	"kharness/internal/filelock"
@@ -26,7 +26,8 @@ const (
 	RawFile    = "results.raw"
 	ArgvFile   = "qemu.argv"
 
-	cellsDir = "cells"
+	// CellsDir holds a run's cells, a directory each.
+	CellsDir = "cells"
 	tmpDir   = ".tmp"
 	lockFile = ".lock"
 )
@@ -195,7 +196,7 @@ func (a *Attempt) Commit(rec *BootRecord) error {
 		return fmt.Errorf("committing %s: %w", a.Dir, err)
 	}
 	run := filepath.Dir(filepath.Dir(a.Dir))
-	cellDir := filepath.Join(run, cellsDir, a.Cell)
+	cellDir := filepath.Join(run, CellsDir, a.Cell)
 	if err := os.MkdirAll(cellDir, 0o755); err != nil {
 		return fmt.Errorf("committing %s: %w", a.Dir, err)
 	}
@@ -274,7 +275,7 @@ func readBoots(run string) ([]*BootRecord, []string, error) {
 	if _, err := os.Stat(run); err != nil {
 		return nil, nil, fmt.Errorf("reading run directory: %w", err)
 	}
-	cells, err := os.ReadDir(filepath.Join(run, cellsDir))
+	cells, err := os.ReadDir(filepath.Join(run, CellsDir))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
@@ -284,7 +285,7 @@ func readBoots(run string) ([]*BootRecord, []string, error) {
 	host := ""
 	var recs []*BootRecord
 	var warns []string
-	switch rr, err := readRun(run); {
+	switch rr, err := ReadRunDir(run); {
 	case err == nil:
 		host = rr.Host.Hostname
 	case !errors.Is(err, fs.ErrNotExist):
@@ -293,7 +294,7 @@ func readBoots(run string) ([]*BootRecord, []string, error) {
 		warns = append(warns, fmt.Sprintf("%v: the run's order of kernels and configs and its host are unknown", err))
 	}
 	for _, c := range cells {
-		cdir := filepath.Join(run, cellsDir, c.Name())
+		cdir := filepath.Join(run, CellsDir, c.Name())
 		if !c.IsDir() {
 			warns = append(warns, fmt.Sprintf("skipping %s: not a cell directory", cdir))
 			continue
@@ -337,11 +338,13 @@ func readBoots(run string) ([]*BootRecord, []string, error) {
 // merged as one run and sorted by cell, boot and attempt. It skips
 // attempts without a readable boot.json.
 func LoadBoots(dirs ...string) ([]*BootRecord, error) {
-	recs, _, err := loadBoots(dirs)
+	recs, _, err := LoadWithWarnings(dirs)
 	return recs, err
 }
 
-func loadBoots(dirs []string) ([]*BootRecord, []string, error) {
+// LoadWithWarnings is LoadBoots that also returns why any attempt or
+// directory was skipped.
+func LoadWithWarnings(dirs []string) ([]*BootRecord, []string, error) {
 	var all []*BootRecord
 	var warns []string
 	seen := map[string]string{}
@@ -411,15 +414,15 @@ func (s *Store) State() (map[string]map[int]BootState, error) {
 			st.OK = true
 		} else {
 			st.Failed++
-			st.LastReason = failReason(r) // recs are sorted by attempt
+			st.LastReason = FailReason(r) // recs are sorted by attempt
 		}
 		state[r.Cell][r.Boot] = st
 	}
 	return state, nil
 }
 
-// failReason is "status: reason", or the status alone.
-func failReason(r *BootRecord) string {
+// FailReason is "status: reason", or the status alone.
+func FailReason(r *BootRecord) string {
 	reason := strings.TrimSpace(r.Reason)
 	if reason == "" {
 		return string(r.Status)
@@ -436,10 +439,11 @@ func (s *Store) WriteRun(r *RunRecord) error {
 // ReadRun reads RUN/run.json. The error matches os.ErrNotExist if there is
 // none, that is, if the run is new.
 func (s *Store) ReadRun() (*RunRecord, error) {
-	return readRun(s.Dir)
+	return ReadRunDir(s.Dir)
 }
 
-func readRun(dir string) (*RunRecord, error) {
+// ReadRunDir reads run directory dir's run.json.
+func ReadRunDir(dir string) (*RunRecord, error) {
 	path := filepath.Join(dir, RunFile)
 	r := new(RunRecord)
 	if err := readJSON(path, r); err != nil {

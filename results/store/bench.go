@@ -1,4 +1,4 @@
-package results
+package store
 
 import (
 	"bytes"
@@ -17,11 +17,11 @@ import (
 
 // refUnit is the host reference's unit, the guest's "ref-ns/op" as
 // benchfmt tidies it.
-var refUnit = tidyUnit(wire.RefUnit)
+var refUnit = TidyUnit(wire.RefUnit)
 
-// tidyUnit is unit as benchfmt's reader tidies it ("ref-ns/op" becomes
+// TidyUnit is unit as benchfmt's reader tidies it ("ref-ns/op" becomes
 // "ref-sec/op").
-func tidyUnit(unit string) string {
+func TidyUnit(unit string) string {
 	_, u := benchunit.Tidy(1, unit)
 	return u
 }
