@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"kharness/results"
+	"kharness/results/stats"
 	"kharness/results/store"
 	"kharness/results/stream"
 )
@@ -113,7 +113,7 @@ name = "b"
 		a, bb := cellSeriesWith(b, out, "a", "sec/op", method.factor, method.correct), cellSeriesWith(b, out, "b", "sec/op", method.factor, method.correct)
 		aaTrials(b, k.Release, method.name, a, bb)
 	}
-	gs, err := results.Guard(mustBoots(b, out), results.DefaultSlowFactor).Stats()
+	gs, err := stats.Guard(mustBoots(b, out), stats.DefaultSlowFactor).Stats()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func aaTrials(b *testing.B, release, method string, a, bb []float64) {
 
 // exactAA is BenchmarkAAFalseCalls for the exact count (insns/op) of the
 // same boots: false calls of compare's rule for exact units
-// (results.DecideExact) over disjoint 2-vs-2 and 5-vs-5 trials and 2000
+// (stats.DecideExact) over disjoint 2-vs-2 and 5-vs-5 trials and 2000
 // resampled 2-vs-2 draws, and the smallest shift, in instructions, that a
 // 2-vs-2 comparison calls (b's counts plus d, d raised by 0.05).
 func exactAA(b *testing.B, a, bb []float64) {
@@ -182,8 +182,8 @@ func exactAA(b *testing.B, a, bb []float64) {
 		b.Fatal("no exact counts: the counting plugin did not run")
 	}
 	called := func(x, y []float64) bool {
-		c, _ := results.DecideExact(x, y, results.DefaultExactThreshold)
-		return c != results.CallSame
+		c, _ := stats.DecideExact(x, y, stats.DefaultExactThreshold)
+		return c != stats.CallSame
 	}
 	shifted := func(y []float64, d float64) []float64 {
 		out := make([]float64, len(y))
@@ -248,8 +248,8 @@ func cellSeries(b *testing.B, run, config, unit string) []float64 {
 // cellSeriesWith is cellSeries with the host guard's factor (0: the
 // default, negative: keep every sample) and correction.
 func cellSeriesWith(b *testing.B, run, config, unit string, factor float64, correct bool) []float64 {
-	vs, _, _, err := results.BootSamplesCorrected([]string{run}, func(r *store.BootRecord) bool { return r.Config.Name == config },
-		regexp.MustCompile("NullSyscall/call=getppid$"), unit, results.StatMedian, factor, correct)
+	vs, _, _, err := stats.BootSamplesCorrected([]string{run}, func(r *store.BootRecord) bool { return r.Config.Name == config },
+		regexp.MustCompile("NullSyscall/call=getppid$"), unit, stats.StatMedian, factor, correct)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"sort"
 
 	"kharness/kernels"
-	"kharness/results"
+	"kharness/results/stats"
 	"kharness/results/store"
 	"kharness/results/stream"
 )
@@ -20,7 +20,7 @@ type Decision struct {
 	Ratio, P                     float64
 	Boots, BaseBoots             int
 	// Needed is the boots a side the two cells' spread needs to call a
-	// change of the threshold (results.BootsToDetect); 0 before 3 boots.
+	// change of the threshold (stats.BootsToDetect); 0 before 3 boots.
 	Needed int
 }
 
@@ -36,7 +36,7 @@ func (d Decision) String() string {
 // within reports whether the cell's ratio to base is clearly inside the
 // threshold: the whole interval of ratios the two cells' intervals allow
 // lies in [1-threshold, 1+threshold].
-func within(c, base results.Cell, threshold float64) bool {
+func within(c, base stats.Cell, threshold float64) bool {
 	if base.Lo <= 0 || base.Hi <= 0 || c.Lo <= 0 {
 		return false
 	}
@@ -48,9 +48,9 @@ func within(c, base results.Cell, threshold float64) bool {
 //
 // The plan: once both cells have 3 boots, a comparison whose spread needs
 // more boots a side than the cap to call a change of the threshold
-// (results.BootsToDetect) is "beyond the cap" and gets no more: boots
+// (stats.BootsToDetect) is "beyond the cap" and gets no more: boots
 // that cannot settle it are better spent on one that can.
-func decisions(t *results.Table, maxBoots int) ([]Decision, map[[2]string]bool) {
+func decisions(t *stats.Table, maxBoots int) ([]Decision, map[[2]string]bool) {
 	var out []Decision
 	more := map[[2]string]bool{}
 	for _, r := range t.Rows {
@@ -62,10 +62,10 @@ func decisions(t *results.Table, maxBoots int) ([]Decision, map[[2]string]bool) 
 			d := Decision{Benchmark: r.Benchmark, Unit: r.Unit, Row: r.Key, Column: t.Columns[i+1], Base: t.Columns[0],
 				Ratio: c.Ratio, P: c.P, Boots: c.Boots, BaseBoots: base.Boots}
 			if spread := max(c.Spread, base.Spread); !stream.ExactUnit(r.Unit) && !math.IsNaN(spread) { // 3 boots or more a side
-				d.Needed = results.BootsToDetect(spread, t.Threshold, t.Alpha)
+				d.Needed = stats.BootsToDetect(spread, t.Threshold, t.Alpha)
 			}
 			switch {
-			case c.Call == results.CallRegression || c.Call == results.CallImprovement:
+			case c.Call == stats.CallRegression || c.Call == stats.CallImprovement:
 				d.Outcome = string(c.Call)
 			case stream.ExactUnit(r.Unit) && c.Boots >= 2 && base.Boots >= 2:
 				// More boots would not change an exact call: counts that
@@ -107,7 +107,7 @@ func untilDecided(ctx context.Context, opt RunOptions, rec *store.RunRecord, ker
 		maxBoots = cfg.Boots
 	}
 	for round := 1; round <= maxBoots && ctx.Err() == nil; round++ {
-		tab, err := results.Compare([]string{opt.OutDir}, results.CompareOptions{Column: opt.Column, Alpha: opt.Alpha, Threshold: opt.Threshold, SlowFactor: opt.SlowFactor})
+		tab, err := stats.Compare([]string{opt.OutDir}, stats.CompareOptions{Column: opt.Column, Alpha: opt.Alpha, Threshold: opt.Threshold, SlowFactor: opt.SlowFactor})
 		if err != nil {
 			return err
 		}

@@ -1,22 +1,21 @@
 package harness
 
 import (
+	"kharness/results/stats"
 	"math"
 	"testing"
-
-	"kharness/results"
 )
 
 // -until-decided stops adding boots to a comparison whose spread needs
 // more than the cap to call a change of the threshold, and keeps adding
 // to one whose spread a few more boots can settle.
 func TestDecisionsPlan(t *testing.T) {
-	cell := func(cfg string, spread float64) results.Cell {
-		return results.Cell{Kernel: "k", Config: cfg, Boots: 3, OKBoots: 3, Center: 100, Lo: 95, Hi: 105, Ratio: 1.01, P: 0.4, Call: results.CallSame, Spread: spread}
+	cell := func(cfg string, spread float64) stats.Cell {
+		return stats.Cell{Kernel: "k", Config: cfg, Boots: 3, OKBoots: 3, Center: 100, Lo: 95, Hi: 105, Ratio: 1.01, P: 0.4, Call: stats.CallSame, Spread: spread}
 	}
-	tab := &results.Table{Columns: []string{"a", "b", "c"}, Alpha: 0.05, Threshold: 0.02, Rows: []results.Row{{
+	tab := &stats.Table{Columns: []string{"a", "b", "c"}, Alpha: 0.05, Threshold: 0.02, Rows: []stats.Row{{
 		Benchmark: "NullSyscall/call=getppid", Unit: "sec/op", Key: "k",
-		Cells: []results.Cell{cell("a", 0.005), cell("b", 0.005), cell("c", 0.05)},
+		Cells: []stats.Cell{cell("a", 0.005), cell("b", 0.005), cell("c", 0.05)},
 	}}}
 	ds, more := decisions(tab, 15)
 	if len(ds) != 2 {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"kharness/kernels"
-	"kharness/results"
+	"kharness/results/stats"
 	"kharness/results/store"
 	"kharness/results/stream"
 )
@@ -64,8 +64,8 @@ func TestAttributeGetppid(t *testing.T) {
 			t.Errorf("%s: the functions add up to %v kernel instructions a call, the count is %v", side.name, sum, side.total)
 		}
 		label := side.label
-		stored, _, _, err := results.BootSamples([]string{a.Dir}, func(r *store.BootRecord) bool { return r.Kernel.Label == label },
-			re, stream.KernelInsnsUnit, results.StatMedian, -1)
+		stored, _, _, err := stats.BootSamples([]string{a.Dir}, func(r *store.BootRecord) bool { return r.Kernel.Label == label },
+			re, stream.KernelInsnsUnit, stats.StatMedian, -1)
 		if err != nil || len(stored) != 1 || stored[0] != side.total {
 			t.Errorf("%s: the boot stored %v kinsns/op (%v), the attribution says %v", side.name, stored, err, side.total)
 		}

@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"kharness/results/stats"
 	"math"
 	"slices"
 	"strings"
 
 	"golang.org/x/perf/benchmath"
-
-	"kharness/results"
 )
 
 // SampleFunc returns the per-boot medians of the benchmark for kernel i,
@@ -210,5 +209,5 @@ func utest(a, b []float64) float64 {
 	return benchmath.AssumeNothing.Compare(sa, sb).P
 }
 
-// median is results.Median, the project's one median.
-func median(xs []float64) float64 { return results.Median(xs) }
+// median is stats.Median, the project's one median.
+func median(xs []float64) float64 { return stats.Median(xs) }

@@ -3,10 +3,9 @@ package harness
 import (
 	"context"
 	"fmt"
+	"kharness/results/stats"
 	"math"
 	"slices"
-
-	"kharness/results"
 )
 
 // exactEndpointBoots is how many boots each endpoint of an exact
@@ -16,7 +15,7 @@ const exactEndpointBoots = 2
 // BisectExact is Bisect for an exact count (stream.ExactUnit), where a
 // kernel's boots agree to a fraction of an instruction and a rank test has
 // nothing to rank. The endpoints get two boots each, and must differ by
-// compare's rule for exact counts (results.DecideExact, at threshold);
+// compare's rule for exact counts (stats.DecideExact, at threshold);
 // each kernel of the search then gets one boot: it is good when its count
 // equals good's (within the endpoints' wider spread, or threshold), bad
 // when it equals bad's. A kernel equal to neither gets a second boot; if
@@ -44,7 +43,7 @@ func BisectExact(ctx context.Context, labels []string, good, bad int, f SampleFu
 			Verdict: verdict, GoodB: len(g), BadB: len(b), GoodM: gm, BadM: bm, RatioToGood: m / gm}
 	}
 	r.Steps = append(r.Steps, step(good, g, "endpoint"), step(bad, b, "endpoint"))
-	if call, _ := results.DecideExact(g, b, threshold); call == results.CallSame {
+	if call, _ := stats.DecideExact(g, b, threshold); call == stats.CallSame {
 		r.Reason = fmt.Sprintf("the endpoints' counts do not differ (%.2f vs %.2f, spread %.2f)", gm, bm, tol)
 		return r, fmt.Errorf("%w: %s %.2f vs %s %.2f", ErrEndpointsSame, labels[good], gm, labels[bad], bm)
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"kharness/kernels"
-	"kharness/results"
+	"kharness/results/stats"
 	"kharness/results/store"
 	"kharness/results/stream"
 )
@@ -24,13 +24,13 @@ type KernelBisect struct {
 	Good, Bad int                 // indices into Kernels
 	Bench     string              // regexp: the benchmark compared (first match by name)
 	Unit      string              // its unit as benchfmt tidies it ("sec/op")
-	Stat      results.BootStat    // each boot's number: the median of its samples, or the fastest
-	// SlowFactor is the host guard's factor (see results.HostGuard): 0
-	// means results.DefaultSlowFactor, negative keeps every sample. The
+	Stat      stats.BootStat      // each boot's number: the median of its samples, or the fastest
+	// SlowFactor is the host guard's factor (see stats.HostGuard): 0
+	// means stats.DefaultSlowFactor, negative keeps every sample. The
 	// guard pools the boots of every kernel of the bisection.
 	SlowFactor float64
 	// ExactThreshold is the smallest change of an exact count called
-	// (see results.DecideExact); 0 means results.DefaultExactThreshold.
+	// (see stats.DecideExact); 0 means stats.DefaultExactThreshold.
 	ExactThreshold float64
 	Cmdline        string // the boot config every kernel is booted with
 	Benchtime      string
@@ -137,7 +137,7 @@ func (kb *KernelBisect) Samples(ctx context.Context, i, boots int) ([]float64, e
 			return nil, fmt.Errorf("kernel %s: %w", KernelLabel(c), err)
 		}
 		keep := func(b *store.BootRecord) bool { return b.Kernel.Label == KernelLabel(c) }
-		vals, _, failed, err := results.BootSamples(kb.dirs(), keep, re, kb.Unit, kb.Stat, kb.SlowFactor)
+		vals, _, failed, err := stats.BootSamples(kb.dirs(), keep, re, kb.Unit, kb.Stat, kb.SlowFactor)
 		if err != nil {
 			return nil, err
 		}
@@ -176,12 +176,12 @@ func (kb *KernelBisect) dirs() []string {
 
 // GuardStats says what the host guard set aside over the bisection's
 // kernels.
-func (kb *KernelBisect) GuardStats() (results.GuardStats, error) {
+func (kb *KernelBisect) GuardStats() (stats.GuardStats, error) {
 	boots, err := store.LoadBoots(kb.dirs()...)
 	if err != nil {
-		return results.GuardStats{}, err
+		return stats.GuardStats{}, err
 	}
-	return results.Guard(boots, cmp.Or(kb.SlowFactor, results.DefaultSlowFactor)).Stats()
+	return stats.Guard(boots, cmp.Or(kb.SlowFactor, stats.DefaultSlowFactor)).Stats()
 }
 
 // BisectKernels runs the bisection.
@@ -194,7 +194,7 @@ func BisectKernels(ctx context.Context, kb *KernelBisect) (*BisectResult, error)
 		return nil, err
 	}
 	if stream.ExactUnit(kb.Unit) {
-		return BisectExact(ctx, labels, kb.Good, kb.Bad, kb.Samples, cmp.Or(kb.ExactThreshold, results.DefaultExactThreshold))
+		return BisectExact(ctx, labels, kb.Good, kb.Bad, kb.Samples, cmp.Or(kb.ExactThreshold, stats.DefaultExactThreshold))
 	}
 	return Bisect(ctx, labels, kb.Good, kb.Bad, kb.Samples, kb.Params)
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"kharness/guest"
-	"kharness/results"
+	"kharness/results/stats"
 	"kharness/results/store"
 )
 
@@ -121,7 +121,7 @@ type MitigationsResult struct {
 }
 
 // Mitigations probes each kernel's vulnerabilities, builds the matrix and
-// runs it. The caller compares the matrix (results.Compare, column config).
+// runs it. The caller compares the matrix (stats.Compare, column config).
 func Mitigations(ctx context.Context, o MitigationsOptions) (*MitigationsResult, error) {
 	if len(o.Kernels) == 0 {
 		return nil, fmt.Errorf("mitigations: no kernel")
@@ -157,7 +157,7 @@ func Mitigations(ctx context.Context, o MitigationsOptions) (*MitigationsResult,
 			continue
 		}
 		vs := map[string]string{}
-		for k, v := range results.StreamConfig(b) {
+		for k, v := range stats.StreamConfig(b) {
 			if name, ok := strings.CutPrefix(k, guest.VulnPrefix); ok {
 				vs[name] = v
 			}

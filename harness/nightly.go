@@ -13,7 +13,8 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"kharness/kernels"
-	"kharness/results"
+	"kharness/results/show"
+	"kharness/results/stats"
 	"kharness/results/store"
 )
 
@@ -166,8 +167,8 @@ func writeHistoryReport(history, path string) error {
 	if err != nil {
 		return err
 	}
-	err = results.WriteReport(f, dirs, results.ReportOptions{Title: "kharness nightly: " + history, LinkBase: history,
-		Compare: results.CompareOptions{Column: "config"}})
+	err = show.WriteReport(f, dirs, show.ReportOptions{Title: "kharness nightly: " + history, LinkBase: history,
+		Compare: stats.CompareOptions{Column: "config"}})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"kharness/initramfs"
-	"kharness/results"
+	"kharness/results/stats"
 	"kharness/results/store"
 )
 
@@ -37,7 +37,7 @@ func BenchmarkPipeBare(b *testing.B) {
 		g, c := kharnessPipeBoot(b, k.Path, image)
 		goNS, cNS = append(goNS, g...), append(cNS, c...)
 	}
-	mb, mc, mg := results.Median(bareNS), results.Median(cNS), results.Median(goNS)
+	mb, mc, mg := stats.Median(bareNS), stats.Median(cNS), stats.Median(goNS)
 	b.ReportMetric(mb/1e3, "bare-c-µs")
 	b.ReportMetric(mc/1e3, "kharness-c-µs")
 	b.ReportMetric(mg/1e3, "kharness-go-µs")

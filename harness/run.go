@@ -58,7 +58,7 @@ type RunOptions struct {
 	Alpha     float64
 	Threshold float64
 	// SlowFactor is the host guard's factor for those comparisons (see
-	// results.CompareOptions).
+	// stats.CompareOptions).
 	SlowFactor float64
 	// Insns, when not empty, overrides the config's insns (auto, on, off).
 	Insns string

@@ -6,7 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"kharness/results"
+	"kharness/results/show"
+	"kharness/results/stats"
 	"kharness/results/stream"
 )
 
@@ -56,12 +57,12 @@ func TestCallsWithRealBoots(t *testing.T) {
 	// The host guard is off: this checks the calling rule on 5 boots a
 	// side, and under make test's load the guard may set a whole boot
 	// aside (results tests the guard).
-	tab, err := results.Compare([]string{out}, results.CompareOptions{Column: "config", Alpha: 0.01, SlowFactor: -1})
+	tab, err := stats.Compare([]string{out}, stats.CompareOptions{Column: "config", Alpha: 0.01, SlowFactor: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sb strings.Builder
-	tab.WriteText(&sb)
+	show.WriteText(&sb, tab)
 	t.Logf("%s (kernel %s)\n%s", k.Release, k.Path, sb.String())
 	if tab.Columns[0] != "a" || len(tab.Rows) == 0 {
 		t.Fatalf("columns %v, %d rows", tab.Columns, len(tab.Rows))
@@ -72,7 +73,7 @@ func TestCallsWithRealBoots(t *testing.T) {
 		if r.Unit == stream.KernelInsnsUnit {
 			exact++
 		}
-		if aa.Call != results.CallSame {
+		if aa.Call != stats.CallSame {
 			t.Errorf("A/A %s: call %q (×%.3f p=%.3f), want ~", r.Benchmark, aa.Call, aa.Ratio, aa.P)
 		}
 		if !strings.HasPrefix(r.Benchmark, "NullSyscall") {
@@ -80,17 +81,17 @@ func TestCallsWithRealBoots(t *testing.T) {
 		}
 		switch r.Unit {
 		case "sec/op":
-			if pti.Call != results.CallRegression || pti.Ratio < 5 {
+			if pti.Call != stats.CallRegression || pti.Ratio < 5 {
 				t.Errorf("pti=on %s: call %q ×%.2f p=%.3f, want a regression of more than ×5", r.Benchmark, pti.Call, pti.Ratio, pti.P)
 			}
 		case stream.KernelInsnsUnit:
 			// Exact: the boots of a cell agree to a hundredth of an
 			// instruction, and pti=on adds a handful to every entry
 			// and exit (CR3 switches, the trampoline stack).
-			if a := r.Cells[0]; a.Hi-a.Lo > 0.05 || aa.Delta != aa.Center-a.Center || aa.Call != results.CallSame {
+			if a := r.Cells[0]; a.Hi-a.Lo > 0.05 || aa.Delta != aa.Center-a.Center || aa.Call != stats.CallSame {
 				t.Errorf("exact %s: a spans %.2f..%.2f, A/A %+.2f %q; want identical counts", r.Unit, a.Lo, a.Hi, aa.Delta, aa.Call)
 			}
-			if pti.Call != results.CallRegression || pti.Delta < 4 || pti.Delta > 40 {
+			if pti.Call != stats.CallRegression || pti.Delta < 4 || pti.Delta > 40 {
 				t.Errorf("pti=on %s: call %q %+.2f instructions, want a regression of 4-40", r.Unit, pti.Call, pti.Delta)
 			}
 		}
@@ -128,10 +129,10 @@ func TestCallsWithRealBoots(t *testing.T) {
 		t.Error("no decisions reported")
 	}
 	if t.Failed() {
-		tab, err := results.Compare([]string{out}, results.CompareOptions{Column: "config", Alpha: 0.01, SlowFactor: -1, Threshold: 0.10})
+		tab, err := stats.Compare([]string{out}, stats.CompareOptions{Column: "config", Alpha: 0.01, SlowFactor: -1, Threshold: 0.10})
 		if err == nil {
 			sb.Reset()
-			tab.WriteText(&sb)
+			show.WriteText(&sb, tab)
 			t.Logf("after -until-decided:\n%s", sb.String())
 		}
 		b, _ := exec.Command("sh", "-c", "grep -h insns/op "+out+"/cells/*/*/boot.bench").CombinedOutput()

@@ -14,7 +14,7 @@ import (
 
 	"kharness/harness"
 	"kharness/kernels"
-	"kharness/results"
+	"kharness/results/stats"
 	"kharness/results/stream"
 )
 
@@ -150,7 +150,7 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	default:
 		return badFlag(fmt.Errorf("-metric %q: want insns or kinsns", *metric))
 	}
-	st, err := results.ParseBootStat(*perBoot)
+	st, err := stats.ParseBootStat(*perBoot)
 	if err != nil {
 		return badFlag(fmt.Errorf("-per-boot: %w", err))
 	}

@@ -19,7 +19,7 @@ import (
 	"kharness/harness"
 	"kharness/initramfs"
 	"kharness/kernels"
-	"kharness/results"
+	"kharness/results/stats"
 	"kharness/results/store"
 	"kharness/results/stream"
 )
@@ -170,7 +170,7 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "%s: too few boots: skip\n", head)
 		return &exitError2{bisectSkip, fmt.Errorf("%d of %d boots failed: %s", len(fails), *boots, strings.Join(fails, "; "))}
 	}
-	med := results.Median(meds)
+	med := stats.Median(meds)
 	if *stat == "min" {
 		med = slices.Min(meds)
 	}
@@ -228,7 +228,7 @@ func bootSteps(ctx context.Context, vm harness.VMOptions, n int, deadline time.D
 			}
 			continue
 		}
-		meds = append(meds, results.Median(samples))
+		meds = append(meds, stats.Median(samples))
 	}
 	return meds, fails, nil
 }
@@ -251,8 +251,8 @@ func runReference(dir, cell, bench, stat string) (float64, string, error) {
 			continue
 		}
 		c := b.Cell
-		vals, _, _, err := results.BootSamples([]string{dir}, func(r *store.BootRecord) bool { return r.Cell == c }, re, "sec/op", results.StatMedian, 0)
-		if errors.Is(err, results.ErrNoBenchmark) || (err == nil && len(vals) == 0) {
+		vals, _, _, err := stats.BootSamples([]string{dir}, func(r *store.BootRecord) bool { return r.Cell == c }, re, "sec/op", stats.StatMedian, 0)
+		if errors.Is(err, stats.ErrNoBenchmark) || (err == nil && len(vals) == 0) {
 			continue // this cell has no such benchmark, or no usable boot
 		}
 		if err != nil {
@@ -273,7 +273,7 @@ func runReference(dir, cell, bench, stat string) (float64, string, error) {
 	if stat == "min" {
 		return slices.Min(perCell[cells[0]]), accel[cells[0]], nil
 	}
-	return results.Median(perCell[cells[0]]), accel[cells[0]], nil
+	return stats.Median(perCell[cells[0]]), accel[cells[0]], nil
 }
 
 // kharnessSource finds the kharness tree the guest image is built from:

@@ -4,12 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"kharness/results/show"
+	"kharness/results/stats"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
-
-	"kharness/results"
 )
 
 func compareCmd(args []string, stdout, stderr io.Writer) error {
@@ -35,17 +35,17 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return badFlag(err)
 	}
-	write := map[string]func(*results.Table, io.Writer) error{
-		"text": (*results.Table).WriteText, "csv": (*results.Table).WriteCSV, "json": (*results.Table).WriteJSON,
+	write := map[string]func(io.Writer, *stats.Table) error{
+		"text": show.WriteText, "csv": show.WriteCSV, "json": show.WriteJSON,
 	}[*format]
 	if write == nil {
 		return badFlag(fmt.Errorf("-format %q: want text, csv or json", *format))
 	}
-	tab, err := results.Compare(fs.Args(), opt)
+	tab, err := stats.Compare(fs.Args(), opt)
 	if err != nil {
 		return err
 	}
-	if err := write(tab, stdout); err != nil {
+	if err := write(stdout, tab); err != nil {
 		return err
 	}
 	if n := tab.Regressions(); n > 0 {
@@ -82,28 +82,28 @@ func newCompareFlags(fs *flag.FlagSet, colUsage string, cols ...string) *compare
 }
 
 // options checks the parsed flags and returns the comparison they ask for.
-func (cf *compareFlags) options() (results.CompareOptions, error) {
+func (cf *compareFlags) options() (stats.CompareOptions, error) {
 	if !slices.Contains(cf.cols, *cf.col) {
-		return results.CompareOptions{}, fmt.Errorf("-col %q: want %s or %s", *cf.col,
+		return stats.CompareOptions{}, fmt.Errorf("-col %q: want %s or %s", *cf.col,
 			strings.Join(cf.cols[:len(cf.cols)-1], ", "), cf.cols[len(cf.cols)-1])
 	}
 	if !(*cf.alpha > 0 && *cf.alpha < 1) {
-		return results.CompareOptions{}, fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", *cf.alpha)
+		return stats.CompareOptions{}, fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", *cf.alpha)
 	}
 	slow, err := slowFactor(*cf.slow)
 	if err != nil {
-		return results.CompareOptions{}, err
+		return stats.CompareOptions{}, err
 	}
 	th := float64(cf.threshold)
 	if th == 0 {
 		th = -1 // CompareOptions reads 0 as the default; below 0 is no threshold
 	}
-	return results.CompareOptions{Column: *cf.col, Force: *cf.force, Alpha: *cf.alpha, Threshold: th, SlowFactor: slow, Detect: float64(cf.detect), HostCorrect: *cf.correct}, nil
+	return stats.CompareOptions{Column: *cf.col, Force: *cf.force, Alpha: *cf.alpha, Threshold: th, SlowFactor: slow, Detect: float64(cf.detect), HostCorrect: *cf.correct}, nil
 }
 
 // slowFactorFlag defines -slow-factor on fs: the host guard's factor.
 func slowFactorFlag(fs *flag.FlagSet) *float64 {
-	return fs.Float64("slow-factor", results.DefaultSlowFactor,
+	return fs.Float64("slow-factor", stats.DefaultSlowFactor,
 		"with -host-correct=false, set aside samples taken while the guest's host reference loop ran more than this many times its cell's typical (median) time: a slow host; 0 keeps every sample as read (no scaling either)")
 }
 
@@ -114,7 +114,7 @@ func slowFactor(f float64) (float64, error) {
 	case f == 0:
 		return -1, nil
 	case math.IsNaN(f) || f <= 1 || math.IsInf(f, 0):
-		return 0, fmt.Errorf("-slow-factor %v: want a factor above 1, such as %v, or 0 to keep every sample", f, results.DefaultSlowFactor)
+		return 0, fmt.Errorf("-slow-factor %v: want a factor above 1, such as %v, or 0 to keep every sample", f, stats.DefaultSlowFactor)
 	}
 	return f, nil
 }

@@ -12,7 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"kharness/results"
+	"kharness/results/show"
+	"kharness/results/stats"
 	"kharness/results/store"
 )
 
@@ -110,8 +111,8 @@ func TestCompareMachineFormats(t *testing.T) {
 	if err := run(context.Background(), []string{"compare", "-col", "kernel", "-format", "json", dir}, &out, &errb); exitCode(err, &errb) != exitRegression {
 		t.Fatalf("json: %v\n%s", err, errb.String())
 	}
-	var j results.JSONTable
-	if err := json.Unmarshal(out.Bytes(), &j); err != nil || len(j.Results) != 2 || j.Results[1].Call != results.CallRegression ||
+	var j show.JSONTable
+	if err := json.Unmarshal(out.Bytes(), &j); err != nil || len(j.Results) != 2 || j.Results[1].Call != stats.CallRegression ||
 		math.Abs(*j.Results[1].Median-112e-9) > 1e-18 || j.Threshold != 0.02 || j.Alpha != 0.05 || j.Accel[0] != "kvm" {
 		t.Errorf("json = %+v, %v", j, err)
 	}

@@ -15,7 +15,8 @@ import (
 
 	"kharness/harness"
 	"kharness/kernels"
-	"kharness/results"
+	"kharness/results/show"
+	"kharness/results/stats"
 	"kharness/results/store"
 )
 
@@ -97,12 +98,12 @@ func mitigationsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	tab, err := results.Compare([]string{res.Matrix}, results.CompareOptions{Column: "config", Alpha: *alpha, HostCorrect: *correct})
+	tab, err := stats.Compare([]string{res.Matrix}, stats.CompareOptions{Column: "config", Alpha: *alpha, HostCorrect: *correct})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout)
-	return tab.WriteText(stdout)
+	return show.WriteText(stdout, tab)
 }
 
 // kernelName is a kernel argument as a cell name: "6.12", "6.12.117";

@@ -11,14 +11,14 @@ import (
 	"path/filepath"
 	"strings"
 
-	"kharness/results"
+	"kharness/results/show"
 	"kharness/results/store"
 )
 
 // reportSections are the extra sections every report gets, after the
 // comparison table: the hook for sections that other parts of kharness
 // add (a seed table, say) by appending to it from an init function.
-var reportSections []results.ReportSectionFunc
+var reportSections []show.ReportSectionFunc
 
 func reportCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
@@ -49,7 +49,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 		return badFlag(err)
 	}
 	var page bytes.Buffer
-	err = results.WriteReport(&page, fs.Args(), results.ReportOptions{
+	err = show.WriteReport(&page, fs.Args(), show.ReportOptions{
 		Compare:  opt,
 		Title:    *title,
 		LinkBase: filepath.Dir(*out),

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"kharness/harness"
-	"kharness/results"
+	"kharness/results/show"
+	"kharness/results/stats"
 )
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -101,11 +102,11 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	p.Logf("accelerator %s; %d boots in %s (-j %d), %d failed attempts", sum.Accel.Accel, sum.Boots, sum.Wall.Round(time.Second), sum.Jobs, sum.Failed)
-	tab, err := results.Compare([]string{*out}, results.CompareOptions{Column: *col, Alpha: *alpha, Threshold: th, SlowFactor: sf})
+	tab, err := stats.Compare([]string{*out}, stats.CompareOptions{Column: *col, Alpha: *alpha, Threshold: th, SlowFactor: sf})
 	if err != nil {
 		return err
 	}
-	if err := tab.WriteText(stdout); err != nil {
+	if err := show.WriteText(stdout, tab); err != nil {
 		return err
 	}
 	if *until {

@@ -4,8 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-
-	"kharness/results"
+	"kharness/results/show"
+	"kharness/results/stats"
 )
 
 // seedCmd is "kharness seed RUN...": the seed post's lat_ctx table.
@@ -14,15 +14,15 @@ func seedCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rows, err := results.Seed(dirs...)
+	rows, err := stats.Seed(dirs...)
 	if err != nil {
 		return err
 	}
-	accel, err := results.RunAccel(dirs...)
+	accel, err := stats.RunAccel(dirs...)
 	if err != nil {
 		return err
 	}
-	return results.WriteSeed(stdout, rows, accel)
+	return show.WriteSeed(stdout, rows, accel)
 }
 
 // fidelityCmd is "kharness fidelity RUN...": Go ÷ C per case of the
@@ -32,11 +32,11 @@ func fidelityCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rows, err := results.Fidelity(dirs...)
+	rows, err := stats.Fidelity(dirs...)
 	if err != nil {
 		return err
 	}
-	return results.WriteFidelity(stdout, rows)
+	return show.WriteFidelity(stdout, rows)
 }
 
 // syscall2002Cmd is "kharness syscall2002 RUN...": the December 2002
@@ -46,15 +46,15 @@ func syscall2002Cmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rows, err := results.Syscall2002(0.05, dirs...)
+	rows, err := stats.Syscall2002(0.05, dirs...)
 	if err != nil {
 		return err
 	}
-	accel, err := results.RunAccel(dirs...)
+	accel, err := stats.RunAccel(dirs...)
 	if err != nil {
 		return err
 	}
-	return results.WriteSyscall2002(stdout, rows, accel)
+	return show.WriteSyscall2002(stdout, rows, accel)
 }
 
 // runDirs parses the flags (none) and RUN arguments of a table command.

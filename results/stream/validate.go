@@ -322,3 +322,18 @@ func ReadStored(path string) ([]byte, error) {
 	}
 	return data, nil
 }
+
+// Printable replaces control characters in s, which may come from a
+// guest's console, and cuts it to n runes.
+func Printable(s string, n int) string {
+	rs := []rune(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, s))
+	if len(rs) > n {
+		return string(rs[:n-1]) + "…"
+	}
+	return string(rs)
+}

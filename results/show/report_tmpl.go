@@ -1,4 +1,4 @@
-package results
+package show
 
 import "html/template"
 

@@ -1,16 +1,15 @@
-package results
+package show
 
 import (
 	"bytes"
 	"fmt"
 	"io"
+	"kharness/results/stats"
 	"kharness/results/stream"
 	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/perf/benchmath"
 	"golang.org/x/perf/benchunit"
@@ -18,18 +17,18 @@ import (
 
 // WriteText writes t as an aligned text table, followed by a footer naming
 // the setup the numbers came from and the notes that cells refer to.
-func (t *Table) WriteText(w io.Writer) error {
+func WriteText(w io.Writer, t *stats.Table) error {
 	var tab bytes.Buffer
 	tw := tabwriter.NewWriter(&tab, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "columns: %s", t.Column)
 	if len(t.Columns) > 1 {
-		fmt.Fprintf(tw, "; ratios, p-values (Mann-Whitney U over boots) and calls against %s", printable(t.Columns[0], 80))
+		fmt.Fprintf(tw, "; ratios, p-values (Mann-Whitney U over boots) and calls against %s", stream.Printable(t.Columns[0], 80))
 	}
 	fmt.Fprintf(tw, "\n\nbenchmark\tunit\t%s", t.Row)
 	for i, c := range t.Columns {
-		fmt.Fprintf(tw, "\t%s\t±\tn", printable(c, 80))
+		fmt.Fprintf(tw, "\t%s\t±\tn", stream.Printable(c, 80))
 		if i > 0 {
-			fmt.Fprintf(tw, "\tvs %s", printable(t.Columns[0], 80))
+			fmt.Fprintf(tw, "\tvs %s", stream.Printable(t.Columns[0], 80))
 		}
 	}
 	fmt.Fprintln(tw)
@@ -37,9 +36,9 @@ func (t *Table) WriteText(w io.Writer) error {
 		// Names come from run directories, which anyone can write:
 		// no control character (an escape sequence, a newline forging
 		// a row) reaches the terminal.
-		fmt.Fprintf(tw, "%s\t%s\t%s", printable(r.Benchmark, 200), printable(r.Unit, 40), printable(r.Key, 80))
+		fmt.Fprintf(tw, "%s\t%s\t%s", stream.Printable(r.Benchmark, 200), stream.Printable(r.Unit, 40), stream.Printable(r.Key, 80))
 		for i, c := range r.Cells {
-			fmt.Fprintf(tw, "\t%s", strings.Join(c.text(r.Unit, i > 0), "\t"))
+			fmt.Fprintf(tw, "\t%s", strings.Join(cellText(c, r.Unit, i > 0), "\t"))
 		}
 		fmt.Fprintln(tw)
 	}
@@ -56,7 +55,7 @@ func (t *Table) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "call: regression or improvement where p < %s and the median moved by more than %s%%, ~ otherwise\n"+
 			"      (higher is better for rates such as B/s and ops/s, lower for other units)\n",
 			strconv.FormatFloat(t.Alpha, 'g', -1, 64), strconv.FormatFloat(t.Threshold*100, 'g', 4, 64))
-		if t.exact {
+		if t.Exact {
 			fmt.Fprintf(&b, "exact (insns/op: guest instructions per operation, counted under TCG; kinsns/op: those in the kernel): called where both sides\n"+
 				"      have 2 or more boots, their ranges are apart by more than the wider range, and the medians differ by more than %s%%;\n"+
 				"      +N is the difference in instructions\n",
@@ -67,12 +66,12 @@ func (t *Table) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "%s\n", t.Guard)
 	}
 	if t.FailedSamples > 0 {
-		fmt.Fprintf(&b, "%d samples have no number (shown nowhere, not as 0); the first: %s\n", t.FailedSamples, printable(t.FailedSample, 300))
+		fmt.Fprintf(&b, "%d samples have no number (shown nowhere, not as 0); the first: %s\n", t.FailedSamples, stream.Printable(t.FailedSample, 300))
 	}
 	for i, n := range t.Notes {
 		fmt.Fprintf(&b, "%s %s\n", marker(i+1), n)
 	}
-	for _, l := range t.detectLines() {
+	for _, l := range t.DetectLines() {
 		fmt.Fprintf(&b, "%s\n", l)
 	}
 	for _, w := range t.Warnings {
@@ -84,27 +83,27 @@ func (t *Table) WriteText(w io.Writer) error {
 	return nil
 }
 
-// text returns the cell's sub-columns: median, ± CI, n and, if ratio is
+// cellText returns the cell's sub-columns: median, ± CI, n and, if ratio is
 // set, the ratio to the first column with its p-value and call.
-func (c Cell) text(unit string, ratio bool) []string {
+func cellText(c stats.Cell, unit string, ratio bool) []string {
 	cols := []string{"-", "", ""}
 	switch {
 	case c.Boots > 0:
 		ci := benchmath.Summary{Center: c.Center, Lo: c.Lo, Hi: c.Hi}
-		cols = []string{formatValue(c.Center, unit), spread(ci, unit) + markers(c.ciNotes), strconv.Itoa(c.Boots)}
+		cols = []string{formatValue(c.Center, unit), spread(ci, unit) + markers(c.CINotes), strconv.Itoa(c.Boots)}
 		if c.Failed > 0 {
 			cols[2] += fmt.Sprintf(" (+%d failed)", c.Failed)
 		}
 	case c.OKBoots == 0 && c.Failed > 0:
-		cols[0] = fmt.Sprintf("failed (%d: %s)%s", c.Failed, c.Status, markers(c.failNotes))
+		cols[0] = fmt.Sprintf("failed (%d: %s)%s", c.Failed, c.Status, markers(c.FailNotes))
 	}
 	if ratio {
 		r := ""
 		switch {
 		case c.Ratio != 0 && stream.ExactUnit(unit):
-			r = fmt.Sprintf("×%.4f %+.2f exact %s%s", c.Ratio, c.Delta, c.Call, markers(c.pNotes))
+			r = fmt.Sprintf("×%.4f %+.2f exact %s%s", c.Ratio, c.Delta, c.Call, markers(c.PNotes))
 		case c.Ratio != 0:
-			r = fmt.Sprintf("×%.2f p=%.3f %s%s", c.Ratio, c.P, c.Call, markers(c.pNotes))
+			r = fmt.Sprintf("×%.2f p=%.3f %s%s", c.Ratio, c.P, c.Call, markers(c.PNotes))
 		}
 		cols = append(cols, r)
 	}
@@ -177,21 +176,6 @@ func markers(ns []int) string {
 		s += " " + marker(n)
 	}
 	return s
-}
-
-// printable replaces control characters in s, which may come from a
-// guest's console, and cuts it to n runes.
-func printable(s string, n int) string {
-	rs := []rune(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			return '?'
-		}
-		return r
-	}, s))
-	if len(rs) > n {
-		return string(rs[:n-1]) + "…"
-	}
-	return string(rs)
 }
 
 // list joins distinct values for the footer; "?" if there are none.

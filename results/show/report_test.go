@@ -1,8 +1,9 @@
-package results
+package show
 
 import (
 	"bytes"
 	"fmt"
+	"kharness/results/stats"
 	"kharness/results/store"
 	"net/url"
 	"os"
@@ -96,7 +97,7 @@ func writeReport(t *testing.T, root string, dirs ...string) (string, string) {
 	}
 	var b bytes.Buffer
 	opt := ReportOptions{LinkBase: filepath.Dir(out), Sections: []ReportSectionFunc{
-		func(boots []*store.BootRecord, tab *Table) ([]ReportSection, error) {
+		func(boots []*store.BootRecord, tab *stats.Table) ([]ReportSection, error) {
 			return []ReportSection{{ID: "extra", Title: "Extra " + hostile, Body: "<p>extra body</p>"}}, nil
 		},
 	}}
@@ -222,11 +223,11 @@ func TestReportEscapes(t *testing.T) {
 	}
 }
 
-// TestReportRealRun renders the real runs kept under testdata/runs (and
+// TestReportRealRun renders the real runs kept under results/testdata/runs (and
 // this checkout's runs/, where a developer has run some).
 func TestReportRealRun(t *testing.T) {
-	runs, _ := filepath.Glob(filepath.Join("testdata", "runs", "*", store.RunFile))
-	mine, _ := filepath.Glob(filepath.Join("..", "runs", "*", store.RunFile))
+	runs, _ := filepath.Glob(filepath.Join("..", "testdata", "runs", "*", store.RunFile))
+	mine, _ := filepath.Glob(filepath.Join("..", "..", "runs", "*", store.RunFile))
 	runs = append(runs, mine...)
 	if len(runs) < 3 {
 		t.Fatalf("testdata/runs holds %d runs, want the 3 kept there", len(runs))

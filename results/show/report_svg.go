@@ -1,7 +1,9 @@
-package results
+package show
 
 import (
 	"fmt"
+	"kharness/results/stats"
+	"kharness/results/stream"
 	"math"
 	"slices"
 	"strconv"
@@ -58,15 +60,15 @@ const (
 )
 
 // makePlots lays out one plot for each benchmark and unit of t.
-func makePlots(t *Table, ax axes, meds map[cellKey][]bootPoint) []plotView {
-	cells := make(map[cellKey]Cell)
-	var keys []benchKey
+func makePlots(t *stats.Table, ax axes, meds map[cellKey][]bootPoint) []plotView {
+	cells := make(map[cellKey]stats.Cell)
+	var keys []stats.Key
 	for _, r := range t.Rows {
-		k := benchKey{r.Benchmark, r.Unit}
+		k := stats.Key{Name: r.Benchmark, Unit: r.Unit}
 		if r.Unit == "" {
 			continue // the placeholder row of a table without results
 		}
-		keys = appendNew(keys, k)
+		keys = stats.AppendNew(keys, k)
 		for _, c := range r.Cells {
 			cells[cellKey{c.Kernel, c.Config, k}] = c
 		}
@@ -78,8 +80,8 @@ func makePlots(t *Table, ax axes, meds map[cellKey][]bootPoint) []plotView {
 	return plots
 }
 
-func makePlot(id string, k benchKey, ax axes, cells map[cellKey]Cell, meds map[cellKey][]bootPoint) plotView {
-	p := plotView{ID: id, Benchmark: k.name, Unit: k.unit, W: plotW, H: plotH,
+func makePlot(id string, k stats.Key, ax axes, cells map[cellKey]stats.Cell, meds map[cellKey][]bootPoint) plotView {
+	p := plotView{ID: id, Benchmark: k.Name, Unit: k.Unit, W: plotW, H: plotH,
 		L: marginL, T: marginT, R: plotW - marginR, B: plotH - marginB}
 	p.FW, p.FH, p.MidX, p.MidY, p.AxisY = p.R-p.L, p.B-p.T, (p.L+p.R)/2, (p.T+p.B)/2, p.H-6
 	var vals []float64
@@ -95,12 +97,12 @@ func makePlot(id string, k benchKey, ax axes, cells map[cellKey]Cell, meds map[c
 		}
 	}
 	ys := newYScale(vals, float64(p.T), float64(p.B))
-	p.YLabel = k.unit
+	p.YLabel = k.Unit
 	if ys.log {
 		p.YLabel += " (log scale)"
 	}
 	for _, v := range ys.ticks() {
-		p.YTicks = append(p.YTicks, tick{X: p.L - 6, Y: ys.y(v), Label: tickLabel(v, k.unit)})
+		p.YTicks = append(p.YTicks, tick{X: p.L - 6, Y: ys.y(v), Label: tickLabel(v, k.Unit)})
 	}
 	band := float64(p.FW) / float64(max(len(ax.kernels), 1))
 	step := min(band*0.6/float64(max(len(ax.configs), 1)), 44)
@@ -112,7 +114,7 @@ func makePlot(id string, k benchKey, ax axes, cells map[cellKey]Cell, meds map[c
 	for j, conf := range ax.configs {
 		s := seriesView{Name: conf, Color: seriesColors[j%len(seriesColors)], LegendX: px(legendX), LegendY: 14}
 		if cl := ax.cmdlines[conf]; cl != "" && cl != conf {
-			s.Name += " (" + printable(cl, 40) + ")"
+			s.Name += " (" + stream.Printable(cl, 40) + ")"
 		}
 		s.TextX = s.LegendX + 16
 		legendX += 16 + 7*float64(len([]rune(s.Name))) + 22
@@ -124,13 +126,13 @@ func makePlot(id string, k benchKey, ax axes, cells map[cellKey]Cell, meds map[c
 			for n, bp := range pts {
 				jx := x - 6 + (float64(n)-float64(len(pts)-1)/2)*min(8/float64(max(len(pts)-1, 1)), 2.5)
 				s.Points = append(s.Points, mark{X: px(jx), Y: ys.y(bp.v),
-					Title: fmt.Sprintf("%s, %s, boot %d attempt %d: %s", kern, conf, bp.boot.Boot, bp.boot.Attempt, formatValue(bp.v, k.unit))})
+					Title: fmt.Sprintf("%s, %s, boot %d attempt %d: %s", kern, conf, bp.boot.Boot, bp.boot.Attempt, formatValue(bp.v, k.Unit))})
 			}
 			switch {
 			case c.Boots > 0:
 				m := mark{X: px(x + 4), X1: px(x - 2), X2: px(x + 10), Y: ys.y(c.Center), Lo: ys.y(c.Lo), Hi: ys.y(c.Hi),
 					Title: fmt.Sprintf("%s, %s: median %s over %d boots, interval [%s, %s]", kern, conf,
-						formatValue(c.Center, k.unit), c.Boots, formatValue(c.Lo, k.unit), formatValue(c.Hi, k.unit))}
+						formatValue(c.Center, k.Unit), c.Boots, formatValue(c.Lo, k.Unit), formatValue(c.Hi, k.Unit))}
 				s.Medians = append(s.Medians, m)
 				cmd := "L"
 				if len(path) == 0 {
@@ -139,7 +141,7 @@ func makePlot(id string, k benchKey, ax axes, cells map[cellKey]Cell, meds map[c
 				path = append(path, fmt.Sprintf("%s%s %s", cmd, m.X, m.Y))
 			case c.Failed > 0:
 				s.Failed = append(s.Failed, mark{X: px(x), Y: p.B - 8,
-					Title: fmt.Sprintf("%s, %s: all %d boots failed; %s", kern, conf, c.Failed, printable(c.Reason, 300))})
+					Title: fmt.Sprintf("%s, %s: all %d boots failed; %s", kern, conf, c.Failed, stream.Printable(c.Reason, 300))})
 			}
 		}
 		s.Path = strings.Join(path, " ")

@@ -1,14 +1,12 @@
-package results
+package stats
 
 import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"io"
 	"math"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"kharness/results/store"
 	"kharness/results/stream"
@@ -29,13 +27,6 @@ const (
 	Int80Bench32    = "NullSyscall32/call=getppid/entry=int80"
 	VsyscallBench32 = "NullSyscall32/call=getppid/entry=vsyscall"
 	Syscall64Bench  = "NullSyscall/call=getppid"
-)
-
-// Linus's numbers, December 2002 (a 2.4 GHz Pentium 4): getppid through
-// INT $0x80 and through SYSENTER, in cycles.
-const (
-	Linus2002Int80Cycles    = 1761
-	Linus2002SysenterCycles = 641
 )
 
 // Syscall2002Row is one kernel and boot config of the table.
@@ -74,14 +65,14 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 		if !b.Status.OK() {
 			continue
 		}
-		m, _, _, err := g.medians(b)
+		m, _, _, err := g.Medians(b)
 		if err != nil {
 			return nil, err
 		}
 		i80, ok1 := nsPerOp(m, Int80Bench32)
 		fast, ok2 := nsPerOp(m, VsyscallBench32)
-		i80i, ok3 := m[benchKey{Int80Bench32, stream.InsnsUnit}]
-		fi, ok4 := m[benchKey{VsyscallBench32, stream.InsnsUnit}]
+		i80i, ok3 := m[Key{Int80Bench32, stream.InsnsUnit}]
+		fi, ok4 := m[Key{VsyscallBench32, stream.InsnsUnit}]
 		if !(ok1 && ok2) && !(ok3 && ok4) {
 			continue // neither entry ran, or the host guard set the times aside and nothing was counted
 		}
@@ -94,10 +85,10 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 		}
 		cfg := StreamConfig(b)
 		if v := cfg[wire.CPUVendorKey]; v != "" {
-			c.vendors = appendNew(c.vendors, v)
+			c.vendors = AppendNew(c.vendors, v)
 		}
 		if v := cfg[wire.Vsyscall32Key]; v != "" {
-			c.vsyscalls = appendNew(c.vsyscalls, v)
+			c.vsyscalls = AppendNew(c.vsyscalls, v)
 		}
 		// Times from the boots the host guard kept; exact counts, which
 		// no host moves, from every ok boot.
@@ -159,44 +150,8 @@ func StreamConfig(b *store.BootRecord) map[string]string {
 			break
 		}
 		if k, v, ok := strings.Cut(line, ": "); ok && !strings.HasPrefix(k, "#") && !strings.Contains(k, " ") {
-			cfg[k] = printable(strings.TrimSpace(v), 100)
+			cfg[k] = stream.Printable(strings.TrimSpace(v), 100)
 		}
 	}
 	return cfg
-}
-
-// WriteSyscall2002 prints rows beside Linus's 2002 numbers. accel is the
-// runs' accelerator.
-func WriteSyscall2002(w io.Writer, rows []Syscall2002Row, accel string) error {
-	fmt.Fprintf(w, "getppid from a 32-bit process: INT $0x80 against the vDSO's __kernel_vsyscall\n\n")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kernel\tconfig\tvendor\tvsyscall is\tboots\tint $0x80\tfast entry\tint80 ÷ fast\tp\tcall\tinsns int80\tinsns fast\t(boots)\t64-bit syscall\t")
-	for _, r := range rows {
-		ins80, insf := "-", "-"
-		if r.Int80Insns > 0 {
-			ins80, insf = fmt.Sprintf("%.0f", r.Int80Insns), fmt.Sprintf("%.0f", r.FastInsns)
-		}
-		s64 := "-"
-		if r.Syscall64NS > 0 {
-			s64 = fmt.Sprintf("%.0f ns", r.Syscall64NS)
-		}
-		times := []string{"-", "-", "-", "-"}
-		if r.Boots > 0 {
-			times = []string{fmt.Sprintf("%.0f ns", r.Int80NS), fmt.Sprintf("%.0f ns", r.FastNS), fmt.Sprintf("×%.2f", r.Ratio), fmt.Sprintf("%.3f", r.P)}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n",
-			printable(r.Kernel, 40), printable(r.Config, 40), printable(r.Vendor, 40), printable(r.Vsyscall, 40), r.Boots,
-			times[0], times[1], times[2], times[3], r.Call, ins80, insf, r.CountedBoots, s64)
-	}
-	fmt.Fprintf(tw, "Linus, Dec 2002\tP4 2.4 GHz\tGenuineIntel\tsysenter\t\t%d cyc\t%d cyc\t×%.2f\t\t\t\t\t\t\t\n",
-		Linus2002Int80Cycles, Linus2002SysenterCycles, float64(Linus2002Int80Cycles)/Linus2002SysenterCycles)
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\nfast entry: __kernel_vsyscall, patched at boot to SYSENTER (Intel) or SYSCALL (AMD); p: Mann-Whitney U over per-boot medians\n")
-	if accel == "tcg" {
-		fmt.Fprintf(w, "under TCG the times are QEMU's emulation of the instructions, not a CPU's cycles: the ratio is QEMU's; the instruction counts are the kernel's\n")
-	}
-	_, err := fmt.Fprintf(w, "the INT $0x80 path is the same from a 32-bit process and from a 64-bit one (NullSyscall/call=getppid/entry=int80)\n")
-	return err
 }

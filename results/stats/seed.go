@@ -1,13 +1,11 @@
-package results
+package stats
 
 import (
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"kharness/results/store"
 	"kharness/results/stream"
@@ -17,14 +15,6 @@ import (
 // SeedBenchmark is the benchmark the seed post measured: LMbench lat_ctx
 // with 2 processes and no working set.
 const SeedBenchmark = "CtxSwitch/procs=2/ws=0KiB"
-
-// The seed post's own figures (Larry McVoy, LKML, 2 Jan 2003, a 1.6 GHz
-// Athlon): 548K context switches a second, "2 system calls and a context
-// switch" in 1.8 µs.
-const (
-	SeedPostCtxPerSec = 548_000
-	SeedPostHopMicros = 1.8
-)
 
 // SeedRow is one cell's lat_ctx 2p/0K in the seed post's terms; each value
 // is the median over the cell's ok boots of each boot's median sample.
@@ -61,7 +51,7 @@ func (r FidelityRow) Ratio() float64 { return r.Go / r.C }
 
 // loadCellMedians loads the boots of dirs and returns them, under the
 // default host guard, with their cellMedians.
-func loadCellMedians(dirs []string) (g *HostGuard, boots []*store.BootRecord, cells [][2]string, meds map[[2]string]map[benchKey]float64, counts map[[2]string]map[benchKey]int, err error) {
+func loadCellMedians(dirs []string) (g *HostGuard, boots []*store.BootRecord, cells [][2]string, meds map[[2]string]map[Key]float64, counts map[[2]string]map[Key]int, err error) {
 	if boots, err = store.LoadBoots(dirs...); err != nil {
 		return nil, nil, nil, nil, nil, err
 	}
@@ -73,18 +63,18 @@ func loadCellMedians(dirs []string) (g *HostGuard, boots []*store.BootRecord, ce
 // cellMedians returns, per cell (kernel, config) of boots, the
 // median over ok boots of each benchmark and unit, and how many ok boots
 // had each benchmark. Cells are in the order of their first boot.
-func cellMedians(g *HostGuard, boots []*store.BootRecord) (cells [][2]string, meds map[[2]string]map[benchKey]float64, counts map[[2]string]map[benchKey]int, err error) {
-	per := map[[2]string]map[benchKey][]float64{}
+func cellMedians(g *HostGuard, boots []*store.BootRecord) (cells [][2]string, meds map[[2]string]map[Key]float64, counts map[[2]string]map[Key]int, err error) {
+	per := map[[2]string]map[Key][]float64{}
 	for _, b := range boots {
 		if !b.Status.OK() {
 			continue
 		}
 		c := [2]string{b.Kernel.Label, b.Config.Name}
 		if per[c] == nil {
-			per[c] = map[benchKey][]float64{}
+			per[c] = map[Key][]float64{}
 			cells = append(cells, c)
 		}
-		m, _, _, err := g.medians(b)
+		m, _, _, err := g.Medians(b)
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -92,10 +82,10 @@ func cellMedians(g *HostGuard, boots []*store.BootRecord) (cells [][2]string, me
 			per[c][k] = append(per[c][k], v)
 		}
 	}
-	meds = map[[2]string]map[benchKey]float64{}
-	counts = map[[2]string]map[benchKey]int{}
+	meds = map[[2]string]map[Key]float64{}
+	counts = map[[2]string]map[Key]int{}
 	for c, m := range per {
-		meds[c], counts[c] = map[benchKey]float64{}, map[benchKey]int{}
+		meds[c], counts[c] = map[Key]float64{}, map[Key]int{}
 		for k, vs := range m {
 			counts[c][k] = len(vs)
 			meds[c][k] = Median(vs)
@@ -106,11 +96,11 @@ func cellMedians(g *HostGuard, boots []*store.BootRecord) (cells [][2]string, me
 
 // nsPerOp returns the ns/op median of name (benchfmt tidies ns/op to
 // sec/op).
-func nsPerOp(m map[benchKey]float64, name string) (float64, bool) {
-	if v, ok := m[benchKey{name, "sec/op"}]; ok {
+func nsPerOp(m map[Key]float64, name string) (float64, bool) {
+	if v, ok := m[Key{name, "sec/op"}]; ok {
 		return v * 1e9, true
 	}
-	v, ok := m[benchKey{name, "ns/op"}]
+	v, ok := m[Key{name, "ns/op"}]
 	return v, ok
 }
 
@@ -128,65 +118,20 @@ func Seed(dirs ...string) ([]SeedRow, error) {
 		if !ok {
 			continue
 		}
-		raw := m[benchKey{SeedBenchmark, store.TidyUnit(wire.RawUnit)}] * 1e9 // benchfmt tidies raw-ns/op
+		raw := m[Key{SeedBenchmark, store.TidyUnit(wire.RawUnit)}] * 1e9 // benchfmt tidies raw-ns/op
 		if raw == 0 {
-			raw = m[benchKey{SeedBenchmark, wire.RawUnit}]
+			raw = m[Key{SeedBenchmark, wire.RawUnit}]
 		}
-		rows = append(rows, SeedRow{Kernel: c[0], Config: c[1], Boots: counts[c][benchKey{SeedBenchmark, "sec/op"}],
-			CtxPerSec: m[benchKey{SeedBenchmark, "ctxsw/s"}], IntrPerSec: m[benchKey{SeedBenchmark, "intr/s"}],
-			Usr: m[benchKey{SeedBenchmark, "usr%"}], Sys: m[benchKey{SeedBenchmark, "sys%"}], Idl: m[benchKey{SeedBenchmark, "idl%"}],
+		rows = append(rows, SeedRow{Kernel: c[0], Config: c[1], Boots: counts[c][Key{SeedBenchmark, "sec/op"}],
+			CtxPerSec: m[Key{SeedBenchmark, "ctxsw/s"}], IntrPerSec: m[Key{SeedBenchmark, "intr/s"}],
+			Usr: m[Key{SeedBenchmark, "usr%"}], Sys: m[Key{SeedBenchmark, "sys%"}], Idl: m[Key{SeedBenchmark, "idl%"}],
 			HopMicros: raw / 1000, SwitchMicros: sw / 1000,
-			HopInsns: m[benchKey{SeedBenchmark, stream.InsnsUnit}], HopKInsns: m[benchKey{SeedBenchmark, stream.KernelInsnsUnit}]})
+			HopInsns: m[Key{SeedBenchmark, stream.InsnsUnit}], HopKInsns: m[Key{SeedBenchmark, stream.KernelInsnsUnit}]})
 	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("no ok boot in %s has Benchmark%s", strings.Join(dirs, " "), SeedBenchmark)
 	}
 	return rows, nil
-}
-
-// WriteSeed prints rows as the seed post's vmstat-style table, beside the
-// post's own numbers. accel is the accelerator of the run ("tcg" or "kvm").
-func WriteSeed(w io.Writer, rows []SeedRow, accel string) error {
-	fmt.Fprintf(w, "lat_ctx, 2 processes, 0 KiB: a ring of two processes passing a byte over pipes\n\n")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	exact := false
-	for _, r := range rows {
-		exact = exact || r.HopInsns > 0
-	}
-	head, post := "", ""
-	if exact {
-		head, post = "insns a hop\tin the kernel\t", "-\t-\t"
-	}
-	fmt.Fprintln(tw, "kernel\tconfig\tboots\tctx/s\tint/s\tusr\tsys\tidl\t2 syscalls + 1 switch\tswitch alone\t"+head)
-	fmt.Fprintf(tw, "2.5 (the post)\tAthlon 1.6GHz\t-\t%s\t-\t-\t-\t-\t%.1f µs\t-\t%s\n", si(SeedPostCtxPerSec), SeedPostHopMicros, post)
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%.0f\t%.0f\t%.0f\t%.1f µs\t%.1f µs\t", printable(r.Kernel, 80), printable(r.Config, 80), r.Boots,
-			si(r.CtxPerSec), si(r.IntrPerSec), r.Usr, r.Sys, r.Idl, r.HopMicros, r.SwitchMicros)
-		switch {
-		case exact && r.HopInsns > 0:
-			fmt.Fprintf(tw, "%.1f\t%.1f\t", r.HopInsns, r.HopKInsns)
-		case exact:
-			fmt.Fprint(tw, "-\t-\t")
-		}
-		fmt.Fprintln(tw)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "\nThe post: Larry McVoy, LKML, 2 Jan 2003, lat_ctx on a 1.6 GHz Athlon: \"2 system calls and a\n"+
-		"context switch\" in 1.8 µs, 548K context switches a second.\n"+
-		"2 syscalls + 1 switch: one hop of the ring (a write, a read and a switch), as the post counts it;\n"+
-		"switch alone: the hop less one process writing and reading its own pipe (LMbench's lat_ctx).\n"+
-		"ctx/s, int/s, usr/sys/idl: /proc/stat over each sample, as vmstat shows them; medians over boots.\n")
-	if exact {
-		fmt.Fprintf(w, "insns a hop: guest instructions of one hop, counted exactly under TCG (its write, read, switch\n"+
-			"and the peer's side), and those in the kernel: the part no host or CPU model changes.\n")
-	}
-	if accel != "kvm" {
-		fmt.Fprintf(w, "These numbers are EMULATED (QEMU %s): they time QEMU's translation of the guest, not a\n"+
-			"real CPU, and are not comparable with the post's hardware numbers.\n", strings.ToUpper(accel))
-	}
-	return nil
 }
 
 // RunAccel returns the accelerator of the ok boots of dirs ("tcg", "kvm"),
@@ -209,17 +154,6 @@ func RunAccel(dirs ...string) (string, error) {
 	return accel, nil
 }
 
-// si formats v with a K or M suffix, like the post's "548K".
-func si(v float64) string {
-	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%.2fM", v/1e6)
-	case v >= 1e3:
-		return fmt.Sprintf("%.0fK", v/1e3)
-	}
-	return fmt.Sprintf("%.0f", v)
-}
-
 // Fidelity reads the runs dirs and returns, per cell, each case that has
 // both "/impl=go" and "/impl=c" results.
 func Fidelity(dirs ...string) ([]FidelityRow, error) {
@@ -232,7 +166,7 @@ func Fidelity(dirs ...string) ([]FidelityRow, error) {
 		m := meds[c]
 		var names []string
 		for k := range m {
-			if base, ok := strings.CutSuffix(k.name, wire.ImplGo); ok && (k.unit == "sec/op" || k.unit == "ns/op") {
+			if base, ok := strings.CutSuffix(k.Name, wire.ImplGo); ok && (k.Unit == "sec/op" || k.Unit == "ns/op") {
 				names = append(names, base)
 			}
 		}
@@ -244,7 +178,7 @@ func Fidelity(dirs ...string) ([]FidelityRow, error) {
 				continue
 			}
 			rows = append(rows, FidelityRow{Kernel: c[0], Config: c[1], Case: n, Go: g, C: cv,
-				Boots: counts[c][benchKey{n + wire.ImplC, "sec/op"}]})
+				Boots: counts[c][Key{n + wire.ImplC, "sec/op"}]})
 		}
 	}
 	if err := pairedRatios(g, boots, rows); err != nil {
@@ -321,24 +255,6 @@ func medianCI(sorted []float64, conf float64) (lo, hi float64) {
 		return sorted[0], sorted[n-1]
 	}
 	return sorted[k-1], sorted[n-k]
-}
-
-// WriteFidelity prints the Go ÷ C table.
-func WriteFidelity(w io.Writer, rows []FidelityRow) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kernel\tconfig\tcase\tboots\tGo ns/op\tC ns/op\tGo ÷ C\tpaired\t95% CI\tpairs\t")
-	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f\t%.1f\t%.3f\t%.3f\t%.3f-%.3f\t%d\t\n", printable(r.Kernel, 80), printable(r.Config, 80), printable(r.Case, 200), r.Boots,
-			r.Go, r.C, r.Ratio(), r.Paired, r.PairedLo, r.PairedHi, r.Pairs)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintln(w, "\nGo and C samples alternate in the same boot with the same iteration count. Go ÷ C: medians over\n"+
-		"samples, then boots. paired: the median ratio of each Go sample to the C sample after it,\n"+
-		"pooled over boots (drift of the machine cancels out of each ratio), with the distribution-free\n"+
-		"95% confidence interval of that median.")
-	return nil
 }
 
 // lineValue is line l's value in unit, 0 if it has none.

@@ -1,4 +1,4 @@
-package results
+package stats
 
 import (
 	"testing"
@@ -32,9 +32,9 @@ func TestDecideExact(t *testing.T) {
 }
 
 func TestExactFirst(t *testing.T) {
-	keys := []benchKey{{"A", "sec/op"}, {"A", stream.InsnsUnit}, {"B", "sec/op"}, {"A", stream.KernelInsnsUnit}, {"B", stream.InsnsUnit}}
+	keys := []Key{{"A", "sec/op"}, {"A", stream.InsnsUnit}, {"B", "sec/op"}, {"A", stream.KernelInsnsUnit}, {"B", stream.InsnsUnit}}
 	got := exactFirst(keys)
-	want := []benchKey{{"A", stream.InsnsUnit}, {"A", stream.KernelInsnsUnit}, {"A", "sec/op"}, {"B", stream.InsnsUnit}, {"B", "sec/op"}}
+	want := []Key{{"A", stream.InsnsUnit}, {"A", stream.KernelInsnsUnit}, {"A", "sec/op"}, {"B", stream.InsnsUnit}, {"B", "sec/op"}}
 	if len(got) != len(want) {
 		t.Fatalf("exactFirst = %v", got)
 	}

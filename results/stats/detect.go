@@ -1,4 +1,4 @@
-package results
+package stats
 
 import (
 	"fmt"
@@ -77,10 +77,10 @@ func relSpread(vals []float64) float64 {
 	return 1.4826 * Median(dev) / math.Abs(m)
 }
 
-// detectLines are the footer's plan: for each timed row, the widest spread
+// DetectLines are the footer's plan: for each timed row, the widest spread
 // between boots among its cells and the boots a side that spread needs to
 // call a change of t.Detect.
-func (t *Table) detectLines() []string {
+func (t *Table) DetectLines() []string {
 	if t.Detect <= 0 {
 		return nil
 	}

@@ -1,10 +1,11 @@
-package results
+package show
 
 import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"kharness/results/stats"
 	"kharness/results/stream"
 	"math"
 	"strconv"
@@ -42,19 +43,19 @@ type JSONTable struct {
 // WriteCSV. Values are unrounded and in the tidied base unit of Unit:
 // seconds for sec/op, bytes for B/op, bytes per second for B/s.
 type JSONResult struct {
-	Benchmark string   `json:"benchmark"` // without the "Benchmark" prefix
-	Unit      string   `json:"unit"`      // tidied, e.g. "sec/op"
-	Kernel    string   `json:"kernel"`    // kernel label
-	Config    string   `json:"config"`    // boot config name
-	N         int      `json:"n"`         // ok boots that reported the benchmark
-	Failed    int      `json:"failed"`    // failed attempts of the kernel and config
-	Median    *float64 `json:"median"`    // median of the per-boot medians; null if n is 0
-	Lo        *float64 `json:"lo"`        // its confidence interval, or the range over boots (see notes)
-	Hi        *float64 `json:"hi"`
-	Ratio     *float64 `json:"ratio"`  // median over the first column's; null in the first column or without boots on either side
-	P         *float64 `json:"p"`      // Mann-Whitney U p-value over per-boot medians against the first column; null with ratio
-	Call      Call     `json:"call"`   // "regression", "improvement", "~", or "" where ratio is null
-	Spread    *float64 `json:"spread"` // relative spread between boots (1.4826·MAD/median); null with fewer than 3 boots
+	Benchmark string     `json:"benchmark"` // without the "Benchmark" prefix
+	Unit      string     `json:"unit"`      // tidied, e.g. "sec/op"
+	Kernel    string     `json:"kernel"`    // kernel label
+	Config    string     `json:"config"`    // boot config name
+	N         int        `json:"n"`         // ok boots that reported the benchmark
+	Failed    int        `json:"failed"`    // failed attempts of the kernel and config
+	Median    *float64   `json:"median"`    // median of the per-boot medians; null if n is 0
+	Lo        *float64   `json:"lo"`        // its confidence interval, or the range over boots (see notes)
+	Hi        *float64   `json:"hi"`
+	Ratio     *float64   `json:"ratio"`  // median over the first column's; null in the first column or without boots on either side
+	P         *float64   `json:"p"`      // Mann-Whitney U p-value over per-boot medians against the first column; null with ratio
+	Call      stats.Call `json:"call"`   // "regression", "improvement", "~", or "" where ratio is null
+	Spread    *float64   `json:"spread"` // relative spread between boots (1.4826·MAD/median); null with fewer than 3 boots
 	// BootsToDetect is the boots a side that spread needs to call a
 	// change of the table's detect fraction; 0 without -detect.
 	BootsToDetect int      `json:"boots_to_detect,omitempty"`
@@ -62,7 +63,7 @@ type JSONResult struct {
 }
 
 // JSON returns the table in the form WriteJSON writes.
-func (t *Table) JSON() *JSONTable {
+func JSON(t *stats.Table) *JSONTable {
 	j := &JSONTable{
 		ColumnAxis: t.Column, RowAxis: t.Row, Columns: nonNil(t.Columns),
 		Confidence: t.Confidence, Alpha: t.Alpha, Threshold: t.Threshold,
@@ -77,13 +78,13 @@ func (t *Table) JSON() *JSONTable {
 			if c.Boots > 0 {
 				res.Median, res.Lo, res.Hi = finite(c.Center), finite(c.Lo), finite(c.Hi)
 				if res.Spread = finite(c.Spread); res.Spread != nil && t.Detect > 0 && !stream.ExactUnit(r.Unit) {
-					res.BootsToDetect = BootsToDetect(c.Spread, t.Detect, t.Alpha)
+					res.BootsToDetect = stats.BootsToDetect(c.Spread, t.Detect, t.Alpha)
 				}
 			}
 			if i > 0 && c.Ratio != 0 {
 				res.Ratio, res.P = finite(c.Ratio), finite(c.P)
 			}
-			for _, ns := range [][]int{c.ciNotes, c.pNotes, c.failNotes} {
+			for _, ns := range [][]int{c.CINotes, c.PNotes, c.FailNotes} {
 				for _, n := range ns {
 					res.Notes = append(res.Notes, t.Notes[n-1])
 				}
@@ -95,8 +96,8 @@ func (t *Table) JSON() *JSONTable {
 }
 
 // WriteJSON writes t as an indented JSONTable.
-func (t *Table) WriteJSON(w io.Writer) error {
-	data, err := json.MarshalIndent(t.JSON(), "", "  ")
+func WriteJSON(w io.Writer, t *stats.Table) error {
+	data, err := json.MarshalIndent(JSON(t), "", "  ")
 	if err != nil {
 		return fmt.Errorf("writing comparison: %w", err)
 	}
@@ -112,18 +113,18 @@ func (t *Table) WriteJSON(w io.Writer) error {
 // n, failed, median, lo, hi, ratio, p, call, note. The header names the
 // row and column axes ("kernel", "config"). Numbers are unrounded, in base
 // units; a field with no value is empty; note joins the notes with "; ".
-func (t *Table) WriteCSV(w io.Writer) error {
+func WriteCSV(w io.Writer, t *stats.Table) error {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"benchmark", "unit", t.Row, t.Column, "n", "failed", "median", "lo", "hi", "ratio", "p", "call", "note"})
-	for _, r := range t.JSON().Results {
+	for _, r := range JSON(t).Results {
 		row, col := r.Kernel, r.Config
 		if t.Column == "kernel" {
 			row, col = col, row
 		}
 		// Quoting keeps a newline inside its field, but a terminal or
 		// spreadsheet still acts on control characters: none pass.
-		cw.Write([]string{printable(r.Benchmark, 200), printable(r.Unit, 40), printable(row, 80), printable(col, 80), strconv.Itoa(r.N), strconv.Itoa(r.Failed),
-			num(r.Median), num(r.Lo), num(r.Hi), num(r.Ratio), num(r.P), string(r.Call), printable(strings.Join(r.Notes, "; "), 2000)})
+		cw.Write([]string{stream.Printable(r.Benchmark, 200), stream.Printable(r.Unit, 40), stream.Printable(row, 80), stream.Printable(col, 80), strconv.Itoa(r.N), strconv.Itoa(r.Failed),
+			num(r.Median), num(r.Lo), num(r.Hi), num(r.Ratio), num(r.P), string(r.Call), stream.Printable(strings.Join(r.Notes, "; "), 2000)})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {

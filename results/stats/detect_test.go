@@ -1,4 +1,4 @@
-package results
+package stats
 
 import (
 	"kharness/results/stream"
@@ -46,7 +46,7 @@ func TestDetectFooter(t *testing.T) {
 		{Benchmark: "NullSyscall/call=getppid", Unit: stream.InsnsUnit, Key: "6.1", Cells: []Cell{{Spread: 0}}},
 		{Benchmark: "Pipe", Unit: "sec/op", Key: "6.1", Cells: []Cell{{Spread: math.NaN()}}},
 	}}
-	got := strings.Join(tab.detectLines(), "\n")
+	got := strings.Join(tab.DetectLines(), "\n")
 	want := "to call a 5% change (α 0.05, power 80%, from this host's spread between boots):\n" +
 		"  NullSyscall/call=getppid 6.1: boots spread 5.0% → 17 boots a side\n" +
 		"  Pipe 6.1: fewer than 3 boots in every cell: no spread measured yet"

@@ -1,4 +1,4 @@
-package results
+package show
 
 import (
 	"cmp"
@@ -13,14 +13,16 @@ import (
 	"strings"
 
 	"kharness/kernels"
+	"kharness/results/stats"
 	"kharness/results/store"
+	"kharness/results/stream"
 )
 
 // ReportOptions configures WriteReport.
 type ReportOptions struct {
 	// Compare configures the comparison table, and which setups may be
 	// mixed; its Column defaults to "config".
-	Compare CompareOptions
+	Compare stats.CompareOptions
 	// Title heads the page; "" means "kharness report".
 	Title string
 	// LinkBase is the directory the report will be read from: links to
@@ -45,7 +47,7 @@ type ReportSection struct {
 // ReportSectionFunc makes extra sections of a report from the boots it
 // covers (every committed attempt, sorted by cell, boot and attempt) and
 // its comparison table. It may return no section.
-type ReportSectionFunc func(boots []*store.BootRecord, t *Table) ([]ReportSection, error)
+type ReportSectionFunc func(boots []*store.BootRecord, t *stats.Table) ([]ReportSection, error)
 
 // WriteReport writes a self-contained HTML page about the run directories
 // dirs, merged as one run: for each benchmark and unit an SVG plot of
@@ -56,7 +58,7 @@ type ReportSectionFunc func(boots []*store.BootRecord, t *Table) ([]ReportSectio
 // command line. The page fetches nothing: no script, style sheet, font or
 // image outside it. Every string that came from a run is escaped.
 func WriteReport(w io.Writer, dirs []string, opt ReportOptions) error {
-	tab, err := Compare(dirs, opt.Compare)
+	tab, err := stats.Compare(dirs, opt.Compare)
 	if err != nil {
 		return err
 	}
@@ -64,7 +66,7 @@ func WriteReport(w io.Writer, dirs []string, opt ReportOptions) error {
 	if err != nil {
 		return err
 	}
-	g := Guard(boots, cmp.Or(opt.Compare.SlowFactor, DefaultSlowFactor))
+	g := stats.Guard(boots, cmp.Or(opt.Compare.SlowFactor, stats.DefaultSlowFactor))
 	g.Correct = opt.Compare.HostCorrect // as the table's
 	base, err := filepath.Abs(cmp.Or(opt.LinkBase, "."))
 	if err != nil {
@@ -98,7 +100,7 @@ func WriteReport(w io.Writer, dirs []string, opt ReportOptions) error {
 type reportView struct {
 	Title, Setup, Conf, Alpha, Threshold string
 	Runs                                 []string
-	Table                                *Table
+	Table                                *stats.Table
 	Plots                                []plotView
 	Header                               []string
 	Rows                                 []tableRowView
@@ -131,7 +133,7 @@ type bootView struct {
 
 // tableView fills the comparison table's rows: Compare's, with kernels
 // in version order if they are the rows.
-func (v *reportView) tableView(t *Table, ax axes) {
+func (v *reportView) tableView(t *stats.Table, ax axes) {
 	for i, c := range t.Columns {
 		v.Header = append(v.Header, c, "±", "n")
 		if i > 0 {
@@ -143,14 +145,14 @@ func (v *reportView) tableView(t *Table, ax axes) {
 	}
 	rows := slices.Clone(t.Rows)
 	if t.Row == "kernel" {
-		group := make(map[benchKey]int) // Compare groups the rows by benchmark
+		group := make(map[stats.Key]int) // Compare groups the rows by benchmark
 		for _, r := range rows {
-			if _, ok := group[benchKey{r.Benchmark, r.Unit}]; !ok {
-				group[benchKey{r.Benchmark, r.Unit}] = len(group)
+			if _, ok := group[stats.Key{Name: r.Benchmark, Unit: r.Unit}]; !ok {
+				group[stats.Key{Name: r.Benchmark, Unit: r.Unit}] = len(group)
 			}
 		}
-		slices.SortStableFunc(rows, func(a, b Row) int {
-			return cmp.Or(cmp.Compare(group[benchKey{a.Benchmark, a.Unit}], group[benchKey{b.Benchmark, b.Unit}]),
+		slices.SortStableFunc(rows, func(a, b stats.Row) int {
+			return cmp.Or(cmp.Compare(group[stats.Key{Name: a.Benchmark, Unit: a.Unit}], group[stats.Key{Name: b.Benchmark, Unit: b.Unit}]),
 				cmp.Compare(slices.Index(ax.kernels, a.Key), slices.Index(ax.kernels, b.Key)))
 		})
 	}
@@ -161,21 +163,21 @@ func (v *reportView) tableView(t *Table, ax axes) {
 			switch {
 			case c.Boots > 0:
 				cv.Median = formatValue(c.Center, r.Unit)
-				cv.CI = c.text(r.Unit, false)[1]
+				cv.CI = cellText(c, r.Unit, false)[1]
 				cv.N = strconv.Itoa(c.Boots)
 				cv.Title = fmt.Sprintf("%s [%s, %s]", cv.Median, formatValue(c.Lo, r.Unit), formatValue(c.Hi, r.Unit))
 				if c.Failed > 0 {
 					cv.N += fmt.Sprintf(" (+%d failed)", c.Failed)
-					cv.Failed = "most common failure: " + printable(c.Reason, 300)
+					cv.Failed = "most common failure: " + stream.Printable(c.Reason, 300)
 				}
 			case c.Failed > 0:
-				cv.Median = fmt.Sprintf("failed (%d)%s", c.Failed, markers(c.failNotes))
-				cv.Failed = printable(c.Reason, 300)
+				cv.Median = fmt.Sprintf("failed (%d)%s", c.Failed, markers(c.FailNotes))
+				cv.Failed = stream.Printable(c.Reason, 300)
 			}
 			if i > 0 {
 				cv.Class = "none"
 				if c.Ratio != 0 {
-					cv.Ratio = fmt.Sprintf("×%.2f p=%.3f%s", c.Ratio, c.P, markers(c.pNotes))
+					cv.Ratio = fmt.Sprintf("×%.2f p=%.3f%s", c.Ratio, c.P, markers(c.PNotes))
 					cv.Call, cv.Class = string(c.Call), callClass(c.Call)
 				}
 			}
@@ -186,13 +188,13 @@ func (v *reportView) tableView(t *Table, ax axes) {
 }
 
 // callClass is the CSS class of a call.
-func callClass(c Call) string {
+func callClass(c stats.Call) string {
 	switch c {
-	case CallRegression:
+	case stats.CallRegression:
 		return "regression"
-	case CallImprovement:
+	case stats.CallImprovement:
 		return "improvement"
-	case CallSame:
+	case stats.CallSame:
 		return "same"
 	}
 	return "none"
@@ -201,9 +203,9 @@ func callClass(c Call) string {
 // bootsView fills the list of boot attempts, by cell in the order of the
 // plots, with links relative to base.
 func (v *reportView) bootsView(boots []*store.BootRecord, ax axes, meds map[cellKey][]bootPoint, base string) {
-	var keys []benchKey
+	var keys []stats.Key
 	for _, r := range v.Table.Rows {
-		if k := (benchKey{r.Benchmark, r.Unit}); r.Unit != "" && !slices.Contains(keys, k) {
+		if k := (stats.Key{Name: r.Benchmark, Unit: r.Unit}); r.Unit != "" && !slices.Contains(keys, k) {
 			keys = append(keys, k)
 			v.BenchCols = append(v.BenchCols, r.Benchmark+" ("+r.Unit+")")
 		}
@@ -230,22 +232,22 @@ func (v *reportView) bootsView(boots []*store.BootRecord, ax axes, meds map[cell
 }
 
 // bootRow describes boot attempt b.
-func bootRow(b *store.BootRecord, keys []benchKey, meds map[cellKey][]bootPoint, base string) bootView {
+func bootRow(b *store.BootRecord, keys []stats.Key, meds map[cellKey][]bootPoint, base string) bootView {
 	bv := bootView{Boot: strconv.Itoa(b.Boot), Attempt: strconv.Itoa(b.Attempt), Status: string(b.Status),
-		Class: "ok", Reason: printable(strings.TrimSpace(b.Reason), 500),
+		Class: "ok", Reason: stream.Printable(strings.TrimSpace(b.Reason), 500),
 		Wall: strconv.FormatFloat(b.WallSeconds, 'f', 1, 64) + " s", Load: strconv.FormatFloat(b.HostLoad[0], 'f', 2, 64),
 		Console: relLink(base, b.Dir, store.ConsoleLog), Argv: relLink(base, b.Dir, store.ArgvFile)}
 	if !b.Status.OK() {
 		bv.Class = "failed"
 		for _, l := range b.ConsoleTail {
-			bv.Tail = append(bv.Tail, printable(l, 300))
+			bv.Tail = append(bv.Tail, stream.Printable(l, 300))
 		}
 	}
 	for _, k := range keys {
 		val := ""
 		for _, p := range meds[cellKey{b.Kernel.Label, b.Config.Name, k}] {
 			if p.boot == b {
-				val = formatValue(p.v, k.unit)
+				val = formatValue(p.v, k.Unit)
 			}
 		}
 		bv.Values = append(bv.Values, val)
@@ -272,7 +274,7 @@ func relLink(base, dir, name string) string {
 // cellKey is a kernel, config, benchmark and unit.
 type cellKey struct {
 	kernel, config string
-	bench          benchKey
+	bench          stats.Key
 }
 
 // bootPoint is one ok boot's median of one benchmark.
@@ -283,13 +285,13 @@ type bootPoint struct {
 
 // bootPoints returns the per-boot medians of the ok boots. Boots whose
 // results do not read are left out: Compare has already refused them.
-func bootPoints(g *HostGuard, boots []*store.BootRecord) map[cellKey][]bootPoint {
+func bootPoints(g *stats.HostGuard, boots []*store.BootRecord) map[cellKey][]bootPoint {
 	m := make(map[cellKey][]bootPoint)
 	for _, b := range boots {
 		if !b.Status.OK() {
 			continue
 		}
-		meds, order, _, err := g.medians(b)
+		meds, order, _, err := g.Medians(b)
 		if err != nil {
 			continue
 		}
@@ -313,7 +315,7 @@ type axes struct {
 // reportAxes returns the axes of t. A kernel's version is its release
 // (uname -r) if every kernel has one, else its package version if every
 // kernel has one; kernels that neither tells apart keep the table's order.
-func reportAxes(t *Table, boots []*store.BootRecord, dirs []string) axes {
+func reportAxes(t *stats.Table, boots []*store.BootRecord, dirs []string) axes {
 	info := make(map[string]store.KernelInfo)
 	ax := axes{releases: make(map[string]string), cmdlines: make(map[string]string)}
 	add := func(k store.KernelInfo) {
@@ -333,7 +335,7 @@ func reportAxes(t *Table, boots []*store.BootRecord, dirs []string) axes {
 	}
 	for _, r := range t.Rows {
 		for _, c := range r.Cells {
-			ax.kernels, ax.configs = appendNew(ax.kernels, c.Kernel), appendNew(ax.configs, c.Config)
+			ax.kernels, ax.configs = stats.AppendNew(ax.kernels, c.Kernel), stats.AppendNew(ax.configs, c.Config)
 		}
 	}
 	every := func(f func(store.KernelInfo) string) bool {

@@ -1,4 +1,4 @@
-package results
+package stats
 
 import (
 	"cmp"
@@ -90,7 +90,7 @@ type Table struct {
 	Detect     float64 // the change the footer plans boots for; 0 for no plan
 	// ExactThreshold is the smallest change of an exact count called.
 	ExactThreshold float64
-	exact          bool // some row has an exact unit
+	Exact          bool // some row has an exact unit
 
 	// Distinct values among the ok boots compared.
 	Accel, QEMUVersion, GuestCPU, HostCPU []string
@@ -130,15 +130,17 @@ type Cell struct {
 	Call           Call         // the verdict against the first column; CallNone if Ratio == 0
 	Spread         float64      // relative spread of the per-boot values (relSpread); NaN with fewer than 3 boots
 
-	ciNotes, pNotes, failNotes []int
+	// The notes of the table (Table.Notes, numbered from 1) that the
+	// cell's interval, its p-value and its failures refer to.
+	CINotes, PNotes, FailNotes []int
 }
 
-// benchKey is a benchmark and unit.
-type benchKey struct{ name, unit string }
+// Key is a benchmark and unit.
+type Key struct{ Name, Unit string }
 
 // cellData is what the boots of one kernel and config hold.
 type cellData struct {
-	perBoot map[benchKey][]float64 // per-boot medians
+	perBoot map[Key][]float64 // per-boot medians
 	ok      int
 	failed  []*store.BootRecord
 }
@@ -189,7 +191,7 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 				why += fmt.Sprintf("\n  ... and %d more", len(warns)-5)
 				break
 			}
-			why += "\n  " + printable(w, 300)
+			why += "\n  " + stream.Printable(w, 300)
 		}
 		return nil, fmt.Errorf("comparing %s: no committed boots%s", strings.Join(dirs, ", "), why)
 	}
@@ -213,12 +215,12 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 		kernels, configs = nil, byRun(boots, dirs)
 	}
 	cells := make(map[[2]string]*cellData)
-	var keys []benchKey
+	var keys []Key
 	for _, b := range boots {
-		kernels, configs = appendNew(kernels, b.Kernel.Label), appendNew(configs, b.Config.Name)
+		kernels, configs = AppendNew(kernels, b.Kernel.Label), AppendNew(configs, b.Config.Name)
 		id := [2]string{b.Kernel.Label, b.Config.Name}
 		if cells[id] == nil {
-			cells[id] = &cellData{perBoot: make(map[benchKey][]float64)}
+			cells[id] = &cellData{perBoot: make(map[Key][]float64)}
 		}
 		if keys, err = t.add(g, cells[id], b, keys); err != nil {
 			return nil, err
@@ -234,14 +236,14 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 }
 
 // add adds boot b to cd and returns keys with the benchmarks it adds.
-func (t *Table) add(g *HostGuard, cd *cellData, b *store.BootRecord, keys []benchKey) ([]benchKey, error) {
+func (t *Table) add(g *HostGuard, cd *cellData, b *store.BootRecord, keys []Key) ([]Key, error) {
 	if !b.Status.OK() {
 		cd.failed = append(cd.failed, b)
 		return keys, nil
 	}
 	cd.ok++
 	t.noteSetup(b)
-	meds, order, warns, err := g.medians(b)
+	meds, order, warns, err := g.Medians(b)
 	if err != nil {
 		return nil, err
 	}
@@ -252,26 +254,26 @@ func (t *Table) add(g *HostGuard, cd *cellData, b *store.BootRecord, keys []benc
 	}
 	failed := bench.Failed
 	if len(failed) > 0 && t.FailedSamples == 0 {
-		t.FailedSample = b.Cell + ": " + printable(failed[0], 300)
+		t.FailedSample = b.Cell + ": " + stream.Printable(failed[0], 300)
 	}
 	t.FailedSamples += len(failed)
 	for _, k := range order {
 		cd.perBoot[k] = append(cd.perBoot[k], meds[k])
-		keys = appendNew(keys, k)
+		keys = AppendNew(keys, k)
 	}
 	return keys, nil
 }
 
 // fill makes the table's rows: for each benchmark, one row a value of the
 // row axis, one cell a value of the column axis.
-func (t *Table) fill(cells map[[2]string]*cellData, keys []benchKey, rows, cols []string) {
+func (t *Table) fill(cells map[[2]string]*cellData, keys []Key, rows, cols []string) {
 	if len(keys) == 0 {
-		keys = []benchKey{{name: "-"}} // so that failed cells still show
+		keys = []Key{{Name: "-"}} // so that failed cells still show
 	}
 	t.Columns = cols
 	for _, k := range keys {
 		for _, rv := range rows {
-			row := Row{Benchmark: k.name, Unit: k.unit, Key: rv}
+			row := Row{Benchmark: k.Name, Unit: k.Unit, Key: rv}
 			var base *benchmath.Sample
 			for i, cv := range cols {
 				kernel, config := rv, cv
@@ -283,7 +285,7 @@ func (t *Table) fill(cells map[[2]string]*cellData, keys []benchKey, rows, cols 
 				if i == 0 {
 					base = s
 				} else if base != nil && s != nil && row.Cells[0].Center != 0 {
-					t.compare(&c, k.unit, base, s, row.Cells[0].Center)
+					t.compare(&c, k.Unit, base, s, row.Cells[0].Center)
 				}
 				row.Cells = append(row.Cells, c)
 			}
@@ -296,12 +298,12 @@ func (t *Table) fill(cells map[[2]string]*cellData, keys []benchKey, rows, cols 
 // sample base, whose median is center.
 func (t *Table) compare(c *Cell, unit string, base, s *benchmath.Sample, center float64) {
 	if stream.ExactUnit(unit) {
-		t.exact = true
+		t.Exact = true
 		c.Ratio, c.P, c.Delta = c.Center/center, math.NaN(), c.Center-center
 		var tooFew bool
 		c.Call, tooFew = DecideExact(base.Values, s.Values, t.ExactThreshold)
 		if tooFew {
-			c.pNotes = t.note("exact counts: too few boots to call (need >= 2 a side, so that each side shows its spread)")
+			c.PNotes = t.note("exact counts: too few boots to call (need >= 2 a side, so that each side shows its spread)")
 		}
 		return
 	}
@@ -313,7 +315,7 @@ func (t *Table) compare(c *Cell, unit string, base, s *benchmath.Sample, center 
 	if CounterUnit(unit) {
 		// A kernel that does the same work in less time shows more
 		// context switches a second: neither better nor worse.
-		c.pNotes = t.note("counters around a benchmark (ctxsw/s, intr/s, usr%, sys%, idl%) are shown, not called: a rate of events is not better or worse by itself")
+		c.PNotes = t.note("counters around a benchmark (ctxsw/s, intr/s, usr%, sys%, idl%) are shown, not called: a rate of events is not better or worse by itself")
 		return
 	}
 	var tooFew bool
@@ -321,11 +323,11 @@ func (t *Table) compare(c *Cell, unit string, base, s *benchmath.Sample, center 
 	if tooFew {
 		// This note says what benchmath's "need >= N samples" warning
 		// would, and also holds when p happens to be below alpha.
-		c.pNotes = t.note(fmt.Sprintf("too few boots to call (need >= %d a side): a Mann-Whitney U test of so few boots cannot reach p < %s",
+		c.PNotes = t.note(fmt.Sprintf("too few boots to call (need >= %d a side): a Mann-Whitney U test of so few boots cannot reach p < %s",
 			needPerSide(t.Alpha), strconv.FormatFloat(t.Alpha, 'g', -1, 64)))
 		return
 	}
-	c.pNotes = t.note(errorTexts(res.Warnings)...)
+	c.PNotes = t.note(errorTexts(res.Warnings)...)
 }
 
 // decide returns the call on a cell whose median is ratio times the first
@@ -416,7 +418,7 @@ func (t *Table) Regressions() int {
 
 // summarise fills a cell from cd's boots for benchmark k, and returns the
 // sample of per-boot medians, nil if there is none.
-func (t *Table) summarise(cd *cellData, k benchKey) (Cell, *benchmath.Sample) {
+func (t *Table) summarise(cd *cellData, k Key) (Cell, *benchmath.Sample) {
 	var c Cell
 	if cd == nil {
 		return c, nil
@@ -425,7 +427,7 @@ func (t *Table) summarise(cd *cellData, k benchKey) (Cell, *benchmath.Sample) {
 	if common := commonFailure(cd.failed); common != nil {
 		c.Status, c.Reason = common.Status, store.FailReason(common)
 		if c.OKBoots == 0 {
-			c.failNotes = t.note(printable(c.Reason, 200))
+			c.FailNotes = t.note(stream.Printable(c.Reason, 200))
 		}
 	}
 	vals := cd.perBoot[k]
@@ -442,11 +444,11 @@ func (t *Table) summarise(cd *cellData, k benchKey) (Cell, *benchmath.Sample) {
 		// true median (1 - 2·0.5^n), rather than an uninformative ∞.
 		c.Lo, c.Hi = slices.Min(vals), slices.Max(vals)
 		cover := 100 * (1 - 2*math.Pow(0.5, float64(len(vals))))
-		c.ciNotes = t.note(fmt.Sprintf("%d boots: too few for a %s%% CI; ± is the range over boots (covers the median with %.1f%% probability)",
+		c.CINotes = t.note(fmt.Sprintf("%d boots: too few for a %s%% CI; ± is the range over boots (covers the median with %.1f%% probability)",
 			len(vals), strconv.FormatFloat(t.Confidence*100, 'g', 4, 64), cover))
 		return c, s
 	}
-	c.ciNotes = t.note(errorTexts(append(s.Warnings, sum.Warnings...))...)
+	c.CINotes = t.note(errorTexts(append(s.Warnings, sum.Warnings...))...)
 	return c, s
 }
 
@@ -459,18 +461,18 @@ func (t *Table) note(notes ...string) []int {
 			t.Notes = append(t.Notes, n)
 			i = len(t.Notes) - 1
 		}
-		ns = appendNew(ns, i+1)
+		ns = AppendNew(ns, i+1)
 	}
 	return ns
 }
 
 // noteSetup records the setup of ok boot b in the table's footer lists.
 func (t *Table) noteSetup(b *store.BootRecord) {
-	t.Accel = appendNew(t.Accel, b.Accel)
-	t.QEMUVersion = appendNew(t.QEMUVersion, b.QEMUVersion)
-	t.GuestCPU = appendNew(t.GuestCPU, b.GuestCPU)
-	t.HostCPU = appendNew(t.HostCPU, b.HostCPU)
-	t.Jobs = appendNew(t.Jobs, b.Jobs)
+	t.Accel = AppendNew(t.Accel, b.Accel)
+	t.QEMUVersion = AppendNew(t.QEMUVersion, b.QEMUVersion)
+	t.GuestCPU = AppendNew(t.GuestCPU, b.GuestCPU)
+	t.HostCPU = AppendNew(t.HostCPU, b.HostCPU)
+	t.Jobs = AppendNew(t.Jobs, b.Jobs)
 }
 
 // commonFailure returns the boot with the most common failure reason in
@@ -537,16 +539,18 @@ func axisOrder(dirs []string) (kernels, configs []string) {
 			continue // a run without run.json still compares, in boot order
 		}
 		for _, k := range r.Kernels {
-			kernels = appendNew(kernels, k.Label)
+			kernels = AppendNew(kernels, k.Label)
 		}
 		for _, c := range r.Configs {
-			configs = appendNew(configs, c.Name)
+			configs = AppendNew(configs, c.Name)
 		}
 	}
 	return kernels, configs
 }
 
-func appendNew[T comparable](s []T, v T) []T {
+// AppendNew appends v to s unless s holds it already: the order of first
+// appearance, which the axes and setup lists of a table follow.
+func AppendNew[T comparable](s []T, v T) []T {
 	if slices.Contains(s, v) {
 		return s
 	}

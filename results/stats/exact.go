@@ -1,4 +1,4 @@
-package results
+package stats
 
 import (
 	"kharness/results/stream"
@@ -49,20 +49,20 @@ func DecideExact(base, s []float64, threshold float64) (call Call, tooFew bool) 
 // exactFirst orders keys so that each benchmark's exact units come before
 // its other units, benchmarks staying in their order: under TCG the table
 // leads with the numbers no host load moves.
-func exactFirst(keys []benchKey) []benchKey {
+func exactFirst(keys []Key) []Key {
 	var names []string
-	by := map[string][]benchKey{}
+	by := map[string][]Key{}
 	for _, k := range keys {
-		if _, ok := by[k.name]; !ok {
-			names = append(names, k.name)
+		if _, ok := by[k.Name]; !ok {
+			names = append(names, k.Name)
 		}
-		by[k.name] = append(by[k.name], k)
+		by[k.Name] = append(by[k.Name], k)
 	}
-	out := make([]benchKey, 0, len(keys))
+	out := make([]Key, 0, len(keys))
 	for _, n := range names {
 		ks := by[n]
-		slices.SortStableFunc(ks, func(a, b benchKey) int {
-			ea, eb := stream.ExactUnit(a.unit), stream.ExactUnit(b.unit)
+		slices.SortStableFunc(ks, func(a, b Key) int {
+			ea, eb := stream.ExactUnit(a.Unit), stream.ExactUnit(b.Unit)
 			switch {
 			case ea && !eb:
 				return -1

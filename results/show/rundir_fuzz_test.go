@@ -1,9 +1,10 @@
-package results
+package show
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"kharness/results/stats"
 	"kharness/results/store"
 	"os"
 	"path/filepath"
@@ -50,17 +51,17 @@ func FuzzRunDir(f *testing.F) {
 			}
 		}
 		for _, col := range []string{"config", "kernel"} {
-			if tab, err := Compare([]string{dir}, CompareOptions{Column: col}); err == nil {
-				tab.WriteText(io.Discard)
-				tab.WriteCSV(io.Discard)
-				tab.WriteJSON(io.Discard)
+			if tab, err := stats.Compare([]string{dir}, stats.CompareOptions{Column: col}); err == nil {
+				WriteText(io.Discard, tab)
+				WriteCSV(io.Discard, tab)
+				WriteJSON(io.Discard, tab)
 			}
 		}
 		WriteReport(io.Discard, []string{dir}, ReportOptions{})
-		if rows, err := Seed(dir); err == nil {
+		if rows, err := stats.Seed(dir); err == nil {
 			WriteSeed(io.Discard, rows, "tcg")
 		}
-		if rows, err := Fidelity(dir); err == nil {
+		if rows, err := stats.Fidelity(dir); err == nil {
 			WriteFidelity(io.Discard, rows)
 		}
 		var ms runtime.MemStats

@@ -1,4 +1,4 @@
-package results
+package stats
 
 import (
 	"cmp"
@@ -66,8 +66,8 @@ func BootSamplesCorrected(dirs []string, keep func(*store.BootRecord) bool, re *
 	}
 	g := Guard(boots, cmp.Or(slowFactor, DefaultSlowFactor))
 	g.Correct = correct
-	var keys []benchKey
-	perBoot := map[benchKey][]float64{}
+	var keys []Key
+	perBoot := map[Key][]float64{}
 	seen := false // a kept ok boot has the benchmark, guarded or not
 	for _, b := range boots {
 		if keep != nil && !keep(b) {
@@ -88,7 +88,7 @@ func BootSamplesCorrected(dirs []string, keep func(*store.BootRecord) bool, re *
 			}
 		}
 		for _, k := range order {
-			if k.unit != unit || !re.MatchString(k.name) {
+			if k.Unit != unit || !re.MatchString(k.Name) {
 				continue
 			}
 			if _, ok := perBoot[k]; !ok {
@@ -103,8 +103,8 @@ func BootSamplesCorrected(dirs []string, keep func(*store.BootRecord) bool, re *
 		}
 		return nil, "", 0, fmt.Errorf("%w matching %q with unit %s in %v", ErrNoBenchmark, re, unit, dirs)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].name < keys[j].name })
-	return perBoot[keys[0]], keys[0].name, failed, nil
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Name < keys[j].Name })
+	return perBoot[keys[0]], keys[0].Name, failed, nil
 }
 
 // hasBenchmark reports whether ok boot b has a line of a benchmark

@@ -1,100 +1,20 @@
-package results
+package stats
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/csv"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
-	"kharness/internal/golden"
+	"kharness/results/internal/fakerun"
 	"kharness/results/store"
 )
 
-// fakeBoot commits one boot of kernel and config. An ok boot (reason "")
-// reports NullSyscall with three samples around median ns and, if pipe is
-// not 0, Pipe around pipe ns; others fail with the reason.
-func fakeBoot(t *testing.T, s *store.Store, kernel, config string, boot int, accel string, ns, pipe float64, reason string) {
-	t.Helper()
-	cell := store.CellName(kernel, config)
-	a, err := s.NewAttempt(cell, boot, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rec := &store.BootRecord{Kernel: store.KernelInfo{Label: kernel}, Config: store.BootConfig{Name: config},
-		Accel: accel, QEMUVersion: "8.2.2", GuestCPU: "max", HostCPU: "Fake CPU @ 2GHz", Jobs: 2, Status: store.StatusOK}
-	if reason != "" {
-		rec.Status, rec.Reason = store.StatusPanic, reason
-	} else {
-		var b bytes.Buffer
-		fmt.Fprintf(&b, "goos: linux\nkernel: %s\n", kernel)
-		for _, d := range []float64{-1, 0, 2} {
-			fmt.Fprintf(&b, "BenchmarkNullSyscall-2\t1000000\t%g ns/op\n", ns+d)
-			if pipe != 0 {
-				fmt.Fprintf(&b, "BenchmarkPipe-2\t1000\t%g ns/op\t8 B/op\n", pipe+d*10)
-			}
-		}
-		sum := sha256.Sum256(b.Bytes())
-		rec.BenchSHA256 = hex.EncodeToString(sum[:])
-		if err := os.WriteFile(a.Path(store.BenchFile), b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := a.Commit(rec); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// fakeRuns makes two run directories: one with kernels fast and slow under
-// configs default and quiet, one with a kernel that always panics.
-func fakeRuns(t *testing.T) []string {
-	t.Helper()
-	dirs := []string{filepath.Join(t.TempDir(), "run1"), filepath.Join(t.TempDir(), "run2")}
-	s1, err := store.Open(dirs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = s1.WriteRun(&store.RunRecord{
-		Kernels: []store.KernelInfo{{Label: "fast"}, {Label: "slow"}},
-		Configs: []store.BootConfig{{Name: "default"}, {Name: "quiet", Cmdline: "quiet"}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, ns := range []float64{462, 455, 460, 465, 458} {
-		fakeBoot(t, s1, "fast", "default", i, "kvm", ns, 2000+ns, "")
-	}
-	for i, ns := range []float64{10100, 10300, 10200, 10250, 10150} {
-		fakeBoot(t, s1, "slow", "default", i, "kvm", ns, 0, "")
-	}
-	for i, ns := range []float64{450, 452, 455, 457, 459, 460} {
-		fakeBoot(t, s1, "fast", "quiet", i, "kvm", ns, 0, "")
-	}
-	for i, ns := range []float64{9000, 9100, 9200, 9300} {
-		fakeBoot(t, s1, "slow", "quiet", i, "kvm", ns, 0, "")
-	}
-	fakeBoot(t, s1, "slow", "quiet", 4, "", 0, 0, "Oops: general protection fault")
-
-	s2, err := store.Open(dirs[1])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 5 {
-		fakeBoot(t, s2, "broken", "default", i, "", 0, 0, "Kernel panic - not syncing: VFS: Unable to mount root fs")
-	}
-	return dirs
-}
-
 func TestCompare(t *testing.T) {
-	dirs := fakeRuns(t)
+	dirs := fakerun.Runs(t)
 	tab, err := Compare(dirs, CompareOptions{Column: "kernel"})
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +32,7 @@ func TestCompare(t *testing.T) {
 		return Cell{}
 	}
 	fast := cell("NullSyscall-2", "sec/op", "default", 0)
-	if fast.Boots != 5 || !near(fast.Center, 460e-9) || fast.Lo >= fast.Center || fast.Hi <= fast.Center || math.IsInf(fast.Lo, 0) || len(fast.ciNotes) != 1 {
+	if fast.Boots != 5 || !near(fast.Center, 460e-9) || fast.Lo >= fast.Center || fast.Hi <= fast.Center || math.IsInf(fast.Lo, 0) || len(fast.CINotes) != 1 {
 		t.Errorf("fast/default = %+v, want 5 boots, median 460ns, the range over boots (too few for a 95%% CI) with a note", fast)
 	}
 	slow := cell("NullSyscall-2", "sec/op", "default", 1)
@@ -139,111 +59,6 @@ func TestCompare(t *testing.T) {
 }
 
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Abs(b) }
-
-func TestCompareGolden(t *testing.T) {
-	dirs := fakeRuns(t)
-	for _, col := range []string{"kernel", "config"} {
-		for _, format := range []string{"text", "csv", "json"} {
-			t.Run(col+"/"+format, func(t *testing.T) {
-				tab, err := Compare(dirs, CompareOptions{Column: col})
-				if err != nil {
-					t.Fatal(err)
-				}
-				var b bytes.Buffer
-				path := filepath.Join("testdata", "compare", col+".golden")
-				switch format {
-				case "text":
-					err = tab.WriteText(&b)
-				case "csv":
-					err, path = tab.WriteCSV(&b), filepath.Join("testdata", "compare", col+".csv")
-				case "json":
-					err, path = tab.WriteJSON(&b), filepath.Join("testdata", "compare", col+".json")
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				golden.Check(t, path, b.Bytes())
-			})
-		}
-	}
-}
-
-// TestCompareExportParses checks that the CSV and JSON outputs read back
-// with the standard decoders, to the numbers of the table.
-func TestCompareExportParses(t *testing.T) {
-	tab, err := Compare(fakeRuns(t), CompareOptions{Column: "kernel"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cb, jb bytes.Buffer
-	if err := tab.WriteCSV(&cb); err != nil {
-		t.Fatal(err)
-	}
-	if err := tab.WriteJSON(&jb); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := csv.NewReader(&cb).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var j JSONTable
-	if err := json.Unmarshal(jb.Bytes(), &j); err != nil {
-		t.Fatal(err)
-	}
-	if want := 1 + len(tab.Rows)*len(tab.Columns); len(recs) != want || len(j.Results) != want-1 {
-		t.Fatalf("%d CSV records and %d JSON results, want %d and %d", len(recs), len(j.Results), want, want-1)
-	}
-	if got := strings.Join(recs[0][:4], ","); got != "benchmark,unit,config,kernel" {
-		t.Errorf("CSV header starts %s", got)
-	}
-	// Row 1 is NullSyscall-2 sec/op default: fast, slow, broken.
-	slow := recs[2]
-	if slow[3] != "slow" || slow[9] == "" || slow[11] != "regression" || j.Results[1].Call != CallRegression {
-		t.Errorf("slow/default CSV %q, JSON %+v: want a regression", slow, j.Results[1])
-	}
-	if v, err := strconv.ParseFloat(slow[6], 64); err != nil || v != tab.Rows[0].Cells[1].Center || *j.Results[1].Median != v {
-		t.Errorf("slow/default median %q, want %v unrounded", slow[6], tab.Rows[0].Cells[1].Center)
-	}
-	if j.Regressions != tab.Regressions() || j.Accel[0] != "kvm" || j.GuestCPU[0] != "max" || j.QEMUVersion[0] != "8.2.2" {
-		t.Errorf("JSON table facts %+v", j)
-	}
-}
-
-// benchRun makes a run of kernels "base" and "new" under config
-// "default", one boot a value, each boot reporting BenchmarkX-2 once
-// with that value in unit.
-func benchRun(t *testing.T, unit string, base, new []float64) []string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "run")
-	s, err := store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.WriteRun(&store.RunRecord{Kernels: []store.KernelInfo{{Label: "base"}, {Label: "new"}}, Configs: []store.BootConfig{{Name: "default"}}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, k := range []struct {
-		label string
-		vals  []float64
-	}{{"base", base}, {"new", new}} {
-		for i, v := range k.vals {
-			a, err := s.NewAttempt(store.CellName(k.label, "default"), i, 1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			bench := fmt.Sprintf("BenchmarkX-2\t1\t%g %s\n", v, unit)
-			if err := os.WriteFile(a.Path(store.BenchFile), []byte(bench), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			rec := &store.BootRecord{Kernel: store.KernelInfo{Label: k.label}, Config: store.BootConfig{Name: "default"},
-				Accel: "kvm", QEMUVersion: "8.2.2", GuestCPU: "max", Status: store.StatusOK}
-			if err := a.Commit(rec); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	return []string{dir}
-}
 
 func TestCompareCalls(t *testing.T) {
 	five := []float64{100, 101, 102, 103, 104}
@@ -284,13 +99,13 @@ func TestCompareCalls(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opt.Column = "kernel"
-			tab, err := Compare(benchRun(t, tc.unit, tc.base, tc.new), tc.opt)
+			tab, err := Compare(fakerun.BenchRun(t, tc.unit, tc.base, tc.new), tc.opt)
 			if err != nil {
 				t.Fatal(err)
 			}
 			c := tab.Rows[0].Cells[1]
 			var notes []string
-			for _, n := range c.pNotes {
+			for _, n := range c.PNotes {
 				notes = append(notes, tab.Notes[n-1])
 			}
 			if c.Call != tc.want || tc.note != "" && !strings.Contains(strings.Join(notes, "\n"), tc.note) {
@@ -357,13 +172,13 @@ func TestDecide(t *testing.T) {
 }
 
 func TestCompareAccelMismatch(t *testing.T) {
-	dirs := fakeRuns(t)
+	dirs := fakerun.Runs(t)
 	tcg := filepath.Join(t.TempDir(), "tcg")
 	s, err := store.Open(tcg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fakeBoot(t, s, "fast", "default", 0, "tcg", 20000, 0, "")
+	fakerun.Boot(t, s, "fast", "default", 0, "tcg", 20000, 0, "")
 	_, err = Compare(append(dirs, tcg), CompareOptions{})
 	var me *MismatchError
 	if !errors.As(err, &me) {
@@ -384,7 +199,7 @@ func TestCompareAccelMismatch(t *testing.T) {
 }
 
 func TestCompareErrors(t *testing.T) {
-	dirs := fakeRuns(t)
+	dirs := fakerun.Runs(t)
 	if _, err := Compare(dirs, CompareOptions{Column: "boot"}); err == nil {
 		t.Error("Compare with column axis boot succeeded")
 	}
@@ -407,27 +222,6 @@ func TestCompareErrors(t *testing.T) {
 	_, err := Compare(dirs, CompareOptions{})
 	if err == nil || !strings.Contains(err.Error(), bench) {
 		t.Errorf("Compare with a corrupt boot.bench: %v, want an error naming %s", err, bench)
-	}
-}
-
-func TestCompareFormatValue(t *testing.T) {
-	for _, tc := range []struct {
-		v    float64
-		unit string
-		want string
-	}{
-		{462.3e-9, "sec/op", "462.3ns"},
-		{10.2e-6, "sec/op", "10.20µs"},
-		{9.99996e-7, "sec/op", "1.000µs"},
-		{0.5e-9, "sec/op", "0.5000ns"},
-		{1.5, "sec/op", "1.500s"},
-		{12345, "sec/op", "12345s"},
-		{8, "B/op", "8.000"},
-		{2048, "B/op", "2.000Ki"},
-	} {
-		if got := formatValue(tc.v, tc.unit); got != tc.want {
-			t.Errorf("formatValue(%g, %s) = %q, want %q", tc.v, tc.unit, got, tc.want)
-		}
 	}
 }
 

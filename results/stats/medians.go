@@ -1,4 +1,4 @@
-package results
+package stats
 
 import (
 	"fmt"
@@ -8,20 +8,20 @@ import (
 	"strings"
 )
 
-// medians reads ok boot b's boot.bench and returns the median of each
+// Medians reads ok boot b's boot.bench and returns the median of each
 // benchmark and unit over the samples g keeps, the keys in the order they
 // first appear, and warnings for lines that did not parse.
-func (g *HostGuard) medians(b *store.BootRecord) (map[benchKey]float64, []benchKey, []string, error) {
+func (g *HostGuard) Medians(b *store.BootRecord) (map[Key]float64, []Key, []string, error) {
 	return g.stats(b, Median)
 }
 
 // stats is medians with stat in place of the median.
-func (g *HostGuard) stats(b *store.BootRecord, stat func([]float64) float64) (map[benchKey]float64, []benchKey, []string, error) {
+func (g *HostGuard) stats(b *store.BootRecord, stat func([]float64) float64) (map[Key]float64, []Key, []string, error) {
 	samples, order, warns, err := g.samples(b)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	meds := make(map[benchKey]float64, len(samples))
+	meds := make(map[Key]float64, len(samples))
 	for k, vs := range samples {
 		meds[k] = stat(vs)
 	}
@@ -32,13 +32,13 @@ func (g *HostGuard) stats(b *store.BootRecord, stat func([]float64) float64) (ma
 // the order the guest printed them, the keys in order of first
 // appearance, and the lines that did not parse. Samples that g sets aside
 // are left out (see kept), and so is the reference itself.
-func (g *HostGuard) samples(b *store.BootRecord) (map[benchKey][]float64, []benchKey, []string, error) {
+func (g *HostGuard) samples(b *store.BootRecord) (map[Key][]float64, []Key, []string, error) {
 	lines, keep, warns, err := g.guardedLines(b)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	samples := make(map[benchKey][]float64)
-	var order []benchKey
+	samples := make(map[Key][]float64)
+	var order []Key
 	for i, l := range lines {
 		if !keep[i] {
 			continue
@@ -48,7 +48,7 @@ func (g *HostGuard) samples(b *store.BootRecord) (map[benchKey][]float64, []benc
 			return nil, nil, nil, err
 		}
 		for _, v := range l.Values {
-			k := benchKey{l.Name, v.Unit}
+			k := Key{l.Name, v.Unit}
 			if _, ok := samples[k]; !ok {
 				order = append(order, k)
 			}
