@@ -161,6 +161,42 @@ func ParseCmdline(cmdline string, base Params) (p Params, ignored []string, err 
 	return p, ignored, p.Validate()
 }
 
+// Args returns the kernel command-line words that hand p to the guest,
+// the words ParseCmdline reads back: one for each field that is set (a
+// zero field leaves the guest's default), a value holding white space in
+// double quotes. Kref is the image's, not the command line's. The host
+// builds every kharness.* word through here.
+func (p Params) Args() []string {
+	var args []string
+	add := func(name, val string) {
+		if strings.ContainsAny(val, " \t") {
+			val = `"` + val + `"`
+		}
+		args = append(args, CmdlinePrefix+name+"="+val)
+	}
+	if p.Run != "" {
+		add("run", p.Run)
+	}
+	if p.Benchtime > 0 {
+		add("benchtime", p.Benchtime.String())
+	}
+	if p.Count > 0 {
+		add("count", strconv.Itoa(p.Count))
+	}
+	if p.Mode != "" {
+		add("mode", string(p.Mode))
+	}
+	for _, f := range []struct {
+		name string
+		on   bool
+	}{{"fidelity", p.Fidelity}, {"insns", p.Insns}, {"kallsyms", p.Kallsyms}} {
+		if f.on {
+			add(f.name, "1")
+		}
+	}
+	return args
+}
+
 // splitCmdline splits a kernel command line into words the way the kernel
 // does: on white space outside double quotes, with the quotes removed.
 func splitCmdline(s string) []string {

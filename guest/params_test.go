@@ -72,3 +72,22 @@ func TestModes(t *testing.T) {
 		t.Error("bogus is known")
 	}
 }
+
+// TestArgsRoundTrip: what the host writes with Args, the guest reads back
+// with ParseCmdline, field for field, among other words of a command line.
+func TestArgsRoundTrip(t *testing.T) {
+	for _, p := range []Params{
+		{Run: "NullSyscall/call=getppid$", Benchtime: 100 * time.Millisecond, Count: 10, Mode: ModeBench, Kref: KrefPath},
+		{Run: "Pipe|Ctx Switch", Benchtime: 1500 * time.Millisecond, Count: 3, Mode: ModeProbe, Kref: KrefPath, Insns: true, Kallsyms: true, Fidelity: true},
+		{Run: ".", Benchtime: time.Millisecond, Count: 1, Mode: ModeShell, Kref: KrefPath},
+	} {
+		cmdline := "console=ttyS0 pti=on " + strings.Join(p.Args(), " ") + " quiet"
+		got, ignored, err := ParseCmdline(cmdline, Params{Kref: KrefPath})
+		if err != nil || len(ignored) != 0 || got != p {
+			t.Errorf("%q: got %+v, ignored %v, err %v; want %+v", cmdline, got, ignored, err, p)
+		}
+	}
+	if got := (Params{Insns: true}).Args(); len(got) != 1 || got[0] != "kharness.insns=1" {
+		t.Errorf("Args of Insns alone = %q, want only kharness.insns=1", got)
+	}
+}

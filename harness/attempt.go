@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"kharness/guest"
 	"kharness/results/store"
 	"kharness/results/stream"
 )
@@ -71,12 +72,12 @@ func attemptBoot(ctx context.Context, opt RunOptions, j job, att *store.Attempt,
 	spec := BootSpec{Deadline: cfg.BootTimeout()}
 	if accel.Plugin != "" {
 		vmo.Plugin, vmo.PluginOut = accel.Plugin, att.Path(stream.InsnsFile)
-		vmo.Cmdline += " kharness.insns=1"
+		vmo.Cmdline += " " + strings.Join(guest.Params{Insns: true}.Args(), " ")
 		if opt.Profile {
 			// The plugin profiles kernel blocks; the guest sends the
 			// symbols that name them, about a megabyte.
 			vmo.PluginProfile = true
-			vmo.Cmdline += " kharness.kallsyms=1"
+			vmo.Cmdline += " " + strings.Join(guest.Params{Kallsyms: true}.Args(), " ")
 			spec.ResultsLimit = stream.ProfileStreamLimit
 		}
 	}

@@ -237,7 +237,7 @@ func (c *Config) validate() error {
 		}
 		// x86's kernel command line holds 2,047 bytes; a longer one is cut
 		// and the guest's own parameters, which come last, are lost.
-		if n := len(cmdline(c, *b, "")) + len(" kharness.insns=1"); n > maxCmdline {
+		if n := len(cmdline(c, *b, "")) + len(" kharness.insns=1 kharness.kallsyms=1"); n > maxCmdline {
 			return bad("config", i, "cmdline", "config %q: the kernel command line would be %d bytes, more than the %d Linux takes", b.Name, n, maxCmdline)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"kharness/guest"
 	"kharness/initramfs"
 	"kharness/kernels"
 	"kharness/results/store"
@@ -391,12 +392,9 @@ func cmdline(cfg *Config, bc BootConfig, mode string) string {
 	if s := strings.TrimSpace(bc.Cmdline); s != "" {
 		parts = append(parts, s)
 	}
-	parts = append(parts, "kharness.run="+cfg.Bench.Run, "kharness.benchtime="+cfg.Bench.Benchtime,
-		fmt.Sprintf("kharness.count=%d", cfg.Bench.Count))
-	if mode != "" {
-		parts = append(parts, "kharness.mode="+mode)
-	}
-	return strings.Join(parts, " ")
+	benchtime, _ := time.ParseDuration(cfg.Bench.Benchtime) // checked when the config was read
+	p := guest.Params{Run: cfg.Bench.Run, Benchtime: benchtime, Count: cfg.Bench.Count, Mode: guest.Mode(mode)}
+	return strings.Join(append(parts, p.Args()...), " ")
 }
 
 func vmOptions(opt RunOptions, k *kernels.Kernel, image, accel string, bc BootConfig, mode string) VMOptions {

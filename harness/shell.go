@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"kharness/guest"
 	"kharness/kernels"
 )
 
@@ -42,9 +44,10 @@ func Shell(ctx context.Context, opt ShellOptions) error {
 		return err
 	}
 	defer os.RemoveAll(sockDir)
-	cmdline := baseCmdline + " kharness.mode=shell"
+	shell := strings.Join(guest.Params{Mode: guest.ModeShell}.Args(), " ")
+	cmdline := baseCmdline + " " + shell
 	if opt.Cmdline != "" {
-		cmdline = baseCmdline + " " + opt.Cmdline + " kharness.mode=shell"
+		cmdline = baseCmdline + " " + opt.Cmdline + " " + shell
 	}
 	vmo := VMOptions{QEMU: opt.QEMU, Kernel: opt.Kernel.Path, Initrd: opt.Image, Cmdline: cmdline,
 		Accel: opt.Accel, CPU: opt.CPU, SMP: opt.SMP, SocketDir: sockDir}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"kharness/guest"
 	"kharness/harness"
 	"kharness/initramfs"
 	"kharness/kernels"
@@ -149,9 +150,8 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if refAccel != "" && refAccel != ch.Accel {
 		return abort(fmt.Errorf("the reference %s ran under %s, this step under %s: the numbers do not compare", *refRun, refAccel, ch.Accel))
 	}
-	cmdline := strings.Join(slices.DeleteFunc([]string{harness.BaseCmdline, strings.TrimSpace(*extra),
-		"kharness.run=" + regexp.QuoteMeta("Benchmark"+*bench) + "$",
-		"kharness.benchtime=" + benchtime.String(), fmt.Sprintf("kharness.count=%d", *count)},
+	params := guest.Params{Run: regexp.QuoteMeta("Benchmark"+*bench) + "$", Benchtime: *benchtime, Count: *count}
+	cmdline := strings.Join(slices.DeleteFunc(append([]string{harness.BaseCmdline, strings.TrimSpace(*extra)}, params.Args()...),
 		func(s string) bool { return s == "" }), " ")
 	vm := harness.VMOptions{QEMU: *qemu, Kernel: b.Kernel.Path, Initrd: img.Path, Cmdline: cmdline, Accel: ch.Accel}
 	meds, fails, err := bootSteps(ctx, vm, *boots, *timeout, *bench, stderr)
