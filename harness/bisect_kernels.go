@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"kharness/kernels"
+	"kharness/results/show"
 	"kharness/results/stats"
 	"kharness/results/store"
 	"kharness/results/stream"
@@ -215,7 +216,7 @@ func WriteBisect(w io.Writer, r *BisectResult, unit string, wall time.Duration) 
 			fmt.Fprintf(tw, "%d\t%s\t%d\t%.2f\t×%.4f\t%+.2f\t%+.2f\t%s\n", i+1, s.Label, s.Boots, s.Median, s.RatioToGood, s.Median-s.GoodM, s.Median-s.BadM, s.Verdict)
 			continue
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t×%.3f\t%.3f\t%.3f\t%s\n", i+1, s.Label, s.Boots, fmtValue(s.Median, unit), s.RatioToGood, s.PGood, s.PBad, s.Verdict)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t×%.3f\t%.3f\t%.3f\t%s\n", i+1, s.Label, s.Boots, show.FormatValue(s.Median, unit), s.RatioToGood, s.PGood, s.PBad, s.Verdict)
 	}
 	tw.Flush()
 	total := 0
@@ -244,11 +245,4 @@ func writePartial(w io.Writer, r *BisectResult) {
 			fmt.Fprintf(w, "* %s: after the first bad kernel the level moves again\n", where)
 		}
 	}
-}
-
-func fmtValue(v float64, unit string) string {
-	if unit == "sec/op" {
-		return time.Duration(v * 1e9 * float64(time.Nanosecond)).String()
-	}
-	return fmt.Sprintf("%.4g %s", v, unit)
 }

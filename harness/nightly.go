@@ -1,8 +1,8 @@
 package harness
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"kharness/internal/atomicfile"
 	"kharness/kernels"
 	"kharness/results/show"
 	"kharness/results/stats"
@@ -80,7 +81,7 @@ func Nightly(ctx context.Context, opt NightlyOptions) (*NightlyResult, error) {
 		}
 		for _, c := range cs {
 			var rec NightlyRecord
-			err := readJSONFile(filepath.Join(opt.History, KernelLabel(c), nightlyFile), &rec)
+			err := store.ReadJSON(filepath.Join(opt.History, KernelLabel(c), nightlyFile), &rec)
 			switch {
 			case err == nil && (rec.Status == "complete" || !opt.RetryFailed):
 				res.Skipped = append(res.Skipped, KernelLabel(c))
@@ -145,7 +146,7 @@ func nightlyKernel(ctx context.Context, opt NightlyOptions, c kernels.Candidate,
 	if err := os.MkdirAll(run.OutDir, 0o755); err != nil {
 		return err
 	}
-	return store.WriteJSONAtomic(filepath.Join(run.OutDir, nightlyFile), &rec)
+	return atomicfile.WriteJSON(filepath.Join(run.OutDir, nightlyFile), &rec)
 }
 
 // writeHistoryReport renders the trend report over every kernel's run
@@ -162,30 +163,11 @@ func writeHistoryReport(history, path string) error {
 		}
 	}
 	sort.Strings(dirs)
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	err = show.WriteReport(f, dirs, show.ReportOptions{Title: "kharness nightly: " + history, LinkBase: history,
+	var page bytes.Buffer
+	err = show.WriteReport(&page, dirs, show.ReportOptions{Title: "kharness nightly: " + history, LinkBase: history,
 		Compare: stats.CompareOptions{Column: "config"}})
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		os.Remove(tmp)
 		return fmt.Errorf("writing the trend report: %w", err)
 	}
-	return os.Rename(tmp, path)
-}
-
-func readJSONFile(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, page.Bytes(), 0o644)
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"kharness/internal/atomicfile"
 	"kharness/internal/filelock"
 )
 
@@ -227,7 +228,7 @@ func (a *Archive) Update(ctx context.Context, force bool) error {
 	if st, err := os.Stat(stamp); err == nil && !force && string(old) == src && time.Since(st.ModTime()) < listsMaxAge {
 		return nil
 	}
-	if err := writeFileAtomic(srcPath, []byte(src)); err != nil {
+	if err := atomicfile.Write(srcPath, []byte(src), 0o644); err != nil {
 		return fmt.Errorf("updating Debian's suites: %w", err)
 	}
 	a.logf("reading Debian's suites (%s) into %s", strings.Join(KnownSuites, ", "), a.Dir)
@@ -271,29 +272,6 @@ func updateProblems(out []byte) []string {
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], " | ")
-}
-
-// writeFileAtomic writes data, readable by all (0644), to a temporary file
-// beside path and renames it into place: a reader sees the old file or the
-// whole new one.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // kernelPkgRE matches the packages that hold a kernel image, in the three

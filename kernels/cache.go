@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"kharness/internal/atomicfile"
 	"kharness/internal/filelock"
 	"os"
 	"path/filepath"
@@ -358,7 +359,7 @@ func writeIndex(path string, e indexEntry) error {
 	if err != nil {
 		return fmt.Errorf("encoding the cache index: %w", err)
 	}
-	if err := writeFileAtomic(path, append(b, '\n')); err != nil {
+	if err := atomicfile.Write(path, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("writing the cache index: %w", err)
 	}
 	return nil

@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"kharness/internal/atomicfile"
 	"kharness/results/show"
-	"kharness/results/store"
 )
 
 // reportSections are the extra sections every report gets, after the
@@ -61,7 +61,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return fmt.Errorf("writing report: %w", err)
 	}
-	if err := store.WriteFileAtomic(*out, page.Bytes(), 0o644); err != nil {
+	if err := atomicfile.Write(*out, page.Bytes(), 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *out)

@@ -90,7 +90,7 @@ func cellText(c stats.Cell, unit string, ratio bool) []string {
 	switch {
 	case c.Boots > 0:
 		ci := benchmath.Summary{Center: c.Center, Lo: c.Lo, Hi: c.Hi}
-		cols = []string{formatValue(c.Center, unit), spread(ci, unit) + markers(c.CINotes), strconv.Itoa(c.Boots)}
+		cols = []string{FormatValue(c.Center, unit), spread(ci, unit) + markers(c.CINotes), strconv.Itoa(c.Boots)}
 		if c.Failed > 0 {
 			cols[2] += fmt.Sprintf(" (+%d failed)", c.Failed)
 		}
@@ -118,12 +118,12 @@ func spread(ci benchmath.Summary, unit string) string {
 	if r := ci.PctRangeString(); r != "?" {
 		return "± " + r
 	}
-	return "[" + formatValue(ci.Lo, unit) + ".." + formatValue(ci.Hi, unit) + "]"
+	return "[" + FormatValue(ci.Lo, unit) + ".." + FormatValue(ci.Hi, unit) + "]"
 }
 
-// formatValue formats v, in the tidied unit, with four significant digits:
+// FormatValue formats v, in the tidied unit, with four significant digits:
 // times as 462.3ns or 10.20µs, other units with an SI or binary prefix.
-func formatValue(v float64, unit string) string {
+func FormatValue(v float64, unit string) string {
 	if stream.ExactUnit(unit) {
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	}

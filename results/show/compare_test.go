@@ -97,8 +97,8 @@ func TestCompareFormatValue(t *testing.T) {
 		{8, "B/op", "8.000"},
 		{2048, "B/op", "2.000Ki"},
 	} {
-		if got := formatValue(tc.v, tc.unit); got != tc.want {
-			t.Errorf("formatValue(%g, %s) = %q, want %q", tc.v, tc.unit, got, tc.want)
+		if got := FormatValue(tc.v, tc.unit); got != tc.want {
+			t.Errorf("FormatValue(%g, %s) = %q, want %q", tc.v, tc.unit, got, tc.want)
 		}
 	}
 }

@@ -162,10 +162,10 @@ func (v *reportView) tableView(t *stats.Table, ax axes) {
 			cv := tableCellView{Median: "-", Ratio: "-"}
 			switch {
 			case c.Boots > 0:
-				cv.Median = formatValue(c.Center, r.Unit)
+				cv.Median = FormatValue(c.Center, r.Unit)
 				cv.CI = cellText(c, r.Unit, false)[1]
 				cv.N = strconv.Itoa(c.Boots)
-				cv.Title = fmt.Sprintf("%s [%s, %s]", cv.Median, formatValue(c.Lo, r.Unit), formatValue(c.Hi, r.Unit))
+				cv.Title = fmt.Sprintf("%s [%s, %s]", cv.Median, FormatValue(c.Lo, r.Unit), FormatValue(c.Hi, r.Unit))
 				if c.Failed > 0 {
 					cv.N += fmt.Sprintf(" (+%d failed)", c.Failed)
 					cv.Failed = "most common failure: " + stream.Printable(c.Reason, 300)
@@ -247,7 +247,7 @@ func bootRow(b *store.BootRecord, keys []stats.Key, meds map[cellKey][]bootPoint
 		val := ""
 		for _, p := range meds[cellKey{b.Kernel.Label, b.Config.Name, k}] {
 			if p.boot == b {
-				val = formatValue(p.v, k.Unit)
+				val = FormatValue(p.v, k.Unit)
 			}
 		}
 		bv.Values = append(bv.Values, val)

@@ -126,13 +126,13 @@ func makePlot(id string, k stats.Key, ax axes, cells map[cellKey]stats.Cell, med
 			for n, bp := range pts {
 				jx := x - 6 + (float64(n)-float64(len(pts)-1)/2)*min(8/float64(max(len(pts)-1, 1)), 2.5)
 				s.Points = append(s.Points, mark{X: px(jx), Y: ys.y(bp.v),
-					Title: fmt.Sprintf("%s, %s, boot %d attempt %d: %s", kern, conf, bp.boot.Boot, bp.boot.Attempt, formatValue(bp.v, k.Unit))})
+					Title: fmt.Sprintf("%s, %s, boot %d attempt %d: %s", kern, conf, bp.boot.Boot, bp.boot.Attempt, FormatValue(bp.v, k.Unit))})
 			}
 			switch {
 			case c.Boots > 0:
 				m := mark{X: px(x + 4), X1: px(x - 2), X2: px(x + 10), Y: ys.y(c.Center), Lo: ys.y(c.Lo), Hi: ys.y(c.Hi),
 					Title: fmt.Sprintf("%s, %s: median %s over %d boots, interval [%s, %s]", kern, conf,
-						formatValue(c.Center, k.Unit), c.Boots, formatValue(c.Lo, k.Unit), formatValue(c.Hi, k.Unit))}
+						FormatValue(c.Center, k.Unit), c.Boots, FormatValue(c.Lo, k.Unit), FormatValue(c.Hi, k.Unit))}
 				s.Medians = append(s.Medians, m)
 				cmd := "L"
 				if len(path) == 0 {
@@ -226,7 +226,7 @@ func niceStep(x float64) float64 {
 // tickLabel formats v like the table, without trailing zeros: "500ns",
 // "2.5µs".
 func tickLabel(v float64, unit string) string {
-	s := formatValue(v, unit)
+	s := FormatValue(v, unit)
 	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' && r != '-' })
 	if i < 0 {
 		i = len(s)

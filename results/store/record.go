@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"kharness/results/stream"
-	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -124,57 +122,9 @@ type BootRecord struct {
 	Host string `json:"-"`
 }
 
-// WriteFileAtomic writes data to path so that path holds either its old
-// content or all of data, never a part: it writes a temporary file in the
-// same directory, fsyncs it, renames it over path and fsyncs the directory.
-// On error the temporary file is removed and path is left as it was.
-func WriteFileAtomic(path string, data []byte, perm os.FileMode) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(tmp)
-			err = fmt.Errorf("writing %s: %w", path, err)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(perm); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// WriteJSONAtomic writes v as indented JSON to path with WriteFileAtomic,
-// mode 0644.
-func WriteJSONAtomic(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding %s: %w", path, err)
-	}
-	return WriteFileAtomic(path, append(data, '\n'), 0o644)
-}
-
-// readJSON decodes the JSON file at path into v.
-func readJSON(path string, v any) error {
+// ReadJSON decodes the JSON file at path into v, read as every stored file
+// is (stream.ReadStored).
+func ReadJSON(path string, v any) error {
 	data, err := stream.ReadStored(path)
 	if err != nil {
 		return err
@@ -189,20 +139,6 @@ func readJSON(path string, v any) error {
 func checkSchema(path string, schema int) error {
 	if schema > SchemaVersion {
 		return fmt.Errorf("reading %s: schema %d is newer than this kharness understands (%d)", path, schema, SchemaVersion)
-	}
-	return nil
-}
-
-// syncDir fsyncs the directory dir, so that renames and creations in it
-// survive a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing directory %s: %w", dir, err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"kharness/internal/atomicfile"
 	"kharness/internal/filelock"
 
 	"crypto/sha256"
@@ -192,7 +193,7 @@ func (a *Attempt) Commit(rec *BootRecord) error {
 	if err := syncFiles(a.Dir); err != nil {
 		return fmt.Errorf("committing %s: %w", a.Dir, err)
 	}
-	if err := WriteJSONAtomic(a.Path(BootFile), rec); err != nil {
+	if err := atomicfile.WriteJSON(a.Path(BootFile), rec); err != nil {
 		return fmt.Errorf("committing %s: %w", a.Dir, err)
 	}
 	run := filepath.Dir(filepath.Dir(a.Dir))
@@ -212,7 +213,7 @@ func (a *Attempt) Commit(rec *BootRecord) error {
 	}
 	a.Dir, a.done = final, true
 	for _, d := range []string{cellDir, filepath.Dir(cellDir), filepath.Join(run, tmpDir)} {
-		if err := syncDir(d); err != nil {
+		if err := atomicfile.SyncDir(d); err != nil {
 			return fmt.Errorf("committing %s: %w", final, err)
 		}
 	}
@@ -314,7 +315,7 @@ func readBoots(run string) ([]*BootRecord, []string, error) {
 			attempt, _ := strconv.Atoi(m[2])
 			rec := new(BootRecord)
 			path := filepath.Join(bdir, BootFile)
-			if err := readJSON(path, rec); err != nil {
+			if err := ReadJSON(path, rec); err != nil {
 				warns = append(warns, fmt.Sprintf("skipping %s: %v", bdir, err))
 				continue
 			}
@@ -433,7 +434,7 @@ func FailReason(r *BootRecord) string {
 // WriteRun writes r, stamped with the schema version, to RUN/run.json.
 func (s *Store) WriteRun(r *RunRecord) error {
 	r.Schema = SchemaVersion
-	return WriteJSONAtomic(filepath.Join(s.Dir, RunFile), r)
+	return atomicfile.WriteJSON(filepath.Join(s.Dir, RunFile), r)
 }
 
 // ReadRun reads RUN/run.json. The error matches os.ErrNotExist if there is
@@ -446,7 +447,7 @@ func (s *Store) ReadRun() (*RunRecord, error) {
 func ReadRunDir(dir string) (*RunRecord, error) {
 	path := filepath.Join(dir, RunFile)
 	r := new(RunRecord)
-	if err := readJSON(path, r); err != nil {
+	if err := ReadJSON(path, r); err != nil {
 		return nil, err
 	}
 	if err := checkSchema(path, r.Schema); err != nil {
@@ -458,5 +459,5 @@ func ReadRunDir(dir string) (*RunRecord, error) {
 // WriteConfig writes data, the config file a run was started with, to
 // RUN/config.toml.
 func (s *Store) WriteConfig(data []byte) error {
-	return WriteFileAtomic(filepath.Join(s.Dir, ConfigFile), data, 0o644)
+	return atomicfile.Write(filepath.Join(s.Dir, ConfigFile), data, 0o644)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"kharness/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,7 +146,7 @@ func TestStoreDiscardsUnfinished(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A kill -9 after boot.json was written but before the rename.
-	if err := WriteJSONAtomic(a.Path(BootFile), &BootRecord{Cell: "k--c", Status: StatusOK}); err != nil {
+	if err := atomicfile.WriteJSON(a.Path(BootFile), &BootRecord{Cell: "k--c", Status: StatusOK}); err != nil {
 		t.Fatal(err)
 	}
 	// A boot directory that never got its boot.json, and a stray file.
@@ -209,7 +210,7 @@ func TestStoreRun(t *testing.T) {
 	if out.Schema != SchemaVersion || out.Boots != 5 || out.Kernels[0].Label != "6.1" {
 		t.Errorf("ReadRun = %+v", out)
 	}
-	if err := WriteJSONAtomic(filepath.Join(s.Dir, RunFile), &RunRecord{Schema: SchemaVersion + 1}); err != nil {
+	if err := atomicfile.WriteJSON(filepath.Join(s.Dir, RunFile), &RunRecord{Schema: SchemaVersion + 1}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.ReadRun(); err == nil {
