@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"kharness/internal/tail"
 	"kharness/results/store"
 	"kharness/results/stream"
 )
@@ -196,7 +197,7 @@ func judge(v *Verdict, in judgeInput) {
 		v.Status, v.Stream = store.StatusOK, s
 	case !in.shutdown && in.waitErr != nil:
 		v.Status = store.StatusQEMUExit
-		v.Reason = fmt.Sprintf("QEMU exited (%v) without a guest power-off: %s", in.waitErr, lastLines(in.stderr, 5))
+		v.Reason = fmt.Sprintf("QEMU exited (%v) without a guest power-off: %s", in.waitErr, stderrTail(in.stderr))
 	case errors.Is(err, stream.ErrNoEndMarker):
 		v.Status, v.Reason = store.StatusTruncated, err.Error()
 	case errors.Is(err, stream.ErrCountMismatch):
@@ -204,14 +205,6 @@ func judge(v *Verdict, in judgeInput) {
 	default:
 		v.Status, v.Reason = store.StatusGarbled, err.Error()
 	}
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return stream.SafeText(strings.Join(lines, " | "), 2000)
 }
 
 // capture keeps the results port's bytes up to a limit and signals the first
@@ -308,4 +301,10 @@ func removeStaleVMDirs(tmp string) {
 			os.RemoveAll(filepath.Join(tmp, e.Name()))
 		}
 	}
+}
+
+// stderrTail is the last lines of QEMU's stderr, on one line, for an error
+// message.
+func stderrTail(stderr string) string {
+	return stream.SafeText(strings.Join(tail.Lines(stderr, 5), " | "), 2000)
 }

@@ -74,7 +74,7 @@ func Shell(ctx context.Context, opt ShellOptions) error {
 		return ErrInterrupted
 	}
 	if werr != nil && !vm.ShutdownSeen() {
-		return fmt.Errorf("QEMU exited without a guest power-off: %v: %s", werr, lastLines(vm.Stderr(), 5))
+		return fmt.Errorf("QEMU exited without a guest power-off: %v: %s", werr, stderrTail(vm.Stderr()))
 	}
 	return nil
 }

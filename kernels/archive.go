@@ -17,6 +17,7 @@ import (
 
 	"kharness/internal/atomicfile"
 	"kharness/internal/filelock"
+	"kharness/internal/tail"
 )
 
 // The archive: Debian suites beyond the ones the system's apt lists name.
@@ -239,7 +240,7 @@ func (a *Archive) Update(ctx context.Context, force bool) error {
 	cmd.WaitDelay = 5 * time.Second
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("updating Debian's suites: apt-get update: %w: %s", err, tail(string(out), 5))
+		return fmt.Errorf("updating Debian's suites: apt-get update: %w: %s", err, strings.Join(tail.Lines(string(out), 5), " | "))
 	}
 	// apt-get update exits 0 when a suite could not be fetched or its
 	// signature not checked: it only warns. A suite read unverified must
@@ -267,11 +268,6 @@ func updateProblems(out []byte) []string {
 		}
 	}
 	return bad
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], " | ")
 }
 
 // kernelPkgRE matches the packages that hold a kernel image, in the three

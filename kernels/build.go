@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"kharness/internal/filelock"
+	"kharness/internal/tail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -228,7 +229,7 @@ func (opt BuildOptions) make(ctx context.Context, tree, dir string, frag []byte)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("%w: make %s: %v\n%s", ErrBuildFailed, strings.Join(target, " "), err, logTail(logf.Name(), 20))
+			return fmt.Errorf("%w: make %s: %v\n%s", ErrBuildFailed, strings.Join(target, " "), err, logTail(logf.Name()))
 		}
 		return nil
 	}
@@ -302,12 +303,8 @@ func configure(ctx context.Context, tree, dir, cc string, frag []byte, run func(
 	return warns, nil
 }
 
-// logTail returns the last n lines of the file at path.
-func logTail(path string, n int) string {
+// logTail returns the last 20 lines of the build log at path.
+func logTail(path string) string {
 	data, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return strings.Join(tail.Lines(string(data), 20), "\n")
 }

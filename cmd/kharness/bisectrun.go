@@ -19,6 +19,7 @@ import (
 	"kharness/guest"
 	"kharness/harness"
 	"kharness/initramfs"
+	"kharness/internal/tail"
 	"kharness/kernels"
 	"kharness/results/stats"
 	"kharness/results/store"
@@ -223,7 +224,7 @@ func bootSteps(ctx context.Context, vm harness.VMOptions, n int, deadline time.D
 			}
 			fails = append(fails, reason)
 			fmt.Fprintf(stderr, "bisect-run: boot %d failed: %s\n", i+1, stream.SafeText(reason, 300))
-			for _, l := range tailOf(v.ConsoleTail, 5) {
+			for _, l := range tail.Last(v.ConsoleTail, 5) {
 				fmt.Fprintf(stderr, "  console: %s\n", stream.SafeText(l, 200))
 			}
 			continue
@@ -295,10 +296,6 @@ func kharnessSource(flagDir string) (string, error) {
 // loadAvg is the host's one-minute load average, which inflates what TCG
 // times when it exceeds the free cores.
 func loadAvg() string { return strconv.FormatFloat(harness.HostLoad()[0], 'f', 2, 64) }
-
-func tailOf(lines []string, n int) []string {
-	return lines[max(0, len(lines)-n):]
-}
 
 // short abbreviates a TreeCommit name to 12 hex digits (and its dirty suffix).
 func short(commit string) string {
