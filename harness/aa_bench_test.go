@@ -129,7 +129,7 @@ name = "b"
 // smallest shift a 5-vs-5 comparison calls.
 func aaTrials(b *testing.B, release, method string, a, bb []float64) {
 	called := func(x, y []float64) bool {
-		p := utest(x, y)
+		p := stats.UTest(x, y)
 		r := median(y) / median(x)
 		return p < 0.05 && (r > 1.02 || r < 0.98)
 	}

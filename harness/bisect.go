@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"kharness/results/stats"
 	"math"
-	"slices"
 	"strings"
-
-	"golang.org/x/perf/benchmath"
 )
 
 // SampleFunc returns the per-boot medians of the benchmark for kernel i,
@@ -87,7 +84,7 @@ func Bisect(ctx context.Context, labels []string, good, bad int, f SampleFunc, p
 		if b, err = f(ctx, bad, n); err != nil {
 			return r, err
 		}
-		pv := utest(g, b)
+		pv := stats.UTest(g, b)
 		if pv < p.Alpha {
 			r.Steps = append(r.Steps, endpointStep(good, labels, g, g, b, pv), endpointStep(bad, labels, b, g, b, pv))
 			break
@@ -149,7 +146,7 @@ func judgeKernel(ctx context.Context, f SampleFunc, labels []string, i, good, ba
 		if err != nil {
 			return BisectStep{}, err
 		}
-		st := BisectStep{Index: i, Label: labels[i], Boots: len(xs), Median: median(xs), PGood: utest(xs, g), PBad: utest(xs, b),
+		st := BisectStep{Index: i, Label: labels[i], Boots: len(xs), Median: median(xs), PGood: stats.UTest(xs, g), PBad: stats.UTest(xs, b),
 			GoodB: len(g), BadB: len(b), GoodM: median(g), BadM: median(b)}
 		st.RatioToGood = st.Median / st.GoodM
 		nearBad := math.Abs(st.Median-st.BadM) < math.Abs(st.Median-st.GoodM)
@@ -194,19 +191,8 @@ func (r *BisectResult) Partial() []BisectStep {
 
 func endpointStep(i int, labels []string, xs, g, b []float64, pv float64) BisectStep {
 	return BisectStep{Index: i, Label: labels[i], Boots: len(xs), Median: median(xs), Verdict: "endpoint",
-		PGood: utest(xs, g), PBad: utest(xs, b), GoodB: len(g), BadB: len(b), GoodM: median(g), BadM: median(b),
+		PGood: stats.UTest(xs, g), PBad: stats.UTest(xs, b), GoodB: len(g), BadB: len(b), GoodM: median(g), BadM: median(b),
 		RatioToGood: median(xs) / median(g)}
-}
-
-// utest is the two-sided Mann-Whitney U p-value of two samples (1 when
-// either is too small to test).
-func utest(a, b []float64) float64 {
-	if len(a) < 2 || len(b) < 2 {
-		return 1
-	}
-	sa := benchmath.NewSample(slices.Clone(a), &benchmath.DefaultThresholds)
-	sb := benchmath.NewSample(slices.Clone(b), &benchmath.DefaultThresholds)
-	return benchmath.AssumeNothing.Compare(sa, sb).P
 }
 
 // median is stats.Median, the project's one median.

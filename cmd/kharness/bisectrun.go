@@ -6,24 +6,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"kharness/guest"
 	"kharness/harness"
 	"kharness/initramfs"
-	"kharness/internal/tail"
 	"kharness/kernels"
 	"kharness/results/stats"
-	"kharness/results/store"
-	"kharness/results/stream"
 )
 
 // Exit codes of bisect-run, as `git bisect run` reads them: 0 good, 1 bad,
@@ -44,8 +38,8 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.SetOutput(stderr)
 	tree := fs.String("C", ".", "kernel source tree (a git work tree)")
 	fragment := fs.String("config", "", "config fragment or whole .config merged onto the minimal QEMU config (it wins, except where the image cannot boot)")
-	refNS := fs.Float64("ref-ns", 0, "reference: the good commit's number (see -measure), in ns/op")
-	refRun := fs.String("ref", "", "reference: a stored run directory; -stat of its boots' medians")
+	refNS := fs.Float64("ref-ns", 0, "reference: one number (the good commit's, see -measure), in ns/op; compared by percent only")
+	refRun := fs.String("ref", "", "reference: a stored run directory, such as the one -measure prints; its boots and the step's are compared as compare does (Mann-Whitney U, p < 0.05, and -threshold)")
 	refCell := fs.String("ref-cell", "", "with -ref: the cell to read when the run has several")
 	threshold := thresholdFlag(0.20)
 	fs.Var(&threshold, "threshold", "bad when the step's number exceeds the reference by more than this, as \"20%\" or 0.2")
@@ -88,20 +82,20 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case *boots < 1 || *count < 1 || *benchtime <= 0 || *timeout <= 0:
 		return abort(errors.New("-boots, -count, -benchtime and -timeout must be positive"))
 	}
-	ref, refDesc := *refNS, fmt.Sprintf("%.1f ns/op", *refNS)
+	ref, refDesc := []float64{*refNS}, fmt.Sprintf("%.1f ns/op", *refNS)
 	var refAccel string
 	if *refRun != "" {
 		var err error
-		if ref, refAccel, err = runReference(*refRun, *refCell, *bench, *stat); err != nil {
+		if ref, refAccel, err = harness.ReferenceValues(*refRun, *refCell, *bench); err != nil {
 			return abort(err)
 		}
-		refDesc = fmt.Sprintf("%.1f ns/op (%s)", ref, *refRun)
+		refDesc = fmt.Sprintf("%s (%d boots, median %.1f ns/op)", *refRun, len(ref), stats.Median(ref))
 	}
 	if err := kernels.CheckBuildTools(ctx); err != nil {
 		return abort(err)
 	}
-	var err error
 	if *cache == "" {
+		var err error
 		if *cache, err = kernels.DefaultCacheDir(); err != nil {
 			return abort(err)
 		}
@@ -110,171 +104,78 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return abort(err)
 	}
-	var makeLog io.Writer
+	o := harness.TreeStepOptions{Tree: *tree, Fragment: *fragment, MakeJobs: *jobs,
+		Bench: *bench, Benchtime: *benchtime, Count: *count, Boots: *boots, Timeout: *timeout, Cmdline: *extra, Accel: *accel,
+		Run: harness.RunOptions{CacheDir: *cache, SourceDir: srcDir, QEMU: *qemu, Command: os.Args, Progress: &harness.Progress{W: stderr}}}
 	if *verbose {
-		makeLog = stderr
+		o.MakeLog = stderr
 	}
-	b, err := kernels.BuildTree(ctx, kernels.BuildOptions{Tree: *tree, CacheDir: *cache, Fragment: *fragment, Jobs: *jobs, Log: makeLog})
-	if ctx.Err() != nil {
+	step, err := harness.RunTreeStep(ctx, o)
+	switch {
+	case ctx.Err() != nil || errors.Is(err, harness.ErrInterrupted):
 		return &exitError2{exitInterrupted, harness.ErrInterrupted}
-	}
-	if errors.Is(err, kernels.ErrBuildFailed) {
+	case errors.Is(err, kernels.ErrBuildFailed):
 		commit, _ := kernels.TreeCommit(ctx, *tree)
 		fmt.Fprintf(stderr, "bisect-run %s: build failed: skip\n", short(commit))
 		return &exitError2{bisectSkip, err}
-	}
-	if err != nil {
+	case err != nil:
 		return abort(err)
 	}
-	built := fmt.Sprintf("built in %.1fs", b.Duration.Seconds())
-	if b.Cached {
-		built = "build cached"
+	if refAccel != "" && refAccel != step.Accel {
+		return abort(fmt.Errorf("the reference %s ran under %s, this step under %s: the numbers do not compare", *refRun, refAccel, step.Accel))
 	}
-	for i, w := range b.Warnings {
+	for i, w := range step.Build.Warnings {
 		if i == 5 {
-			fmt.Fprintf(stderr, "bisect-run: and %d more config changes (see %s)\n", len(b.Warnings)-i, b.Kernel.ConfigPath)
+			fmt.Fprintf(stderr, "bisect-run: and %d more config changes (see %s)\n", len(step.Build.Warnings)-i, step.Build.Kernel.ConfigPath)
 			break
 		}
 		fmt.Fprintf(stderr, "bisect-run: olddefconfig set %s\n", w)
 	}
-
-	img, err := initramfs.Build(ctx, initramfs.Options{SourceDir: srcDir, CacheDir: *cache})
-	if err != nil {
-		return abort(err)
-	}
-	ch, err := harness.ChooseAccel(ctx, *accel, func(ctx context.Context, accel string) error {
-		return harness.ProbeKernel(ctx, *qemu, b.Kernel, img.Path, accel)
-	})
-	if err != nil {
-		return abort(err)
-	}
-	if refAccel != "" && refAccel != ch.Accel {
-		return abort(fmt.Errorf("the reference %s ran under %s, this step under %s: the numbers do not compare", *refRun, refAccel, ch.Accel))
-	}
-	params := guest.Params{Run: regexp.QuoteMeta("Benchmark"+*bench) + "$", Benchtime: *benchtime, Count: *count}
-	cmdline := strings.Join(slices.DeleteFunc(append([]string{harness.BaseCmdline, strings.TrimSpace(*extra)}, params.Args()...),
-		func(s string) bool { return s == "" }), " ")
-	vm := harness.VMOptions{QEMU: *qemu, Kernel: b.Kernel.Path, Initrd: img.Path, Cmdline: cmdline, Accel: ch.Accel}
-	meds, fails, err := bootSteps(ctx, vm, *boots, *timeout, *bench, stderr)
-	if errors.Is(err, harness.ErrInterrupted) || ctx.Err() != nil {
-		return &exitError2{exitInterrupted, harness.ErrInterrupted}
-	}
-	if err != nil {
-		return abort(err)
-	}
-	var each []string
-	for _, m := range meds {
-		each = append(each, fmt.Sprintf("%.0f", m))
-	}
-	head := fmt.Sprintf("bisect-run %s: %s, boots %d/%d ok [%s] (%s, load %s)", short(b.Commit), built, len(meds), *boots, strings.Join(each, " "), ch.Accel, loadAvg())
-	if len(meds) == 0 || len(meds)*2 <= *boots {
+	head := stepHead(step, *boots)
+	if len(step.Values) == 0 || len(step.Values)*2 <= *boots {
 		fmt.Fprintf(stderr, "%s: too few boots: skip\n", head)
-		return &exitError2{bisectSkip, fmt.Errorf("%d of %d boots failed: %s", len(fails), *boots, strings.Join(fails, "; "))}
+		return &exitError2{bisectSkip, fmt.Errorf("%d of %d boots gave no number: %s", step.Failed, *boots, strings.Join(step.Bad, "; "))}
 	}
-	med := stats.Median(meds)
+	value := stats.Median(step.Values)
 	if *stat == "min" {
-		med = slices.Min(meds)
+		value = slices.Min(step.Values)
 	}
 	if *measure {
-		fmt.Fprintf(stderr, "%s, %s %.1f ns/op\n", head, *stat, med)
-		fmt.Fprintf(stdout, "%s %.1f ns/op\n", b.Commit, med)
+		fmt.Fprintf(stderr, "%s, %s %.1f ns/op; as a reference: -ref %s\n", head, *stat, value, step.Dir)
+		fmt.Fprintf(stdout, "%s %.1f ns/op %s\n", step.Build.Commit, value, step.Dir)
 		return nil
 	}
-	change := med/ref - 1
+	vals := step.Values
+	if len(ref) == 1 {
+		vals = []float64{value} // one number against one number: the step's -stat
+	}
+	v := harness.JudgeTreeStep(ref, vals, 0.05, float64(threshold))
 	verdict, code := "good", bisectGood
-	if change > float64(threshold) {
+	switch {
+	case v.Skip:
+		verdict, code = "skip", bisectSkip
+	case v.Bad:
 		verdict, code = "bad", bisectBad
 	}
-	fmt.Fprintf(stderr, "%s, %s %.1f ns/op vs ref %s (%+.1f%%, threshold %s): %s\n",
-		head, *stat, med, refDesc, change*100, threshold.String(), verdict)
+	fmt.Fprintf(stderr, "%s, %s %.1f ns/op vs ref %s: %s: %s\n", head, *stat, value, refDesc, v.Reason, verdict)
 	if code == bisectGood {
 		return nil
 	}
 	return &exitError2{code, nil}
 }
 
-// bootSteps boots vm n times and returns the median of bench's samples in
-// each boot that succeeded, and the reasons of those that did not.
-func bootSteps(ctx context.Context, vm harness.VMOptions, n int, deadline time.Duration, bench string, stderr io.Writer) (meds []float64, fails []string, err error) {
-	dir, err := os.MkdirTemp("", "kharness-bisect-")
-	if err != nil {
-		return nil, nil, err
+// stepHead is the start of a step's log line: the commit, the build and
+// each boot's number.
+func stepHead(step *harness.TreeStep, boots int) string {
+	built := fmt.Sprintf("built in %.1fs", step.Build.Duration.Seconds())
+	if step.Build.Cached {
+		built = "build cached"
 	}
-	defer os.RemoveAll(dir)
-	for i := 0; i < n; i++ {
-		v, err := harness.Boot(ctx, harness.BootSpec{VM: vm, Deadline: deadline},
-			filepath.Join(dir, "console.log"), filepath.Join(dir, "results.raw"))
-		if err != nil {
-			return nil, nil, err
-		}
-		var samples []float64
-		if v.Status.OK() {
-			for _, r := range v.Stream.Results {
-				for _, val := range r.Values {
-					if r.Name == bench && val.Unit == "ns/op" {
-						samples = append(samples, val.Value)
-					}
-				}
-			}
-		}
-		if len(samples) == 0 {
-			reason := fmt.Sprintf("%s: %s", v.Status, v.Reason)
-			if v.Status.OK() {
-				reason = "no " + bench + " ns/op result (skipped by the guest?)"
-			}
-			fails = append(fails, reason)
-			fmt.Fprintf(stderr, "bisect-run: boot %d failed: %s\n", i+1, stream.SafeText(reason, 300))
-			for _, l := range tail.Last(v.ConsoleTail, 5) {
-				fmt.Fprintf(stderr, "  console: %s\n", stream.SafeText(l, 200))
-			}
-			continue
-		}
-		meds = append(meds, stats.Median(samples))
+	each := make([]string, len(step.Values))
+	for i, m := range step.Values {
+		each[i] = fmt.Sprintf("%.0f", m)
 	}
-	return meds, fails, nil
-}
-
-// runReference reads the reference from a stored run: the median (or min)
-// over its ok boots of each boot's median of bench, in ns/op, and the accelerator
-// they ran under.
-func runReference(dir, cell, bench, stat string) (float64, string, error) {
-	boots, err := store.LoadBoots(dir)
-	if err != nil {
-		return 0, "", err
-	}
-	// The same reading as compare and bisect: each boot's file checked
-	// against its sha256, every value validated, the host guard applied.
-	re := regexp.MustCompile("^" + regexp.QuoteMeta(bench) + "$")
-	perCell := map[string][]float64{}
-	accel := map[string]string{}
-	for _, b := range boots {
-		if !b.Status.OK() || (cell != "" && b.Cell != cell) || perCell[b.Cell] != nil {
-			continue
-		}
-		c := b.Cell
-		vals, _, _, err := stats.BootSamples([]string{dir}, func(r *store.BootRecord) bool { return r.Cell == c }, re, "sec/op", stats.StatMedian, 0)
-		if errors.Is(err, stats.ErrNoBenchmark) || (err == nil && len(vals) == 0) {
-			continue // this cell has no such benchmark, or no usable boot
-		}
-		if err != nil {
-			return 0, "", err
-		}
-		for i := range vals {
-			vals[i] *= 1e9
-		}
-		perCell[c], accel[c] = vals, b.Accel
-	}
-	cells := slices.Sorted(maps.Keys(perCell))
-	switch {
-	case len(cells) == 0:
-		return 0, "", fmt.Errorf("-ref %s: no ok boot with %s in ns/op%s", dir, bench, map[bool]string{true: " in cell " + cell}[cell != ""])
-	case len(cells) > 1:
-		return 0, "", fmt.Errorf("-ref %s has %s in several cells (%s): choose one with -ref-cell", dir, bench, strings.Join(cells, ", "))
-	}
-	if stat == "min" {
-		return slices.Min(perCell[cells[0]]), accel[cells[0]], nil
-	}
-	return stats.Median(perCell[cells[0]]), accel[cells[0]], nil
+	return fmt.Sprintf("bisect-run %s: %s, boots %d/%d ok [%s] (%s, load %s)", short(step.Build.Commit), built, len(step.Values), boots, strings.Join(each, " "), step.Accel, loadAvg())
 }
 
 // kharnessSource finds the kharness tree the guest image is built from:
