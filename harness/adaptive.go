@@ -6,7 +6,6 @@ import (
 	"math"
 	"sort"
 
-	"kharness/kernels"
 	"kharness/results/stats"
 	"kharness/results/store"
 	"kharness/results/stream"
@@ -100,7 +99,8 @@ func decisions(t *stats.Table, maxBoots int) ([]Decision, map[[2]string]bool) {
 // untilDecided adds one boot at a time to each cell an open comparison
 // needs, re-judging after every round, until nothing is open or the cap is
 // reached.
-func untilDecided(ctx context.Context, opt RunOptions, rec *store.RunRecord, kerns []*kernels.Kernel, image string, accel AccelChoice, jobs int, sum *RunSummary) error {
+func (r *runner) untilDecided(ctx context.Context) error {
+	opt, rec, kerns, sum := r.opt, r.rec, r.kerns, r.sum
 	cfg, p := opt.Config, opt.Progress
 	maxBoots := opt.MaxBoots
 	if maxBoots < cfg.Boots {
@@ -136,8 +136,8 @@ func untilDecided(ctx context.Context, opt RunOptions, rec *store.RunRecord, ker
 		}
 		sort.Slice(todo, func(i, j int) bool { return todo[i].cell < todo[j].cell })
 		p.Logf("until decided, round %d: %d comparisons open, one more boot for %d cells", round, countOpen(ds), len(todo))
-		p.Begin(len(todo), 0, jobs)
-		if err := runJobs(ctx, opt, todo, image, accel, jobs, sum); err != nil {
+		p.Begin(len(todo), 0, r.jobs)
+		if err := r.runJobs(ctx, todo); err != nil {
 			return err
 		}
 	}

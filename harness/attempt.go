@@ -23,8 +23,8 @@ import (
 // runJob runs the attempts one boot still has, committing each. A boot that
 // succeeds stops; one interrupted by ctx is discarded, never committed, so a
 // resumed run does it again.
-func runJob(ctx context.Context, opt RunOptions, j job, image string, accel AccelChoice, jobs int, sum *RunSummary, mu *sync.Mutex) error {
-	cfg, p := opt.Config, opt.Progress
+func (r *runner) runJob(ctx context.Context, j job) error {
+	cfg, p, sum, mu := r.opt.Config, r.opt.Progress, r.sum, &r.mu
 	for attempt := j.attempts + 1; attempt <= 1+cfg.Retries; attempt++ {
 		if ctx.Err() != nil {
 			return nil
@@ -33,7 +33,7 @@ func runJob(ctx context.Context, opt RunOptions, j job, image string, accel Acce
 		if err != nil {
 			return err
 		}
-		rec, err := attemptBoot(ctx, opt, j, att, image, accel, jobs)
+		rec, err := r.attemptBoot(ctx, j, att)
 		if errors.Is(err, ErrInterrupted) {
 			att.Discard()
 			return nil
@@ -66,7 +66,8 @@ func runJob(ctx context.Context, opt RunOptions, j job, image string, accel Acce
 }
 
 // attemptBoot boots once into att's directory and fills the boot's record.
-func attemptBoot(ctx context.Context, opt RunOptions, j job, att *store.Attempt, image string, accel AccelChoice, jobs int) (*store.BootRecord, error) {
+func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (*store.BootRecord, error) {
+	opt, image, accel, jobs := r.opt, r.image, r.accel, r.jobs
 	cfg := opt.Config
 	vmo := vmOptions(opt, j.kernel, image, accel.Accel, j.config, "")
 	spec := BootSpec{Deadline: cfg.BootTimeout()}

@@ -190,9 +190,10 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		return nil, err
 	}
 	p.Begin(len(todo), sum.Skipped, jobs)
-	err = runJobs(ctx, opt, todo, img.Path, accel, jobs, sum)
+	r := &runner{opt: opt, rec: rec, kerns: kerns, image: img.Path, accel: accel, jobs: jobs, sum: sum}
+	err = r.runJobs(ctx, todo)
 	if err == nil && ctx.Err() == nil && opt.UntilDecided {
-		err = untilDecided(ctx, opt, rec, kerns, img.Path, accel, jobs, sum)
+		err = r.untilDecided(ctx)
 	}
 	p.End()
 	sum.Wall = time.Since(start)
@@ -202,24 +203,37 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 	return sum, err
 }
 
-// runJobs runs boots on jobs workers and returns the first error that is
-// not a boot's own failure.
-func runJobs(ctx context.Context, opt RunOptions, todo []job, image string, accel AccelChoice, jobs int, sum *RunSummary) error {
+// runner is one invocation's run loop: what every boot of it shares.
+type runner struct {
+	opt   RunOptions
+	rec   *store.RunRecord
+	kerns []*kernels.Kernel // in the config's order, as rec.Kernels
+	image string
+	accel AccelChoice
+	jobs  int // concurrent VMs
+	sum   *RunSummary
+
+	mu sync.Mutex // guards sum's counts
+}
+
+// runJobs runs boots on r.jobs workers and returns the first error that
+// is not a boot's own failure.
+func (r *runner) runJobs(ctx context.Context, todo []job) error {
 	ch := make(chan job)
 	var wg sync.WaitGroup
-	var mu sync.Mutex
+	var errMu sync.Mutex
 	var firstErr error
-	for w := 0; w < jobs; w++ {
+	for w := 0; w < r.jobs; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				if err := runJob(ctx, opt, j, image, accel, jobs, sum, &mu); err != nil {
-					mu.Lock()
+				if err := r.runJob(ctx, j); err != nil {
+					errMu.Lock()
 					if firstErr == nil {
 						firstErr = err
 					}
-					mu.Unlock()
+					errMu.Unlock()
 				}
 			}
 		}()
