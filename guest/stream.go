@@ -17,8 +17,9 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
 	"kharness/results/wire"
+
+	"golang.org/x/sys/unix"
 )
 
 // StreamVersion is the value of the first line, "kharness-stream: 1".
