@@ -115,7 +115,7 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	alpha := fs.Float64("alpha", 0.05, "significance level of each test")
 	benchtime := fs.String("benchtime", "100ms", "one sample")
 	count := fs.Int("count", 10, "samples per boot")
-	accel := fs.String("accel", "auto", "auto, kvm or tcg")
+	accel := accelFlag(fs, "auto", "auto, kvm or tcg")
 	cache := fs.String("cache", "", "cache for kernels and images")
 	jobs := fs.Int("j", 0, "concurrent VMs (default: free host cores less one for QEMU, ÷ vCPUs)")
 	slow := slowFactorFlag(fs)
@@ -132,23 +132,8 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	switch *metric {
-	case "":
-	case "insns", "kinsns":
-		*unit = stream.InsnsUnit
-		if *metric == "kinsns" {
-			*unit = stream.KernelInsnsUnit
-		}
-		// The counts need no timed samples: the fewest that still
-		// calibrate the count phase, and a directory of their own.
-		if !set["count"] {
-			*count = 1
-		}
-		if !set["o"] {
-			*out = "runs/bisect-insns"
-		}
-	default:
-		return badFlag(fmt.Errorf("-metric %q: want insns or kinsns", *metric))
+	if err := applyMetric(*metric, set, unit, count, out); err != nil {
+		return badFlag(err)
 	}
 	st, err := stats.ParseBootStat(*perBoot)
 	if err != nil {
@@ -158,64 +143,26 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return badFlag(err)
 	}
-	if *accel != "auto" && *accel != "kvm" && *accel != "tcg" {
-		return badFlag(fmt.Errorf("-accel %q: want auto, kvm or tcg", *accel))
-	}
 	src, err := cacheAndSource(cache)
 	if err != nil {
 		return err
 	}
 	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
-	cs, err := listFamilies(ctx, *family, *flavour, *suite, p.Logf)
+	cs, err := bisectRange(ctx, *good, *bad, *family, set["family"], *flavour, *suite, p)
 	if err != nil {
 		return err
 	}
-	gi, gerr := findKernel(cs, *good)
-	bi, berr := findKernel(cs, *bad)
-	if (gerr != nil || berr != nil) && *suite == "" {
-		// Not both in the system's lists: order every kernel of every
-		// suite kharness knows (6.16.3 .. 7.3.4 are only in backports).
-		fam := *family
-		if !set["family"] {
-			fam = ""
-		}
-		p.Logf("-good or -bad is not in the system's apt lists: looking in every Debian suite kharness knows")
-		if cs, err = listFamilies(ctx, fam, *flavour, "all", p.Logf); err != nil {
-			return err
-		}
-		gi, gerr = findKernel(cs, *good)
-		bi, berr = findKernel(cs, *bad)
-	}
-	if gerr != nil {
-		return gerr
-	}
-	if berr != nil {
-		return berr
-	}
-	if gi >= bi {
-		return fmt.Errorf("-good %s must be older than -bad %s", cs[gi].Release, cs[bi].Release)
-	}
-	cs = cs[gi : bi+1]
 	p.Logf("bisecting %s over %d kernels: %s .. %s", *bench, len(cs), cs[0].Release, cs[len(cs)-1].Release)
 	kb := &harness.KernelBisect{
 		Kernels: cs, Good: 0, Bad: len(cs) - 1, Bench: *bench, Unit: *unit, Stat: st, SlowFactor: sf, Cmdline: *cmdline,
-		Benchtime: *benchtime, Count: *count, Accel: *accel,
+		Benchtime: *benchtime, Count: *count, Accel: string(*accel),
 		Params: harness.BisectParams{Alpha: *alpha, StartBoots: *boots, MaxBoots: *maxBoots},
 		Run:    harness.RunOptions{OutDir: *out, CacheDir: *cache, SourceDir: src, QEMU: harness.DefaultQEMU, Jobs: *jobs, Progress: p},
 	}
 	start := time.Now()
 	r, err := harness.BisectKernels(ctx, kb)
 	if r != nil && len(r.Steps) > 0 {
-		harness.WriteBisect(stdout, r, *unit, time.Since(start))
-		// Exact counts do not go through the host guard: what it set
-		// aside of the timed samples says nothing about them.
-		if !stream.ExactUnit(*unit) {
-			if gs, gerr := kb.GuardStats(); gerr != nil {
-				fmt.Fprintf(stderr, "kharness: host guard: %v\n", gerr)
-			} else if gs.Samples > 0 {
-				fmt.Fprintln(stdout, gs)
-			}
-		}
+		writeBisect(stdout, stderr, kb, r, time.Since(start))
 	}
 	if errors.Is(err, harness.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
@@ -225,6 +172,78 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if r.FirstBad < 0 {
 		return &exitError2{exitUndecided, nil}
+	}
+	return nil
+}
+
+// bisectRange lists the kernels from good to bad: from the system's apt
+// lists, or from suite; when either end is not in the system's lists, from
+// every suite kharness knows (6.16.3 .. 7.3.4 are only in backports), in
+// every family unless familySet.
+func bisectRange(ctx context.Context, good, bad, family string, familySet bool, flavour, suite string, p *harness.Progress) ([]kernels.Candidate, error) {
+	cs, err := listFamilies(ctx, family, flavour, suite, p.Logf)
+	if err != nil {
+		return nil, err
+	}
+	gi, gerr := findKernel(cs, good)
+	bi, berr := findKernel(cs, bad)
+	if (gerr != nil || berr != nil) && suite == "" {
+		if !familySet {
+			family = ""
+		}
+		p.Logf("-good or -bad is not in the system's apt lists: looking in every Debian suite kharness knows")
+		if cs, err = listFamilies(ctx, family, flavour, "all", p.Logf); err != nil {
+			return nil, err
+		}
+		gi, gerr = findKernel(cs, good)
+		bi, berr = findKernel(cs, bad)
+	}
+	if gerr != nil {
+		return nil, gerr
+	}
+	if berr != nil {
+		return nil, berr
+	}
+	if gi >= bi {
+		return nil, fmt.Errorf("-good %s must be older than -bad %s", cs[gi].Release, cs[bi].Release)
+	}
+	return cs[gi : bi+1], nil
+}
+
+// writeBisect prints the bisection's table and, for a timed metric, what
+// the host guard set aside (exact counts do not go through it).
+func writeBisect(stdout, stderr io.Writer, kb *harness.KernelBisect, r *harness.BisectResult, wall time.Duration) {
+	harness.WriteBisect(stdout, r, kb.Unit, wall)
+	if stream.ExactUnit(kb.Unit) {
+		return
+	}
+	if gs, err := kb.GuardStats(); err != nil {
+		fmt.Fprintf(stderr, "kharness: host guard: %v\n", err)
+	} else if gs.Samples > 0 {
+		fmt.Fprintln(stdout, gs)
+	}
+}
+
+// applyMetric turns -metric insns or kinsns into the unit bisected, and,
+// where the command line left them, one sample a boot (the counts need no
+// timed samples: the fewest that still calibrate the count phase) and a
+// results root of their own.
+func applyMetric(metric string, set map[string]bool, unit *string, count *int, out *string) error {
+	switch metric {
+	case "":
+		return nil
+	case "insns":
+		*unit = stream.InsnsUnit
+	case "kinsns":
+		*unit = stream.KernelInsnsUnit
+	default:
+		return fmt.Errorf("-metric %q: want insns or kinsns", metric)
+	}
+	if !set["count"] {
+		*count = 1
+	}
+	if !set["o"] {
+		*out = "runs/bisect-insns"
 	}
 	return nil
 }

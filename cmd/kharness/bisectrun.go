@@ -51,7 +51,7 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	count := fs.Int("count", 5, "samples per boot")
 	timeout := fs.Duration("timeout", 120*time.Second, "one boot's deadline")
 	extra := fs.String("append", "", "extra kernel arguments, e.g. pti=on")
-	accel := fs.String("accel", "auto", "auto, kvm or tcg")
+	accel := accelFlag(fs, "auto", "auto, kvm or tcg")
 	qemu := fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
 	cache := fs.String("cache", "", "cache for builds and the image (default $KHARNESS_CACHE or the XDG cache)")
 	jobs := fs.Int("j", 0, "make -j (default: host cores)")
@@ -105,7 +105,7 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return abort(err)
 	}
 	o := harness.TreeStepOptions{Tree: *tree, Fragment: *fragment, MakeJobs: *jobs,
-		Bench: *bench, Benchtime: *benchtime, Count: *count, Boots: *boots, Timeout: *timeout, Cmdline: *extra, Accel: *accel,
+		Bench: *bench, Benchtime: *benchtime, Count: *count, Boots: *boots, Timeout: *timeout, Cmdline: *extra, Accel: string(*accel),
 		Run: harness.RunOptions{CacheDir: *cache, SourceDir: srcDir, QEMU: *qemu, Command: os.Args, Progress: &harness.Progress{W: stderr}}}
 	if *verbose {
 		o.MakeLog = stderr

@@ -101,6 +101,27 @@ func (cf *compareFlags) options() (stats.CompareOptions, error) {
 	return stats.CompareOptions{Column: *cf.col, Force: *cf.force, Alpha: *cf.alpha, Threshold: th, SlowFactor: slow, Detect: float64(cf.detect), HostCorrect: *cf.correct}, nil
 }
 
+// accelValue is an -accel flag: auto, kvm or tcg, refused at parse time
+// otherwise; empty where the flag's default is (run's "the config's").
+type accelValue string
+
+func (a *accelValue) String() string { return string(*a) }
+
+func (a *accelValue) Set(s string) error {
+	if s != "auto" && s != "kvm" && s != "tcg" {
+		return fmt.Errorf("want auto, kvm or tcg")
+	}
+	*a = accelValue(s)
+	return nil
+}
+
+// accelFlag defines -accel on fs with default def and the usage text.
+func accelFlag(fs *flag.FlagSet, def, usage string) *accelValue {
+	a := accelValue(def)
+	fs.Var(&a, "accel", usage)
+	return &a
+}
+
 // slowFactorFlag defines -slow-factor on fs: the host guard's factor.
 func slowFactorFlag(fs *flag.FlagSet) *float64 {
 	return fs.Float64("slow-factor", stats.DefaultSlowFactor,

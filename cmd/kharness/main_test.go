@@ -224,7 +224,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", filepath.Join(dir, "missing.toml")}, exitError, "missing.toml"},
 		{[]string{"compare", "-col", "colour", dir}, exitUsage, "-col"},
 		{[]string{"compare", "-alpha", "2", dir}, exitUsage, "-alpha"},
-		{[]string{"run", "-accel", "xen", "../../configs/default.toml"}, exitUsage, `-accel "xen"`},
+		{[]string{"run", "-accel", "xen", "../../configs/default.toml"}, exitUsage, `invalid value "xen" for flag -accel: want auto, kvm or tcg`},
 		{[]string{"run", "-shard", "3/2", "../../configs/default.toml"}, exitUsage, "shard"},
 		{[]string{"run", "-col", "colour", "../../configs/default.toml"}, exitUsage, "-col"},
 		{[]string{"run", "-insns", "maybe", "../../configs/default.toml"}, exitUsage, "-insns"},

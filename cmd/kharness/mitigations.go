@@ -31,7 +31,7 @@ func mitigationsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	boots := fs.Int("boots", 5, "boots per kernel and config (5: the fewest at which a Mann-Whitney test reaches p < 0.01)")
 	bench := fs.String("bench", harness.DefaultMitigationsBench, "regexp: the benchmarks each mitigation is priced on")
 	cpu := fs.String("cpu", "", "guest -cpu for every boot (default: qemu64 under TCG, host under KVM): the mitigations are those the kernel runs on this model")
-	accel := fs.String("accel", "auto", "auto, kvm or tcg")
+	accel := accelFlag(fs, "auto", "auto, kvm or tcg")
 	flavour := fs.String("flavour", kernels.DefaultFlavour, "Debian kernel flavour for families and releases")
 	out := fs.String("o", "", "directory (default runs/mitigations-<time>): probe/ and matrix/ go under it; an existing one is resumed")
 	cache := fs.String("cache", "", "cache for kernels and images (default $KHARNESS_CACHE or the XDG cache)")
@@ -59,9 +59,6 @@ func mitigationsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	if !(*alpha > 0 && *alpha < 1) {
 		return badFlag(fmt.Errorf("-alpha %v: want a level in (0, 1)", *alpha))
 	}
-	if *accel != "auto" && *accel != "kvm" && *accel != "tcg" {
-		return badFlag(fmt.Errorf("-accel %q: want auto, kvm or tcg", *accel))
-	}
 	if *out == "" {
 		*out = filepath.Join("runs", "mitigations-"+time.Now().Format("20060102-150405"))
 	}
@@ -85,7 +82,7 @@ func mitigationsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
 	res, err := harness.Mitigations(ctx, harness.MitigationsOptions{
-		Kernels: ks, Boots: *boots, Bench: *bench, CPU: *cpu, Accel: *accel,
+		Kernels: ks, Boots: *boots, Bench: *bench, CPU: *cpu, Accel: string(*accel),
 		Run: harness.RunOptions{OutDir: *out, CacheDir: *cache, SourceDir: src, QEMU: *qemu, Jobs: *jobs, Progress: p,
 			Command: append([]string{"kharness", "mitigations"}, args...)},
 	})

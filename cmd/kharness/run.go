@@ -21,7 +21,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.SetOutput(stderr)
 	out := fs.String("o", "", "run directory (default runs/<config>-<time>); an existing one is resumed")
 	jobs := fs.Int("j", 0, "concurrent VMs (default: free host cores less one for QEMU, ÷ vCPUs; never more than cores ÷ vCPUs)")
-	accel := fs.String("accel", "", "override the config's accelerator: auto, kvm or tcg")
+	accel := accelFlag(fs, "", "override the config's accelerator: auto, kvm or tcg")
 	cache := fs.String("cache", "", "cache for kernels and images (default $KHARNESS_CACHE or the XDG cache)")
 	qemu := fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
 	col := fs.String("col", "config", "table column axis: config or kernel")
@@ -52,9 +52,6 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if !(*alpha > 0 && *alpha < 1) {
 		return badFlag(fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", *alpha))
 	}
-	if *accel != "" && *accel != "auto" && *accel != "kvm" && *accel != "tcg" {
-		return badFlag(fmt.Errorf("-accel %q: want auto, kvm or tcg", *accel))
-	}
 	if *insns != "" && !slices.Contains(harness.InsnsModes, *insns) {
 		return badFlag(fmt.Errorf("-insns %q: want auto, on or off", *insns))
 	}
@@ -74,8 +71,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if *accel != "" {
-		cfg.Accel = *accel
+	if string(*accel) != "" {
+		cfg.Accel = string(*accel)
 	}
 	if *out == "" {
 		base := strings.TrimSuffix(filepath.Base(cfgPath), filepath.Ext(cfgPath))

@@ -41,7 +41,7 @@ func parseKernelArg(arg string) (kernels.Source, error) {
 func shellCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("shell", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	accel := fs.String("accel", "auto", "auto, kvm or tcg")
+	accel := accelFlag(fs, "auto", "auto, kvm or tcg")
 	cache := fs.String("cache", "", "cache for kernels and images (default $KHARNESS_CACHE or the XDG cache)")
 	qemu := fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
 	smp := fs.Int("smp", 1, "guest vCPUs")
@@ -82,7 +82,7 @@ func shellCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr
 	if err != nil {
 		return err
 	}
-	ch, err := harness.ChooseAccel(ctx, *accel, func(ctx context.Context, accel string) error {
+	ch, err := harness.ChooseAccel(ctx, string(*accel), func(ctx context.Context, accel string) error {
 		return harness.ProbeKernel(ctx, *qemu, k, img.Path, accel)
 	})
 	if err != nil {
