@@ -31,83 +31,102 @@ const (
 	bisectAbort = 128
 )
 
-// bisectRunCmd builds the kernel tree's checked-out commit, boots it and
-// says whether its null syscall is slower than a reference.
-func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// bisectRunFlags are bisect-run's flags, parsed.
+type bisectRunFlags struct {
+	tree, fragment, refRun, refCell, stat, bench, extra, qemu, cache, src string
+	refNS                                                                 float64
+	threshold                                                             thresholdFlag
+	measure, verbose                                                      bool
+	boots, count, jobs                                                    int
+	benchtime, timeout                                                    time.Duration
+	accel                                                                 *accelValue
+}
+
+// parseBisectRunFlags parses and checks bisect-run's command line.
+func parseBisectRunFlags(args []string, stderr io.Writer) (*bisectRunFlags, error) {
+	f := &bisectRunFlags{threshold: thresholdFlag(0.20)}
 	fs := flag.NewFlagSet("bisect-run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	tree := fs.String("C", ".", "kernel source tree (a git work tree)")
-	fragment := fs.String("config", "", "config fragment or whole .config merged onto the minimal QEMU config (it wins, except where the image cannot boot)")
-	refNS := fs.Float64("ref-ns", 0, "reference: one number (the good commit's, see -measure), in ns/op; compared by percent only")
-	refRun := fs.String("ref", "", "reference: a stored run directory, such as the one -measure prints; its boots and the step's are compared as compare does (Mann-Whitney U, p < 0.05, and -threshold)")
-	refCell := fs.String("ref-cell", "", "with -ref: the cell to read when the run has several")
-	threshold := thresholdFlag(0.20)
-	fs.Var(&threshold, "threshold", "bad when the step's number exceeds the reference by more than this, as \"20%\" or 0.2")
-	measure := fs.Bool("measure", false, "build, boot and print the step's number (to take a reference); no verdict")
-	boots := fs.Int("boots", 3, "boots per step; the step's number is -stat of their medians")
-	stat := fs.String("stat", "median", "median, or min: the fastest boot, steadier on a shared host (interference only adds time)")
-	bench := fs.String("bench", "NullSyscall/call=getppid", "the benchmark timed (its full name)")
-	benchtime := fs.Duration("benchtime", 50*time.Millisecond, "one sample's duration")
-	count := fs.Int("count", 5, "samples per boot")
-	timeout := fs.Duration("timeout", 120*time.Second, "one boot's deadline")
-	extra := fs.String("append", "", "extra kernel arguments, e.g. pti=on")
-	accel := accelFlag(fs, "auto", "auto, kvm or tcg")
-	qemu := fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
-	cache := fs.String("cache", "", "cache for builds and the image (default $KHARNESS_CACHE or the XDG cache)")
-	jobs := fs.Int("j", 0, "make -j (default: host cores)")
-	src := fs.String("src", "", "the kharness source tree, for the guest image (default $KHARNESS_SRC, or found from the binary's path)")
-	verbose := fs.Bool("v", false, "show make's output")
+	fs.StringVar(&f.tree, "C", ".", "kernel source tree (a git work tree)")
+	fs.StringVar(&f.fragment, "config", "", "config fragment or whole .config merged onto the minimal QEMU config (it wins, except where the image cannot boot)")
+	fs.Float64Var(&f.refNS, "ref-ns", 0, "reference: one number (the good commit's, see -measure), in ns/op; compared by percent only")
+	fs.StringVar(&f.refRun, "ref", "", "reference: a stored run directory, such as the one -measure prints; its boots and the step's are compared as compare does (Mann-Whitney U, p < 0.05, and -threshold)")
+	fs.StringVar(&f.refCell, "ref-cell", "", "with -ref: the cell to read when the run has several")
+	fs.Var(&f.threshold, "threshold", "bad when the step is slower than the reference by more than this, as \"20%\" or 0.2")
+	fs.BoolVar(&f.measure, "measure", false, "build, boot and print the step's number and run directory (to take a reference); no verdict")
+	fs.IntVar(&f.boots, "boots", 3, "boots per step")
+	fs.StringVar(&f.stat, "stat", "median", "the step's number over its boots' medians: median, or min (the fastest boot, steadier on a shared host, where interference only adds time); -ref-ns compares it")
+	fs.StringVar(&f.bench, "bench", "NullSyscall/call=getppid", "the benchmark timed (its full name)")
+	fs.DurationVar(&f.benchtime, "benchtime", 50*time.Millisecond, "one sample's duration")
+	fs.IntVar(&f.count, "count", 5, "samples per boot")
+	fs.DurationVar(&f.timeout, "timeout", 120*time.Second, "one boot's deadline")
+	fs.StringVar(&f.extra, "append", "", "extra kernel arguments, e.g. pti=on")
+	f.accel = accelFlag(fs, "auto", "auto, kvm or tcg")
+	fs.StringVar(&f.qemu, "qemu", harness.DefaultQEMU, "QEMU binary")
+	fs.StringVar(&f.cache, "cache", "", "cache for builds, steps' runs and the image (default $KHARNESS_CACHE or the XDG cache)")
+	fs.IntVar(&f.jobs, "j", 0, "make -j (default: host cores)")
+	fs.StringVar(&f.src, "src", "", "the kharness source tree, for the guest image (default $KHARNESS_SRC, or found from the binary's path)")
+	fs.BoolVar(&f.verbose, "v", false, "show make's output")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: git bisect run kharness bisect-run [flags] (-ref-ns N | -ref RUN)")
+		fmt.Fprintln(stderr, "usage: git bisect run kharness bisect-run [flags] (-ref RUN | -ref-ns N)")
 		fmt.Fprintln(stderr, "       kharness bisect-run -measure [flags]")
 		fmt.Fprintln(stderr, "\nBuilds the tree's kernel (tinyconfig + what QEMU and the guest need, make O= in the cache),")
-		fmt.Fprintln(stderr, "boots it -boots times and exits 0 (good), 1 (bad: -stat above the reference by more than")
-		fmt.Fprintf(stderr, "-threshold), 125 (cannot test: build or boots failed) or %d (abort the bisect: a usage or\nmachine problem).\n\n", bisectAbort)
+		fmt.Fprintln(stderr, "boots it -boots times as a stored run and exits 0 (good), 1 (bad: slower than the reference")
+		fmt.Fprintln(stderr, "by more than -threshold, and with -ref significantly so), 125 (cannot test: build or boots")
+		fmt.Fprintf(stderr, "failed, or too few boots to call) or %d (abort the bisect: a usage or machine problem).\n\n", bisectAbort)
 		fs.PrintDefaults()
 	}
-	abort := func(err error) error { return &exitError2{bisectAbort, err} }
 	if err := fs.Parse(args); err != nil {
-		return abort(nil)
+		return nil, nil
 	}
 	switch {
 	case fs.NArg() != 0:
 		fs.Usage()
-		return abort(fmt.Errorf("unexpected arguments %q", fs.Args()))
-	case !*measure && (*refNS > 0) == (*refRun != ""):
-		return abort(errors.New("give one reference: -ref-ns N or -ref RUN (or -measure to take one)"))
-	case *refNS < 0 || math.IsNaN(*refNS) || math.IsInf(*refNS, 0):
-		return abort(fmt.Errorf("-ref-ns %v: want a positive time in ns", *refNS))
-	case *stat != "median" && *stat != "min":
-		return abort(fmt.Errorf("-stat %q: want median or min", *stat))
-	case *boots < 1 || *count < 1 || *benchtime <= 0 || *timeout <= 0:
-		return abort(errors.New("-boots, -count, -benchtime and -timeout must be positive"))
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
+	case !f.measure && (f.refNS > 0) == (f.refRun != ""):
+		return nil, errors.New("give one reference: -ref RUN or -ref-ns N (or -measure to take one)")
+	case f.refNS < 0 || math.IsNaN(f.refNS) || math.IsInf(f.refNS, 0):
+		return nil, fmt.Errorf("-ref-ns %v: want a positive time in ns", f.refNS)
+	case f.stat != "median" && f.stat != "min":
+		return nil, fmt.Errorf("-stat %q: want median or min", f.stat)
+	case f.boots < 1 || f.count < 1 || f.benchtime <= 0 || f.timeout <= 0:
+		return nil, errors.New("-boots, -count, -benchtime and -timeout must be positive")
 	}
-	ref, refDesc := []float64{*refNS}, fmt.Sprintf("%.1f ns/op", *refNS)
+	return f, nil
+}
+
+// bisectRunCmd builds the kernel tree's checked-out commit, boots it and
+// says whether its null syscall is slower than a reference.
+func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	abort := func(err error) error { return &exitError2{bisectAbort, err} }
+	f, err := parseBisectRunFlags(args, stderr)
+	if f == nil {
+		return abort(err)
+	}
+	ref, refDesc := []float64{f.refNS}, fmt.Sprintf("%.1f ns/op", f.refNS)
 	var refAccel string
-	if *refRun != "" {
-		var err error
-		if ref, refAccel, err = harness.ReferenceValues(*refRun, *refCell, *bench); err != nil {
+	if f.refRun != "" {
+		if ref, refAccel, err = harness.ReferenceValues(f.refRun, f.refCell, f.bench); err != nil {
 			return abort(err)
 		}
-		refDesc = fmt.Sprintf("%s (%d boots, median %.1f ns/op)", *refRun, len(ref), stats.Median(ref))
+		refDesc = fmt.Sprintf("%s (%d boots, median %.1f ns/op)", f.refRun, len(ref), stats.Median(ref))
 	}
 	if err := kernels.CheckBuildTools(ctx); err != nil {
 		return abort(err)
 	}
-	if *cache == "" {
-		var err error
-		if *cache, err = kernels.DefaultCacheDir(); err != nil {
+	if f.cache == "" {
+		if f.cache, err = kernels.DefaultCacheDir(); err != nil {
 			return abort(err)
 		}
 	}
-	srcDir, err := kharnessSource(*src)
+	srcDir, err := kharnessSource(f.src)
 	if err != nil {
 		return abort(err)
 	}
-	o := harness.TreeStepOptions{Tree: *tree, Fragment: *fragment, MakeJobs: *jobs,
-		Bench: *bench, Benchtime: *benchtime, Count: *count, Boots: *boots, Timeout: *timeout, Cmdline: *extra, Accel: string(*accel),
-		Run: harness.RunOptions{CacheDir: *cache, SourceDir: srcDir, QEMU: *qemu, Command: os.Args, Progress: &harness.Progress{W: stderr}}}
-	if *verbose {
+	o := harness.TreeStepOptions{Tree: f.tree, Fragment: f.fragment, MakeJobs: f.jobs,
+		Bench: f.bench, Benchtime: f.benchtime, Count: f.count, Boots: f.boots, Timeout: f.timeout, Cmdline: f.extra, Accel: string(*f.accel),
+		Run: harness.RunOptions{CacheDir: f.cache, SourceDir: srcDir, QEMU: f.qemu, Command: os.Args, Progress: &harness.Progress{W: stderr}}}
+	if f.verbose {
 		o.MakeLog = stderr
 	}
 	step, err := harness.RunTreeStep(ctx, o)
@@ -115,15 +134,21 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case ctx.Err() != nil || errors.Is(err, harness.ErrInterrupted):
 		return &exitError2{exitInterrupted, harness.ErrInterrupted}
 	case errors.Is(err, kernels.ErrBuildFailed):
-		commit, _ := kernels.TreeCommit(ctx, *tree)
+		commit, _ := kernels.TreeCommit(ctx, f.tree)
 		fmt.Fprintf(stderr, "bisect-run %s: build failed: skip\n", short(commit))
 		return &exitError2{bisectSkip, err}
 	case err != nil:
 		return abort(err)
 	}
 	if refAccel != "" && refAccel != step.Accel {
-		return abort(fmt.Errorf("the reference %s ran under %s, this step under %s: the numbers do not compare", *refRun, refAccel, step.Accel))
+		return abort(fmt.Errorf("the reference %s ran under %s, this step under %s: the numbers do not compare", f.refRun, refAccel, step.Accel))
 	}
+	return f.verdict(step, ref, refDesc, stdout, stderr)
+}
+
+// verdict prints the step's line and returns its exit: the number and run
+// directory with -measure, else good, bad or skip against ref.
+func (f *bisectRunFlags) verdict(step *harness.TreeStep, ref []float64, refDesc string, stdout, stderr io.Writer) error {
 	for i, w := range step.Build.Warnings {
 		if i == 5 {
 			fmt.Fprintf(stderr, "bisect-run: and %d more config changes (see %s)\n", len(step.Build.Warnings)-i, step.Build.Kernel.ConfigPath)
@@ -131,17 +156,17 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		fmt.Fprintf(stderr, "bisect-run: olddefconfig set %s\n", w)
 	}
-	head := stepHead(step, *boots)
-	if len(step.Values) == 0 || len(step.Values)*2 <= *boots {
+	head := stepHead(step, f.boots)
+	if len(step.Values) == 0 || len(step.Values)*2 <= f.boots {
 		fmt.Fprintf(stderr, "%s: too few boots: skip\n", head)
-		return &exitError2{bisectSkip, fmt.Errorf("%d of %d boots gave no number: %s", step.Failed, *boots, strings.Join(step.Bad, "; "))}
+		return &exitError2{bisectSkip, fmt.Errorf("%d of %d boots gave no number: %s", step.Failed, f.boots, strings.Join(step.Bad, "; "))}
 	}
 	value := stats.Median(step.Values)
-	if *stat == "min" {
+	if f.stat == "min" {
 		value = slices.Min(step.Values)
 	}
-	if *measure {
-		fmt.Fprintf(stderr, "%s, %s %.1f ns/op; as a reference: -ref %s\n", head, *stat, value, step.Dir)
+	if f.measure {
+		fmt.Fprintf(stderr, "%s, %s %.1f ns/op; as a reference: -ref %s\n", head, f.stat, value, step.Dir)
 		fmt.Fprintf(stdout, "%s %.1f ns/op %s\n", step.Build.Commit, value, step.Dir)
 		return nil
 	}
@@ -149,7 +174,7 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if len(ref) == 1 {
 		vals = []float64{value} // one number against one number: the step's -stat
 	}
-	v := harness.JudgeTreeStep(ref, vals, 0.05, float64(threshold))
+	v := harness.JudgeTreeStep(ref, vals, 0.05, float64(f.threshold))
 	verdict, code := "good", bisectGood
 	switch {
 	case v.Skip:
@@ -157,7 +182,7 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case v.Bad:
 		verdict, code = "bad", bisectBad
 	}
-	fmt.Fprintf(stderr, "%s, %s %.1f ns/op vs ref %s: %s: %s\n", head, *stat, value, refDesc, v.Reason, verdict)
+	fmt.Fprintf(stderr, "%s, %s %.1f ns/op vs ref %s: %s: %s\n", head, f.stat, value, refDesc, v.Reason, verdict)
 	if code == bisectGood {
 		return nil
 	}
