@@ -46,14 +46,8 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return errUsage
 	}
 	cfgPath := fs.Arg(0)
-	if *col != "config" && *col != "kernel" {
-		return badFlag(fmt.Errorf("-col %q: want config or kernel", *col))
-	}
-	if !(*alpha > 0 && *alpha < 1) {
-		return badFlag(fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", *alpha))
-	}
-	if *insns != "" && !slices.Contains(harness.InsnsModes, *insns) {
-		return badFlag(fmt.Errorf("-insns %q: want auto, on or off", *insns))
+	if err := checkRunFlags(*col, *alpha, *insns); err != nil {
+		return badFlag(err)
 	}
 	sf, err := slowFactor(*slow)
 	if err != nil {
@@ -75,11 +69,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		cfg.Accel = string(*accel)
 	}
 	if *out == "" {
-		base := strings.TrimSuffix(filepath.Base(cfgPath), filepath.Ext(cfgPath))
-		*out = filepath.Join("runs", base+"-"+time.Now().Format("20060102-150405"))
-		if shard.Count > 1 {
-			*out += fmt.Sprintf("-shard%dof%d", shard.Index, shard.Count)
-		}
+		*out = defaultRunDir(cfgPath, shard)
 	}
 	src, err := cacheAndSource(cache)
 	if err != nil {
@@ -99,20 +89,50 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	p.Logf("accelerator %s; %d boots in %s (-j %d), %d failed attempts", sum.Accel.Accel, sum.Boots, sum.Wall.Round(time.Second), sum.Jobs, sum.Failed)
-	tab, err := stats.Compare([]string{*out}, stats.CompareOptions{Column: *col, Alpha: *alpha, Threshold: th, SlowFactor: sf})
+	return runReport(stdout, stderr, sum, *out, stats.CompareOptions{Column: *col, Alpha: *alpha, Threshold: th, SlowFactor: sf}, *until)
+}
+
+// checkRunFlags checks run's -col, -alpha and -insns.
+func checkRunFlags(col string, alpha float64, insns string) error {
+	switch {
+	case col != "config" && col != "kernel":
+		return fmt.Errorf("-col %q: want config or kernel", col)
+	case !(alpha > 0 && alpha < 1):
+		return fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", alpha)
+	case insns != "" && !slices.Contains(harness.InsnsModes, insns):
+		return fmt.Errorf("-insns %q: want auto, on or off", insns)
+	}
+	return nil
+}
+
+// defaultRunDir is where a run of the config at cfgPath goes without -o:
+// runs/<config>-<time>, and the shard when the matrix is split.
+func defaultRunDir(cfgPath string, shard harness.Shard) string {
+	base := strings.TrimSuffix(filepath.Base(cfgPath), filepath.Ext(cfgPath))
+	out := filepath.Join("runs", base+"-"+time.Now().Format("20060102-150405"))
+	if shard.Count > 1 {
+		out += fmt.Sprintf("-shard%dof%d", shard.Index, shard.Count)
+	}
+	return out
+}
+
+// runReport prints a finished run's table, how -until-decided left each
+// comparison, and the boots that failed after their retries (exit 3).
+func runReport(stdout, stderr io.Writer, sum *harness.RunSummary, out string, opt stats.CompareOptions, until bool) error {
+	tab, err := stats.Compare([]string{out}, opt)
 	if err != nil {
 		return err
 	}
 	if err := show.WriteText(stdout, tab); err != nil {
 		return err
 	}
-	if *until {
+	if until {
 		fmt.Fprintln(stdout, "\nuntil decided:")
 		for _, d := range sum.Decisions {
 			fmt.Fprintln(stdout, "  "+d.String())
 		}
 	}
-	fmt.Fprintf(stdout, "\nresults: %s\n", *out)
+	fmt.Fprintf(stdout, "\nresults: %s\n", out)
 	if len(sum.BadBoots) > 0 {
 		for _, b := range sum.BadBoots {
 			fmt.Fprintln(stderr, "failed:", b)
