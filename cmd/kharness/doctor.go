@@ -28,80 +28,101 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := fset.Parse(args); err != nil || fset.NArg() != 0 {
 		return errUsage
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	missing := 0
-	line := func(ok bool, what, detail string) {
-		mark := "ok"
-		if !ok {
-			mark = "MISSING"
-			missing++
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", mark, what, detail)
+	r := &doctorReport{tw: tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)}
+	doctorTools(ctx, r, *qemu)
+	doctorHost(r, *cache)
+	doctorKernels(ctx, r)
+	if err := r.tw.Flush(); err != nil {
+		return err
 	}
-	note := func(what, detail string) { fmt.Fprintf(tw, "--\t%s\t%s\n", what, detail) }
+	if r.missing > 0 {
+		return fmt.Errorf("%d things a run needs are missing (see MISSING above)", r.missing)
+	}
+	return nil
+}
 
-	if path, err := exec.LookPath(*qemu); err != nil {
-		line(false, "QEMU", *qemu+" not found: apt-get install -y qemu-system-x86")
+// doctorReport is doctor's table: a line a finding, MISSING for what a run
+// needs and lacks.
+type doctorReport struct {
+	tw      *tabwriter.Writer
+	missing int
+}
+
+func (r *doctorReport) line(ok bool, what, detail string) {
+	mark := "ok"
+	if !ok {
+		mark = "MISSING"
+		r.missing++
+	}
+	fmt.Fprintf(r.tw, "%s\t%s\t%s\n", mark, what, detail)
+}
+
+func (r *doctorReport) note(what, detail string) { fmt.Fprintf(r.tw, "--\t%s\t%s\n", what, detail) }
+
+// doctorTools checks QEMU (and its plugin API), gcc, the apt tools and Go.
+func doctorTools(ctx context.Context, r *doctorReport, qemu string) {
+	if path, err := exec.LookPath(qemu); err != nil {
+		r.line(false, "QEMU", qemu+" not found: apt-get install -y qemu-system-x86")
 	} else {
 		v, _ := exec.CommandContext(ctx, path, "--version").Output()
 		first, _, _ := strings.Cut(string(v), "\n")
-		line(true, "QEMU", path+": "+strings.TrimSpace(first))
+		r.line(true, "QEMU", path+": "+strings.TrimSpace(first))
 		if exportsPluginAPI(path) {
-			note("TCG plugins", "QEMU exports the plugin API: exact instruction counts under TCG")
+			r.note("TCG plugins", "QEMU exports the plugin API: exact instruction counts under TCG")
 		} else {
-			note("TCG plugins", "QEMU exports no plugin API (built without --enable-plugins): runs time only")
+			r.note("TCG plugins", "QEMU exports no plugin API (built without --enable-plugins): runs time only")
 		}
 	}
 	if gcc, err := exec.LookPath("gcc"); err != nil {
-		note("gcc", "not found: no counting plugin and no C reference (apt-get install -y gcc)")
+		r.note("gcc", "not found: no counting plugin and no C reference (apt-get install -y gcc)")
 	} else {
-		note("gcc", gcc+": builds the counting plugin and the fidelity check's C reference")
+		r.note("gcc", gcc+": builds the counting plugin and the fidelity check's C reference")
 	}
+	for _, tool := range []string{"apt-cache", "apt-get", "dpkg-deb"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			r.line(false, tool, "not found: Debian kernels cannot be fetched (a kernel given as path = works)")
+		}
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		r.line(false, "go", "not found: the guest image is built with the Go toolchain")
+	}
+}
+
+// doctorHost reports KVM, the cores and load with the -j they give, and
+// the cache.
+func doctorHost(r *doctorReport, cache string) {
 	if err := harness.CheckKVMDevice(); err != nil {
-		note("KVM", fmt.Sprintf("not usable (%v): runs use TCG", err))
+		r.note("KVM", fmt.Sprintf("not usable (%v): runs use TCG", err))
 	} else {
-		note("KVM", "the device answers; `accel = \"auto\"` still probes a boot before trusting it")
+		r.note("KVM", "the device answers; `accel = \"auto\"` still probes a boot before trusting it")
 	}
 	cores := runtime.NumCPU()
 	load := harness.HostLoad()
 	j := harness.AutoJobs(cores, 1, load[0])
-	note("cores", fmt.Sprintf("%d; load %.2f %.2f %.2f; automatic -j %d for one-vCPU guests", cores, load[0], load[1], load[2], j))
-	if *cache == "" {
+	r.note("cores", fmt.Sprintf("%d; load %.2f %.2f %.2f; automatic -j %d for one-vCPU guests", cores, load[0], load[1], load[2], j))
+	if cache == "" {
 		d, err := kernels.DefaultCacheDir()
 		if err != nil {
-			line(false, "cache", err.Error())
-		} else {
-			*cache = d
+			r.line(false, "cache", err.Error())
+			return
 		}
+		cache = d
 	}
-	if *cache != "" {
-		size, n := kernels.DirSize(*cache)
-		note("cache", fmt.Sprintf("%s: %.1f MB in %d files (kernels, guest images, plugin, Debian's suites' lists)", *cache, float64(size)/1e6, n))
-	}
-	for _, tool := range []string{"apt-cache", "apt-get", "dpkg-deb"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			line(false, tool, "not found: Debian kernels cannot be fetched (a kernel given as path = works)")
-		}
-	}
+	size, n := kernels.DirSize(cache)
+	r.note("cache", fmt.Sprintf("%s: %.1f MB in %d files (kernels, guest images, plugin, Debian's suites' lists)", cache, float64(size)/1e6, n))
+}
+
+// doctorKernels reports the Debian kernels the system's apt lists hold.
+func doctorKernels(ctx context.Context, r *doctorReport) {
 	for _, fam := range []string{"6.1", "6.12"} {
 		cs, err := kernels.ListFamily(ctx, fam, "")
 		if err != nil {
-			note("kernels "+fam, fmt.Sprintf("none in the system's apt lists (%v)", firstLine(err.Error())))
+			r.note("kernels "+fam, fmt.Sprintf("none in the system's apt lists (%v)", firstLine(err.Error())))
 			continue
 		}
-		note("kernels "+fam, fmt.Sprintf("%d in the system's apt lists, newest %s", len(cs), cs[len(cs)-1].Release))
+		r.note("kernels "+fam, fmt.Sprintf("%d in the system's apt lists, newest %s", len(cs), cs[len(cs)-1].Release))
 	}
-	note("other suites", "`kharness kernels` lists every Debian suite's kernels (6.1 .. 7.x)")
-	if _, err := exec.LookPath("go"); err != nil {
-		line(false, "go", "not found: the guest image is built with the Go toolchain")
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if missing > 0 {
-		return fmt.Errorf("%d things a run needs are missing (see MISSING above)", missing)
-	}
-	return nil
+	r.note("other suites", "`kharness kernels` lists every Debian suite's kernels (6.1 .. 7.x)")
 }
 
 // exportsPluginAPI reports whether the QEMU binary at path exports the TCG
