@@ -219,25 +219,9 @@ func (c *Cache) fill(ctx context.Context, root, key string, cand Candidate, s So
 			return nil, err
 		}
 	}
-	stopWatch := c.watchDownload(work)
-	deb, err := aptDownload(ctx, work, cand.Package, cand.Version, archive)
-	stopWatch()
+	deb, want, err := c.download(ctx, work, cand, archive)
 	if err != nil {
 		return nil, err
-	}
-	want := cand.SHA256 // from apt-cache, when cand came from ListFamily or Resolve
-	if want == "" {
-		exact, err := showCandidates(ctx, archive, cand.Package+"="+cand.Version)
-		if err != nil {
-			return nil, fmt.Errorf("asking apt for the sha256 of the .deb: %w", err)
-		}
-		want = exact[0].SHA256
-	}
-	if !sha256RE.MatchString(want) {
-		return nil, fmt.Errorf("asking apt for the sha256 of the .deb: apt-cache show %s=%s has no SHA256 field", cand.Package, cand.Version)
-	}
-	if err := verifySHA256(deb, want); err != nil {
-		return nil, fmt.Errorf("verifying the downloaded .deb: %w", err)
 	}
 
 	stage := filepath.Join(work, "stage")
@@ -282,6 +266,33 @@ func (c *Cache) fill(ctx context.Context, root, key string, cand Candidate, s So
 		return nil, err
 	}
 	return kernelFor(root, e, s), nil
+}
+
+// download fetches cand's .deb into work (through archive when not nil)
+// and checks it against the sha256 apt's signed indexes give, which it
+// returns with the file's path.
+func (c *Cache) download(ctx context.Context, work string, cand Candidate, archive *Archive) (deb, sum string, err error) {
+	stopWatch := c.watchDownload(work)
+	deb, err = aptDownload(ctx, work, cand.Package, cand.Version, archive)
+	stopWatch()
+	if err != nil {
+		return "", "", err
+	}
+	want := cand.SHA256 // from apt-cache, when cand came from ListFamily or Resolve
+	if want == "" {
+		exact, err := showCandidates(ctx, archive, cand.Package+"="+cand.Version)
+		if err != nil {
+			return "", "", fmt.Errorf("asking apt for the sha256 of the .deb: %w", err)
+		}
+		want = exact[0].SHA256
+	}
+	if !sha256RE.MatchString(want) {
+		return "", "", fmt.Errorf("asking apt for the sha256 of the .deb: apt-cache show %s=%s has no SHA256 field", cand.Package, cand.Version)
+	}
+	if err := verifySHA256(deb, want); err != nil {
+		return "", "", fmt.Errorf("verifying the downloaded .deb: %w", err)
+	}
+	return deb, want, nil
 }
 
 // placeKernel renames the staging directory to dest, its content-addressed
