@@ -151,48 +151,17 @@ type cellData struct {
 // *MismatchError if the ok boots ran under different accelerators, QEMU
 // versions or guest CPUs, unless opt.Force is set.
 func Compare(dirs []string, opt CompareOptions) (*Table, error) {
-	t := &Table{Column: opt.Column, Row: "kernel", Confidence: opt.Confidence}
-	switch t.Column {
-	case "", "config":
-		t.Column = "config"
-	case "kernel":
-		t.Row = "config"
-	case "run":
-		t.Row = "kernel/config"
-	default:
-		return nil, fmt.Errorf("comparing runs: column axis %q is not \"config\", \"kernel\" or \"run\"", opt.Column)
+	t, err := newTable(opt)
+	if err != nil {
+		return nil, err
 	}
-	if t.Confidence == 0 {
-		t.Confidence = 0.95
-	}
-	if t.Confidence <= 0 || t.Confidence >= 1 {
-		return nil, fmt.Errorf("comparing runs: confidence %v is not in (0, 1)", opt.Confidence)
-	}
-	t.Alpha, t.Threshold = cmp.Or(opt.Alpha, 0.05), cmp.Or(opt.Threshold, 0.02)
-	t.Detect = max(opt.Detect, 0)
-	if !(t.Alpha > 0 && t.Alpha < 1) {
-		return nil, fmt.Errorf("comparing runs: alpha %v is not in (0, 1)", opt.Alpha)
-	}
-	if math.IsNaN(t.Threshold) || math.IsInf(t.Threshold, 0) {
-		return nil, fmt.Errorf("comparing runs: threshold %v is not a number", opt.Threshold)
-	}
-	t.Threshold = max(t.Threshold, 0)
-	t.ExactThreshold = max(cmp.Or(opt.ExactThreshold, DefaultExactThreshold), 0)
 	boots, warns, err := store.LoadWithWarnings(dirs)
 	if err != nil {
 		return nil, err
 	}
 	t.Warnings = warns
 	if len(boots) == 0 {
-		why := ""
-		for i, w := range warns {
-			if i == 5 {
-				why += fmt.Sprintf("\n  ... and %d more", len(warns)-5)
-				break
-			}
-			why += "\n  " + stream.Printable(w, 300)
-		}
-		return nil, fmt.Errorf("comparing %s: no committed boots%s", strings.Join(dirs, ", "), why)
+		return nil, noBoots(dirs, warns)
 	}
 	if err := checkSameSetup(boots); err != nil && !opt.Force {
 		return nil, err
@@ -232,6 +201,52 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 		t.fill(cells, keys, kernels, configs)
 	}
 	return t, nil
+}
+
+// newTable is an empty Table with opt's axes and levels, checked.
+func newTable(opt CompareOptions) (*Table, error) {
+	t := &Table{Column: opt.Column, Row: "kernel", Confidence: opt.Confidence}
+	switch t.Column {
+	case "", "config":
+		t.Column = "config"
+	case "kernel":
+		t.Row = "config"
+	case "run":
+		t.Row = "kernel/config"
+	default:
+		return nil, fmt.Errorf("comparing runs: column axis %q is not \"config\", \"kernel\" or \"run\"", opt.Column)
+	}
+	if t.Confidence == 0 {
+		t.Confidence = 0.95
+	}
+	if t.Confidence <= 0 || t.Confidence >= 1 {
+		return nil, fmt.Errorf("comparing runs: confidence %v is not in (0, 1)", opt.Confidence)
+	}
+	t.Alpha, t.Threshold = cmp.Or(opt.Alpha, 0.05), cmp.Or(opt.Threshold, 0.02)
+	t.Detect = max(opt.Detect, 0)
+	if !(t.Alpha > 0 && t.Alpha < 1) {
+		return nil, fmt.Errorf("comparing runs: alpha %v is not in (0, 1)", opt.Alpha)
+	}
+	if math.IsNaN(t.Threshold) || math.IsInf(t.Threshold, 0) {
+		return nil, fmt.Errorf("comparing runs: threshold %v is not a number", opt.Threshold)
+	}
+	t.Threshold = max(t.Threshold, 0)
+	t.ExactThreshold = max(cmp.Or(opt.ExactThreshold, DefaultExactThreshold), 0)
+	return t, nil
+}
+
+// noBoots says why dirs gave nothing to compare: up to five of the
+// reasons boots were skipped.
+func noBoots(dirs, warns []string) error {
+	why := ""
+	for i, w := range warns {
+		if i == 5 {
+			why += fmt.Sprintf("\n  ... and %d more", len(warns)-5)
+			break
+		}
+		why += "\n  " + stream.Printable(w, 300)
+	}
+	return fmt.Errorf("comparing %s: no committed boots%s", strings.Join(dirs, ", "), why)
 }
 
 // add adds boot b to cd and returns keys with the benchmarks it adds.
