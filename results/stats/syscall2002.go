@@ -54,13 +54,8 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 		return nil, err
 	}
 	g := Guard(boots, DefaultSlowFactor)
-	type cell struct {
-		row                        Syscall2002Row
-		int80, fast, s64, i80i, fi []float64
-		vendors, vsyscalls         []string
-	}
 	var order [][2]string
-	cells := map[[2]string]*cell{}
+	cells := map[[2]string]*s2002Cell{}
 	for _, b := range boots {
 		if !b.Status.OK() {
 			continue
@@ -79,7 +74,7 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 		k := [2]string{b.Kernel.Label, b.Config.Name}
 		c := cells[k]
 		if c == nil {
-			c = &cell{row: Syscall2002Row{Kernel: k[0], Config: k[1]}}
+			c = &s2002Cell{row: Syscall2002Row{Kernel: k[0], Config: k[1]}}
 			cells[k] = c
 			order = append(order, k)
 		}
@@ -107,33 +102,47 @@ func Syscall2002(alpha float64, dirs ...string) ([]Syscall2002Row, error) {
 	}
 	var rows []Syscall2002Row
 	for _, k := range order {
-		c := cells[k]
-		r := c.row
-		r.Vendor, r.Vsyscall = strings.Join(c.vendors, ","), strings.Join(c.vsyscalls, ",")
-		r.Boots, r.CountedBoots = len(c.int80), len(c.i80i)
-		r.Int80NS, r.FastNS = Median(c.int80), Median(c.fast)
-		r.Ratio = r.Int80NS / r.FastNS
-		if len(c.s64) > 0 {
-			r.Syscall64NS = Median(c.s64)
-		}
-		if len(c.i80i) > 0 && len(c.fi) > 0 {
-			r.Int80Insns, r.FastInsns = Median(c.i80i), Median(c.fi)
-		}
-		r.P, r.Call = math.NaN(), "-"
-		if len(c.int80) > 0 {
-			th := &benchmath.Thresholds{CompareAlpha: alpha}
-			r.P = min(1, benchmath.AssumeNothing.Compare(benchmath.NewSample(c.fast, th), benchmath.NewSample(c.int80, th)).P)
-			r.Call = "~"
-		}
-		if r.P < alpha {
-			r.Call = "int80 slower"
-			if r.Ratio < 1 {
-				r.Call = "int80 faster"
-			}
-		}
-		rows = append(rows, r)
+		rows = append(rows, cells[k].summary(alpha))
 	}
 	return rows, nil
+}
+
+// s2002Cell is what one cell's boots gave the 2002 table: per boot, the
+// two 32-bit entries' times (and the 64-bit syscall's) where the host
+// guard kept them, and their exact counts.
+type s2002Cell struct {
+	row                        Syscall2002Row
+	int80, fast, s64, i80i, fi []float64
+	vendors, vsyscalls         []string
+}
+
+// summary is the cell's row: medians over boots, and INT $0x80 against
+// the fast entry called at alpha.
+func (c *s2002Cell) summary(alpha float64) Syscall2002Row {
+	r := c.row
+	r.Vendor, r.Vsyscall = strings.Join(c.vendors, ","), strings.Join(c.vsyscalls, ",")
+	r.Boots, r.CountedBoots = len(c.int80), len(c.i80i)
+	r.Int80NS, r.FastNS = Median(c.int80), Median(c.fast)
+	r.Ratio = r.Int80NS / r.FastNS
+	if len(c.s64) > 0 {
+		r.Syscall64NS = Median(c.s64)
+	}
+	if len(c.i80i) > 0 && len(c.fi) > 0 {
+		r.Int80Insns, r.FastInsns = Median(c.i80i), Median(c.fi)
+	}
+	r.P, r.Call = math.NaN(), "-"
+	if len(c.int80) > 0 {
+		th := &benchmath.Thresholds{CompareAlpha: alpha}
+		r.P = min(1, benchmath.AssumeNothing.Compare(benchmath.NewSample(c.fast, th), benchmath.NewSample(c.int80, th)).P)
+		r.Call = "~"
+	}
+	if r.P < alpha {
+		r.Call = "int80 slower"
+		if r.Ratio < 1 {
+			r.Call = "int80 faster"
+		}
+	}
+	return r
 }
 
 // StreamConfig reads the "key: value" lines of boot b's stream header.
