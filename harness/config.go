@@ -153,9 +153,31 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,39}$`)
 var cpuRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.=+-]*(,[A-Za-z0-9_.=+-]+)*$`)
 
 func (c *Config) validate() error {
-	bad := func(table string, index int, key, format string, args ...any) error {
-		return &ConfigError{c.file, c.lineOf(table, index, key), fmt.Sprintf(format, args...)}
+	if err := c.validateTop(); err != nil {
+		return err
 	}
+	if len(c.Kernels) == 0 {
+		return &ConfigError{File: c.file, Msg: "no [[kernel]] entries"}
+	}
+	if len(c.Configs) == 0 {
+		c.Configs = []BootConfig{{Name: "default"}}
+	}
+	seen := map[string]bool{}
+	if err := c.validateKernels(seen); err != nil {
+		return err
+	}
+	return c.validateConfigs(seen)
+}
+
+// bad is a ConfigError at key of the index'th [[table]] (the top level
+// when table is "").
+func (c *Config) bad(table string, index int, key, format string, args ...any) error {
+	return &ConfigError{c.file, c.lineOf(table, index, key), fmt.Sprintf(format, args...)}
+}
+
+// validateTop checks the top-level keys and [bench].
+func (c *Config) validateTop() error {
+	bad := c.bad
 	if c.CPU != "" && !cpuRE.MatchString(c.CPU) {
 		return bad("", 0, "cpu", "cpu = %q: want a QEMU CPU model and options, such as \"qemu64,vendor=GenuineIntel\" or \"EPYC\"", c.CPU)
 	}
@@ -190,13 +212,12 @@ func (c *Config) validate() error {
 	if c.Bench.Count < 1 || c.Bench.Count > 1000 {
 		return bad("bench", 0, "count", "bench.count = %d: want 1..1000", c.Bench.Count)
 	}
-	if len(c.Kernels) == 0 {
-		return &ConfigError{File: c.file, Msg: "no [[kernel]] entries"}
-	}
-	if len(c.Configs) == 0 {
-		c.Configs = []BootConfig{{Name: "default"}}
-	}
-	seen := map[string]bool{}
+	return nil
+}
+
+// validateKernels checks the [[kernel]] tables; seen collects the names.
+func (c *Config) validateKernels(seen map[string]bool) error {
+	bad := c.bad
 	for i, k := range c.Kernels {
 		if !nameRE.MatchString(k.Name) || strings.Contains(k.Name, "--") {
 			return bad("kernel", i, "name", "kernel name %q: want 1-40 of [A-Za-z0-9._+-], without \"--\" (it separates kernel and config in cell names)", k.Name)
@@ -209,6 +230,13 @@ func (c *Config) validate() error {
 			return bad("kernel", i, "name", "kernel %q: %v", k.Name, err)
 		}
 	}
+	return nil
+}
+
+// validateConfigs checks the [[config]] tables, and the kernel command
+// line each gives; seen holds the kernels' names.
+func (c *Config) validateConfigs(seen map[string]bool) error {
+	bad := c.bad
 	for i := range c.Configs {
 		b := &c.Configs[i]
 		if !nameRE.MatchString(b.Name) || strings.Contains(b.Name, "--") {
