@@ -116,36 +116,9 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		return nil, err
 	}
 	sum.Kernels = rec.Kernels
-	var downloaded atomic.Int64
-	cache := &kernels.Cache{Dir: opt.CacheDir, Downloaded: &downloaded}
-	kerns := make([]*kernels.Kernel, len(cfg.Kernels))
-	var first *kernels.Kernel
-	for i, kc := range cfg.Kernels {
-		if !opt.Shard.hasKernel(cfg, i) {
-			continue
-		}
-		info := rec.Kernels[i]
-		p.Logf("kernel %s: fetching %s", kc.Name, kernelDesc(info))
-		downloaded.Store(0)
-		done := p.StepDetail("kernel "+kc.Name, func() string {
-			if n := downloaded.Load(); n > 0 {
-				return fmt.Sprintf("%.1f MB downloaded", float64(n)/1e6)
-			}
-			return ""
-		})
-		k, err := cache.Fetch(ctx, kernels.Candidate{Package: info.Package, Version: info.Version, Suite: info.Suite}, kc.Source())
-		done()
-		if err != nil {
-			return nil, fmt.Errorf("kernel %s: %w", kc.Name, err)
-		}
-		if info.SHA256 != "" && k.SHA256 != info.SHA256 {
-			return nil, fmt.Errorf("kernel %s: bzImage sha256 %s differs from %s recorded when the run started", kc.Name, k.SHA256, info.SHA256)
-		}
-		rec.Kernels[i].Release, rec.Kernels[i].SHA256 = k.Release, k.SHA256
-		kerns[i] = k
-		if first == nil {
-			first = k
-		}
+	kerns, first, err := fetchKernels(ctx, opt, rec)
+	if err != nil {
+		return nil, err
 	}
 	if first == nil {
 		return nil, fmt.Errorf("shard %s of %d cells is empty", opt.Shard, len(cfg.Kernels)*len(cfg.Configs))
@@ -160,23 +133,10 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 	img := opt.Image
 	sum.ImagePath = img.Path
 
-	accel, err := ChooseAccel(ctx, cfg.Accel, func(ctx context.Context, accel string) error {
-		return probeBoot(ctx, opt, first, img.Path, accel)
-	})
+	accel, err := chooseAccel(ctx, opt, first, img.Path)
 	if err != nil {
 		return nil, err
 	}
-	if accel.Note != "" {
-		p.Logf("%s", accel.Note)
-	}
-	plugin, note, err := chooseInsns(ctx, cmp.Or(opt.Insns, cfg.Insns), accel.Accel, opt.CacheDir)
-	if err != nil {
-		return nil, err
-	}
-	if note != "" {
-		p.Logf("%s", note)
-	}
-	accel.Plugin = plugin
 	sum.Accel = accel
 
 	todo, err := plan(st, opt, rec, kerns, sum)
@@ -195,6 +155,68 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		return sum, fmt.Errorf("run %s: %w (run the same command again to resume)", opt.OutDir, ErrInterrupted)
 	}
 	return sum, err
+}
+
+// fetchKernels fetches the kernels of opt's shard (nil for the others) and
+// records each one's release and sha256 in rec, refusing a kernel that is
+// not the one the run started with. first is the first fetched.
+func fetchKernels(ctx context.Context, opt RunOptions, rec *store.RunRecord) (kerns []*kernels.Kernel, first *kernels.Kernel, err error) {
+	cfg, p := opt.Config, opt.Progress
+	var downloaded atomic.Int64
+	cache := &kernels.Cache{Dir: opt.CacheDir, Downloaded: &downloaded}
+	kerns = make([]*kernels.Kernel, len(cfg.Kernels))
+	for i, kc := range cfg.Kernels {
+		if !opt.Shard.hasKernel(cfg, i) {
+			continue
+		}
+		info := rec.Kernels[i]
+		p.Logf("kernel %s: fetching %s", kc.Name, kernelDesc(info))
+		downloaded.Store(0)
+		done := p.StepDetail("kernel "+kc.Name, func() string {
+			if n := downloaded.Load(); n > 0 {
+				return fmt.Sprintf("%.1f MB downloaded", float64(n)/1e6)
+			}
+			return ""
+		})
+		k, err := cache.Fetch(ctx, kernels.Candidate{Package: info.Package, Version: info.Version, Suite: info.Suite}, kc.Source())
+		done()
+		if err != nil {
+			return nil, nil, fmt.Errorf("kernel %s: %w", kc.Name, err)
+		}
+		if info.SHA256 != "" && k.SHA256 != info.SHA256 {
+			return nil, nil, fmt.Errorf("kernel %s: bzImage sha256 %s differs from %s recorded when the run started", kc.Name, k.SHA256, info.SHA256)
+		}
+		rec.Kernels[i].Release, rec.Kernels[i].SHA256 = k.Release, k.SHA256
+		kerns[i] = k
+		if first == nil {
+			first = k
+		}
+	}
+	return kerns, first, nil
+}
+
+// chooseAccel picks the accelerator (probing a boot of k) and, under TCG,
+// the counting plugin, saying why on the progress log.
+func chooseAccel(ctx context.Context, opt RunOptions, k *kernels.Kernel, image string) (AccelChoice, error) {
+	cfg, p := opt.Config, opt.Progress
+	accel, err := ChooseAccel(ctx, cfg.Accel, func(ctx context.Context, accel string) error {
+		return probeBoot(ctx, opt, k, image, accel)
+	})
+	if err != nil {
+		return AccelChoice{}, err
+	}
+	if accel.Note != "" {
+		p.Logf("%s", accel.Note)
+	}
+	plugin, note, err := chooseInsns(ctx, cmp.Or(opt.Insns, cfg.Insns), accel.Accel, opt.CacheDir)
+	if err != nil {
+		return AccelChoice{}, err
+	}
+	if note != "" {
+		p.Logf("%s", note)
+	}
+	accel.Plugin = plugin
+	return accel, nil
 }
 
 func kernelDesc(k store.KernelInfo) string {
