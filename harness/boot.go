@@ -112,39 +112,9 @@ func Boot(ctx context.Context, spec BootSpec, consolePath, resultsPath string) (
 	}
 	v.Accel, v.QEMUVersion = vm.Accel, vm.Version
 
-	deadline := time.NewTimer(spec.Deadline - time.Since(begun))
-	defer deadline.Stop()
-	var timedOut, interrupted, flooded bool
-	events := scan.Events()
-wait:
-	for {
-		select {
-		case <-vm.Exited():
-			break wait
-		case <-res.first:
-			v.FirstResult = time.Since(vm.Started)
-			res.first = nil
-		case ev := <-events:
-			if ev.Kind == EventFlood {
-				flooded = true
-				vm.Stop(2 * time.Second)
-				break wait
-			}
-			// A panic: QEMU exits by itself (panic=-1, -no-reboot).
-		case <-res.overflow():
-			flooded = true
-			vm.Stop(2 * time.Second)
-			break wait
-		case <-deadline.C:
-			timedOut = true
-			vm.Stop(2 * time.Second)
-			break wait
-		case <-ctx.Done():
-			interrupted = true
-			vm.Stop(2 * time.Second)
-			break wait
-		}
-	}
+	o := watchVM(ctx, vm, res, scan.Events(), spec.Deadline-time.Since(begun))
+	v.FirstResult = o.firstResult
+	timedOut, interrupted, flooded := o.timedOut, o.interrupted, o.flooded
 	waitErr := vm.Wait()
 	v.Wall = time.Since(vm.Started)
 	if interrupted {
@@ -164,6 +134,49 @@ wait:
 		deadline: spec.Deadline, raw: res.bytes(), limit: spec.ResultsLimit,
 	})
 	return v, nil
+}
+
+// watched is how the wait for a VM ended, and when its first result byte
+// came (0 if none did).
+type watched struct {
+	timedOut, interrupted, flooded bool
+	firstResult                    time.Duration
+}
+
+// watchVM waits until the VM exits, floods its console or results port,
+// outlives d, or ctx ends, stopping it in the last three cases.
+func watchVM(ctx context.Context, vm *VM, res *capture, events <-chan Event, d time.Duration) (o watched) {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	first := res.first
+	for {
+		select {
+		case <-vm.Exited():
+			return o
+		case <-first:
+			o.firstResult = time.Since(vm.Started)
+			first = nil
+		case ev := <-events:
+			if ev.Kind == EventFlood {
+				o.flooded = true
+				vm.Stop(2 * time.Second)
+				return o
+			}
+			// A panic: QEMU exits by itself (panic=-1, -no-reboot).
+		case <-res.overflow():
+			o.flooded = true
+			vm.Stop(2 * time.Second)
+			return o
+		case <-deadline.C:
+			o.timedOut = true
+			vm.Stop(2 * time.Second)
+			return o
+		case <-ctx.Done():
+			o.interrupted = true
+			vm.Stop(2 * time.Second)
+			return o
+		}
+	}
 }
 
 type judgeInput struct {
