@@ -33,7 +33,7 @@ func (r *runner) runJob(ctx context.Context, j job) error {
 		if err != nil {
 			return err
 		}
-		rec, err := r.attemptBoot(ctx, j, att)
+		rec, first, err := r.attemptBoot(ctx, j, att)
 		if errors.Is(err, ErrInterrupted) {
 			att.Discard()
 			return nil
@@ -52,7 +52,7 @@ func (r *runner) runJob(ctx context.Context, j job) error {
 		}
 		mu.Unlock()
 		last := rec.Status.OK() || attempt == 1+cfg.Retries
-		p.BootDone(rec, last)
+		p.BootDone(rec, last, first)
 		if rec.Status.OK() {
 			return nil
 		}
@@ -65,8 +65,9 @@ func (r *runner) runJob(ctx context.Context, j job) error {
 	return nil
 }
 
-// attemptBoot boots once into att's directory and fills the boot's record.
-func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (*store.BootRecord, error) {
+// attemptBoot boots once into att's directory and fills the boot's
+// record; first is the boot's first result, for the progress log.
+func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (rec *store.BootRecord, first string, err error) {
 	opt, image, accel, jobs := r.opt, r.image, r.accel, r.jobs
 	cfg := opt.Config
 	vmo := vmOptions(opt, j.kernel, image, accel.Accel, j.config, "")
@@ -85,7 +86,7 @@ func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (*s
 	spec.VM = vmo
 	argv := vmo.withDefaults().Argv()
 	if err := os.WriteFile(att.Path("qemu.argv"), []byte(QuoteArgv(argv)+"\n"), 0o644); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if opt.Verbose {
 		opt.Progress.Logf("%s boot %d attempt %d: %s", j.cell, j.boot, att.Attempt, QuoteArgv(argv))
@@ -94,9 +95,9 @@ func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (*s
 	started := time.Now().UTC()
 	v, err := Boot(ctx, spec, att.Path("console.log"), att.Path("results.raw"))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	rec := &store.BootRecord{
+	rec = &store.BootRecord{
 		Schema: store.SchemaVersion, Cell: j.cell, Kernel: j.info,
 		Config: store.BootConfig{Name: j.config.Name, Cmdline: j.config.Cmdline, CPU: j.config.CPU},
 		Boot:   j.boot, Attempt: att.Attempt,
@@ -128,10 +129,30 @@ func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (*s
 			extra = append(extra, stream.KV{Key: stream.InsnsMethodKey, Value: insnsMethod})
 		}
 		if err := writeBootBench(rec, v.Stream, extra, att.Path(store.BenchFile)); err != nil {
-			return nil, err
+			return nil, "", err
+		}
+		first = firstResult(v.Stream)
+	}
+	return rec, first, nil
+}
+
+// firstResult is a boot's first benchmark with its exact count and time,
+// "NullSyscall/call=getppid 325 insns/op 512 ns/op": a number on screen
+// from the first boot on, long before the table.
+func firstResult(s *stream.Stream) string {
+	if s == nil || len(s.Results) == 0 {
+		return ""
+	}
+	r := s.Results[0]
+	out := r.Name
+	for _, unit := range []string{stream.InsnsUnit, "ns/op"} {
+		for _, v := range r.Values {
+			if v.Unit == unit {
+				out += " " + strconv.FormatFloat(v.Value, 'f', -1, 64) + " " + unit
+			}
 		}
 	}
-	return rec, nil
+	return stream.SafeText(out, 200)
 }
 
 // writeBootBench writes ok boot rec's boot.bench to path: the host's keys

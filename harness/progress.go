@@ -24,6 +24,7 @@ type Progress struct {
 	jobs    int
 	started time.Time
 	drawn   bool
+	last    string // the latest boot's cell and first result, for the TTY line
 }
 
 // Logf prints a line, above the progress line on a terminal.
@@ -54,8 +55,9 @@ func (p *Progress) Begin(total, skipped, jobs int) {
 }
 
 // BootDone records one committed attempt; last says whether the boot is
-// finished (it succeeded or has no attempts left).
-func (p *Progress) BootDone(r *store.BootRecord, last bool) {
+// finished (it succeeded or has no attempts left), first the boot's first
+// result ("" for none), which the boot's line shows.
+func (p *Progress) BootDone(r *store.BootRecord, last bool, first string) {
 	if p == nil {
 		return
 	}
@@ -67,11 +69,17 @@ func (p *Progress) BootDone(r *store.BootRecord, last bool) {
 	if !r.Status.OK() {
 		p.failed++
 	}
+	if first != "" {
+		p.last = r.Cell + ": " + first
+	}
 	if !p.TTY || !r.Status.OK() {
 		p.clear()
 		line := fmt.Sprintf("[%d/%d] %s boot %d attempt %d: %s in %.1fs", p.done, p.total, r.Cell, r.Boot, r.Attempt, r.Status, r.WallSeconds)
 		if r.Reason != "" {
 			line += ": " + stream.SafeText(r.Reason, 300)
+		}
+		if first != "" {
+			line += ": " + first
 		}
 		if left := p.left(); !p.TTY && p.done < p.total && left != "?" {
 			line += ", ~" + left + " left"
@@ -104,7 +112,14 @@ func (p *Progress) draw() {
 	if !p.TTY || p.total == 0 {
 		return
 	}
-	fmt.Fprintf(p.W, "\rboots %d/%d  failed %d  -j %d  ~%s left", p.done, p.total, p.failed, p.jobs, p.left())
+	line := fmt.Sprintf("boots %d/%d  failed %d  -j %d  ~%s left", p.done, p.total, p.failed, p.jobs, p.left())
+	if p.last != "" {
+		line += "  " + p.last
+	}
+	if r := []rune(line); len(r) > 120 {
+		line = string(r[:119]) + "…"
+	}
+	fmt.Fprintf(p.W, "\r%s\033[K", line)
 	p.drawn = true
 }
 

@@ -3,6 +3,7 @@ package harness
 import (
 	"bytes"
 	"kharness/results/store"
+	"kharness/results/stream"
 	"strings"
 	"testing"
 	"time"
@@ -44,8 +45,31 @@ func TestProgressDetailAndLeft(t *testing.T) {
 	p := &Progress{W: &b}
 	p.Begin(4, 0, 1)
 	p.started = time.Now().Add(-10 * time.Second)
-	p.BootDone(&store.BootRecord{Cell: "k--c", Status: store.StatusOK}, true)
+	p.BootDone(&store.BootRecord{Cell: "k--c", Status: store.StatusOK}, true, "")
 	if !strings.Contains(b.String(), "[1/4] k--c boot 0 attempt 0: ok") || !strings.Contains(b.String(), "s left") {
 		t.Errorf("boot line %q: want how long the other 3 should take", b.String())
+	}
+}
+
+// A boot's first result is on screen as soon as the boot is done: on its
+// line in a log, on the updating line on a terminal.
+func TestProgressFirstResult(t *testing.T) {
+	s := &stream.Stream{Results: []stream.Result{{Name: "NullSyscall/call=getppid", Iters: 1000,
+		Values: []stream.Value{{Value: 512.5, Unit: "ns/op"}, {Value: 7, Unit: "ref-ns/op"}, {Value: 325, Unit: "insns/op"}}}}}
+	first := firstResult(s)
+	if first != "NullSyscall/call=getppid 325 insns/op 512.5 ns/op" {
+		t.Fatalf("firstResult = %q", first)
+	}
+	for _, tty := range []bool{false, true} {
+		var b bytes.Buffer
+		p := &Progress{W: &b, TTY: tty}
+		p.Begin(2, 0, 1)
+		p.BootDone(&store.BootRecord{Cell: "6.1--default", Status: store.StatusOK}, true, first)
+		if !strings.Contains(b.String(), "6.1--default") || !strings.Contains(b.String(), "325 insns/op 512.5 ns/op") {
+			t.Errorf("tty %v: output %q lacks the boot's first result", tty, b.String())
+		}
+	}
+	if firstResult(nil) != "" || firstResult(&stream.Stream{}) != "" {
+		t.Error("a boot without results gave a first result")
 	}
 }
