@@ -156,26 +156,21 @@ func watchVM(ctx context.Context, vm *VM, res *capture, events <-chan Event, d t
 		case <-first:
 			o.firstResult = time.Since(vm.Started)
 			first = nil
+			continue
 		case ev := <-events:
-			if ev.Kind == EventFlood {
-				o.flooded = true
-				vm.Stop(2 * time.Second)
-				return o
+			if ev.Kind != EventFlood {
+				continue // a panic: QEMU exits by itself (panic=-1, -no-reboot)
 			}
-			// A panic: QEMU exits by itself (panic=-1, -no-reboot).
+			o.flooded = true
 		case <-res.overflow():
 			o.flooded = true
-			vm.Stop(2 * time.Second)
-			return o
 		case <-deadline.C:
 			o.timedOut = true
-			vm.Stop(2 * time.Second)
-			return o
 		case <-ctx.Done():
 			o.interrupted = true
-			vm.Stop(2 * time.Second)
-			return o
 		}
+		vm.Stop(2 * time.Second)
+		return o
 	}
 }
 
