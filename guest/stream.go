@@ -182,8 +182,12 @@ func SystemConfig(p Params) []ConfigPair {
 	return append(cfg, vulnerabilities()...)
 }
 
-// runs32 reports whether p runs a benchmark of the 32-bit helper.
+// runs32 reports whether p runs a benchmark of the 32-bit helper. A probe
+// runs no benchmark, whatever its run pattern matches.
 func runs32(p Params) bool {
+	if p.Mode == ModeProbe {
+		return false
+	}
 	re, err := regexp.Compile(p.Run)
 	if err != nil {
 		return false
