@@ -169,7 +169,7 @@ func SystemConfig(p Params) []ConfigPair {
 		{"kernel-cmdline", readTrimmed("/proc/cmdline")},
 		{"cpu-model", cpuInfo("model name")},
 		{wire.CPUVendorKey, cpuInfo("vendor_id")},
-		{"clocksource", readTrimmed("/sys/devices/system/clocksource/clocksource0/current_clocksource")},
+		{"clocksource", readTrimmed(clocksourcePath)},
 		{"guest-ncpu", strconv.Itoa(runtime.NumCPU())},
 		{"guest-benchtime", p.Benchtime.String()},
 		{"guest-count", strconv.Itoa(p.Count)},
