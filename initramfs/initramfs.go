@@ -1,6 +1,8 @@
 // Package initramfs builds the u-root initramfs that every kharness VM boots:
-// u-root's init, the guest benchmark program as uinit, and a small shell with
-// a few core commands for a person who needs to look around.
+// the guest benchmark program as /init (it runs itself as the guest), u-root's
+// busybox with its init and a small shell with a few core commands for a
+// person who needs to look around (shell mode boots through u-root's init,
+// which runs the guest as its uinit).
 package initramfs
 
 import (
@@ -27,7 +29,8 @@ import (
 // ModulePath is the Go module whose source tree the image is built from.
 const ModulePath = "kharness"
 
-// GuestPath is where the guest benchmark program lives inside the image.
+// GuestPath is where the guest benchmark program lives inside the image
+// (guest.GuestPath names the same file); /init links to it.
 const GuestPath = "/bin/kguest"
 
 // KrefPath is where the image holds the C reference of the fidelity check
@@ -50,7 +53,7 @@ var DefaultCommands = []string{
 
 // formatVersion changes whenever the layout of the image changes, so stale
 // cache entries are never reused.
-const formatVersion = "kharness-initramfs-1"
+const formatVersion = "kharness-initramfs-2"
 
 // Options say how to build an image.
 type Options struct {
@@ -261,7 +264,7 @@ func create(ctx context.Context, src, tmp, guest, guest32, kref, out string) err
 		uimage.WithBusyboxBuildOpts(&golang.BuildOpts{ExtraArgs: []string{"-a=false"}}),
 		uimage.WithFiles(files...),
 		uimage.WithSkipLDD(),
-		uimage.WithInit("init"),
+		uimage.WithInit(GuestPath),
 		uimage.WithUinit(GuestPath, "-guest"),
 		uimage.WithShell("gosh"),
 		uimage.WithCPIOOutput(out),

@@ -1,7 +1,9 @@
 package initramfs
 
 import (
+	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -90,9 +92,32 @@ func TestBuildShared(t *testing.T) {
 	for _, r := range recs {
 		names[r.Name] = r
 	}
-	for _, want := range []string{"init", "bin/kguest", "bin/uinit", "bbin/gosh", "bbin/grep"} {
+	for _, want := range []string{"init", "bin/kguest", "bin/uinit", "bbin/init", "bbin/gosh", "bbin/grep"} {
 		if _, ok := names[want]; !ok {
 			t.Errorf("image lacks %s", want)
 		}
 	}
+	// The kernel starts the guest program; u-root's init (the shell mode's)
+	// is where the guest execs it.
+	for name, target := range map[string]string{"init": GuestPath, "bbin/init": "/bbin/bb"} {
+		if got := linkTarget(t, names[name]); got != target {
+			t.Errorf("/%s links to %q, want %s", name, got, target)
+		}
+	}
+}
+
+// linkTarget is the absolute path the symbolic link r points to, "" when r
+// is not a link.
+func linkTarget(t *testing.T, r cpio.Record) string {
+	if r.Mode&cpio.S_IFMT != cpio.S_IFLNK || r.ReaderAt == nil {
+		return ""
+	}
+	b, err := io.ReadAll(io.NewSectionReader(r.ReaderAt, 0, int64(r.FileSize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target := string(b); path.IsAbs(target) {
+		return target
+	}
+	return path.Join("/", path.Dir(r.Name), string(b))
 }
