@@ -107,6 +107,9 @@ type machine interface {
 	Crash() error
 	// Shell runs an interactive shell on the console until it exits.
 	Shell() error
+	// SettleClock waits, within a bound, until the kernel has left its
+	// early clocksource, and says on log when it waited.
+	SettleClock(log io.Writer)
 }
 
 // runGuest is guest mode. It ends in m.PowerOff, m.Hang, m.Flood or a kernel
@@ -166,6 +169,10 @@ func runGuest(ctx context.Context, opts Options, m machine) {
 		fmt.Fprintf(log, "kguest: crashing the kernel on purpose\n")
 		fail(fmt.Errorf("kernel did not panic: %w", m.Crash()))
 		return
+	}
+	if p.Mode != ModeProbe {
+		// The stream's modes but the probe time something.
+		m.SettleClock(log)
 	}
 	start := time.Now()
 	if err := WriteStream(ctx, port, p, SystemConfig(p), log); err != nil {

@@ -30,12 +30,13 @@ func (m *fakeMachine) OpenPort() (io.Writer, error) {
 	}
 	return &m.port, nil
 }
-func (m *fakeMachine) Drain(io.Writer) { m.calls = append(m.calls, "drain") }
-func (m *fakeMachine) PowerOff()       { m.calls = append(m.calls, "poweroff") }
-func (m *fakeMachine) Hang()           { m.calls = append(m.calls, "hang") }
-func (m *fakeMachine) Flood()          { m.calls = append(m.calls, "flood") }
-func (m *fakeMachine) Crash() error    { m.calls = append(m.calls, "crash"); return m.crashErr }
-func (m *fakeMachine) Shell() error    { m.calls = append(m.calls, "shell"); return nil }
+func (m *fakeMachine) Drain(io.Writer)       { m.calls = append(m.calls, "drain") }
+func (m *fakeMachine) PowerOff()             { m.calls = append(m.calls, "poweroff") }
+func (m *fakeMachine) Hang()                 { m.calls = append(m.calls, "hang") }
+func (m *fakeMachine) Flood()                { m.calls = append(m.calls, "flood") }
+func (m *fakeMachine) Crash() error          { m.calls = append(m.calls, "crash"); return m.crashErr }
+func (m *fakeMachine) Shell() error          { m.calls = append(m.calls, "shell"); return nil }
+func (m *fakeMachine) SettleClock(io.Writer) { m.calls = append(m.calls, "settle") }
 
 func TestRunGuestFake(t *testing.T) {
 	const base = "console=ttyS0 kharness.run=getppid$ kharness.benchtime=5ms kharness.count=2 "
@@ -47,9 +48,9 @@ func TestRunGuestFake(t *testing.T) {
 		wantError     string // in a "# kharness-error:" line
 		empty         bool   // nothing on the port
 	}{
-		{name: "bench", cmdline: base, calls: "prepare drain poweroff", wantEnd: true},
+		{name: "bench", cmdline: base, calls: "prepare settle drain poweroff", wantEnd: true},
 		{name: "probe", cmdline: base + "kharness.mode=probe", calls: "prepare drain poweroff", wantEnd: true},
-		{name: "truncate", cmdline: base + "kharness.mode=truncate", calls: "prepare drain poweroff"},
+		{name: "truncate", cmdline: base + "kharness.mode=truncate", calls: "prepare settle drain poweroff"},
 		{name: "bad count", cmdline: base + "kharness.count=x", calls: "prepare drain poweroff", wantError: "kharness.count"},
 		{name: "no port", cmdline: base, portErr: errors.New("no ttyS1"), calls: "prepare poweroff", empty: true},
 		{name: "hang", cmdline: base + "kharness.mode=hang", calls: "prepare hang", empty: true},

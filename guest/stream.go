@@ -170,7 +170,7 @@ func SystemConfig(p Params) []ConfigPair {
 		{"kernel-cmdline", readTrimmed("/proc/cmdline")},
 		{"cpu-model", cpuInfo("model name")},
 		{wire.CPUVendorKey, cpuInfo("vendor_id")},
-		{"clocksource", readTrimmed("/sys/devices/system/clocksource/clocksource0/current_clocksource")},
+		{"clocksource", readTrimmed(clocksourcePath)},
 		{"guest-ncpu", strconv.Itoa(runtime.NumCPU())},
 		{"guest-benchtime", p.Benchtime.String()},
 		{"guest-count", strconv.Itoa(p.Count)},
@@ -183,8 +183,12 @@ func SystemConfig(p Params) []ConfigPair {
 	return append(cfg, vulnerabilities()...)
 }
 
-// runs32 reports whether p runs a benchmark of the 32-bit helper.
+// runs32 reports whether p runs a benchmark of the 32-bit helper. A probe
+// runs no benchmark, whatever its run pattern matches.
 func runs32(p Params) bool {
+	if p.Mode == ModeProbe {
+		return false
+	}
 	re, err := regexp.Compile(p.Run)
 	if err != nil {
 		return false

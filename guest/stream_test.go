@@ -218,6 +218,29 @@ func TestStreamModes(t *testing.T) {
 	}
 }
 
+// TestRuns32 checks that only a boot that times a 32-bit entry asks the
+// helper what __kernel_vsyscall executes: a probe matches every name with
+// its "." but times none, and pays no exec for it.
+func TestRuns32(t *testing.T) {
+	for _, c := range []struct {
+		mode Mode
+		run  string
+		want bool
+	}{
+		{ModeBench, ".", true},
+		{ModeBench, "NullSyscall32", true},
+		{ModeBench, "NullSyscall/call=getppid$", false},
+		{ModeProbe, ".", false},
+		{ModeTruncate, ".", true},
+	} {
+		p := testParams(c.mode)
+		p.Run = c.run
+		if got := runs32(p); got != c.want {
+			t.Errorf("runs32(mode %s, run %q) = %v, want %v", c.mode, c.run, got, c.want)
+		}
+	}
+}
+
 func TestStreamRunFilter(t *testing.T) {
 	params := testParams(ModeBench)
 	params.Run = "NoSuchBenchmark"

@@ -1,7 +1,10 @@
 package initramfs
 
 import (
+	"fmt"
+	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -48,17 +51,31 @@ func TestBuildShared(t *testing.T) {
 	var wg sync.WaitGroup
 	imgs := make([]*Image, 2)
 	errs := make([]error, 2)
+	var logMu sync.Mutex
+	var logged []string
+	logf := func(format string, args ...any) {
+		logMu.Lock()
+		defer logMu.Unlock()
+		logged = append(logged, fmt.Sprintf(format, args...))
+	}
 	for i := range imgs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			imgs[i], errs[i] = Build(t.Context(), Options{SourceDir: src, CacheDir: cache})
+			imgs[i], errs[i] = Build(t.Context(), Options{SourceDir: src, CacheDir: cache, Log: logf})
 		}()
 	}
 	wg.Wait()
 	for _, err := range errs {
 		if err != nil {
 			t.Fatal(err)
+		}
+	}
+	// The build says which step it is in: the busybox compile (tens of
+	// seconds cold) and the packing, once, by the one that built.
+	for _, step := range []string{"image: compiling u-root's busybox (16 commands", "image: packing the cpio archive"} {
+		if n := countPrefix(logged, step); n != 1 {
+			t.Errorf("%d lines start %q, want 1; the log:\n%s", n, step, strings.Join(logged, "\n"))
 		}
 	}
 	if imgs[0].Path != imgs[1].Path || imgs[0].Cached == imgs[1].Cached {
@@ -90,9 +107,64 @@ func TestBuildShared(t *testing.T) {
 	for _, r := range recs {
 		names[r.Name] = r
 	}
-	for _, want := range []string{"init", "bin/kguest", "bin/uinit", "bbin/gosh", "bbin/grep"} {
+	for _, want := range []string{"init", "bin/kguest", "bin/uinit", "bbin/init", "bbin/gosh", "bbin/grep"} {
 		if _, ok := names[want]; !ok {
 			t.Errorf("image lacks %s", want)
 		}
 	}
+	// The kernel starts the guest program; u-root's init (the shell mode's)
+	// is where the guest execs it.
+	for name, target := range map[string]string{"init": GuestPath, "bbin/init": "/bbin/bb"} {
+		if got := linkTarget(t, names[name]); got != target {
+			t.Errorf("/%s links to %q, want %s", name, got, target)
+		}
+	}
+}
+
+func countPrefix(lines []string, prefix string) int {
+	n := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestSlowStep checks that a step says what it is only when it lasts:
+// a warm build stays quiet.
+func TestSlowStep(t *testing.T) {
+	var mu sync.Mutex
+	var logged []string
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		logged = append(logged, fmt.Sprintf(format, args...))
+	}
+	slowStep(logf, "quick")()
+	done := slowStep(logf, "slow")
+	time.Sleep(1500 * time.Millisecond)
+	done()
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Join(logged, ",") != "slow" {
+		t.Errorf("logged %q, want only the slow step", logged)
+	}
+}
+
+// linkTarget is the absolute path the symbolic link r points to, "" when r
+// is not a link.
+func linkTarget(t *testing.T, r cpio.Record) string {
+	if r.Mode&cpio.S_IFMT != cpio.S_IFLNK || r.ReaderAt == nil {
+		return ""
+	}
+	b, err := io.ReadAll(io.NewSectionReader(r.ReaderAt, 0, int64(r.FileSize)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target := string(b); path.IsAbs(target) {
+		return target
+	}
+	return path.Join("/", path.Dir(r.Name), string(b))
 }

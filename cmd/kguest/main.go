@@ -1,7 +1,8 @@
 //go:build linux
 
-// Command kguest is the kharness guest benchmark program. In the VM it runs
-// as u-root's uinit, "kguest -guest", takes its parameters from the
+// Command kguest is the kharness guest benchmark program. In the VM it is
+// the image's /init, which starts it again as "kguest -guest" (u-root's
+// init starts it so, as its uinit, in shell mode); it takes its parameters from the
 // kharness.* words of the kernel command line, writes results to /dev/ttyS1
 // and powers off. On the host, for tests, it writes the same stream to a
 // file:
@@ -29,6 +30,9 @@ import (
 )
 
 func main() {
+	if guest.IsInit() {
+		guest.InitMain() // never returns
+	}
 	noAsyncPreempt()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -45,20 +49,17 @@ func main() {
 }
 
 // noAsyncPreempt re-executes the program with asyncpreemptoff=1 added to
-// GODEBUG, unless it is there; the process keeps its pid (u-root's init
-// waits for it). If the exec fails it goes on as it is.
+// GODEBUG, unless it is there (the image's init starts the guest with it);
+// the process keeps its pid (its parent waits for it). If the exec fails
+// it goes on as it is.
 func noAsyncPreempt() {
-	const off = "asyncpreemptoff=1"
 	g := os.Getenv("GODEBUG")
-	if strings.Contains(g, off) {
+	if strings.Contains(g, guest.AsyncPreemptOff) {
 		return
 	}
-	if g != "" {
-		g += ","
-	}
-	os.Setenv("GODEBUG", g+off)
+	os.Setenv("GODEBUG", guest.WithAsyncPreemptOff(g))
 	err := syscall.Exec("/proc/self/exe", os.Args, os.Environ())
-	fmt.Fprintf(os.Stderr, "kguest: re-exec with GODEBUG=%s: %v\n", off, err)
+	fmt.Fprintf(os.Stderr, "kguest: re-exec with GODEBUG=%s: %v\n", guest.AsyncPreemptOff, err)
 }
 
 // errUsage reports bad command-line arguments (already explained on stderr).
