@@ -49,14 +49,21 @@ func spin(perOp time.Duration) func(uint64) {
 
 func TestCalibrate(t *testing.T) {
 	target := 20 * time.Millisecond
-	c := calibrate(spin(time.Microsecond), target)
-	if c.Target != target || c.Warmup == 0 {
-		t.Errorf("calibration %+v", c)
+	// About target/1µs = 20000 iterations. A loaded host that takes the
+	// CPU away during a calibration run makes it choose fewer: up to three
+	// tries, one of which must land near.
+	var c Calibration
+	for try := 0; try < 3; try++ {
+		c = calibrate(spin(time.Microsecond), target)
+		if c.Target != target || c.Warmup == 0 {
+			t.Fatalf("calibration %+v", c)
+		}
+		if c.Iters >= 5000 && c.Iters <= 40000 {
+			return
+		}
+		t.Logf("try %d: iters %d", try+1, c.Iters)
 	}
-	// About target/1µs = 20000 iterations; allow for a loaded machine.
-	if c.Iters < 5000 || c.Iters > 40000 {
-		t.Errorf("iters %d for 1µs ops and a %v target, want about 20000", c.Iters, target)
-	}
+	t.Errorf("iters %d for 1µs ops and a %v target, want about 20000", c.Iters, target)
 }
 
 func TestGetppidLoop(t *testing.T) {
@@ -172,6 +179,7 @@ func TestOverheadBesideEachSample(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			good := 0
 			for _, s := range got {
 				var raw, ov float64
 				for _, v := range s.Extra {
@@ -185,9 +193,21 @@ func TestOverheadBesideEachSample(t *testing.T) {
 				switch {
 				case tc.fail && (s.Failed == "" || !strings.Contains(s.Failed, "not below the total")):
 					t.Errorf("sample %+v: want a failed sample", s)
-				case !tc.fail && (s.Failed != "" || s.NsPerOp <= 0 || raw == 0 || ov == 0 || math.Abs(s.NsPerOp-(raw-ov)) > 1e-6):
+				case !tc.fail && s.Failed != "":
+					// A host that deschedules the short overhead loop can
+					// make it read above the total: then, and only then,
+					// the sample fails, saying so.
+					if !strings.Contains(s.Failed, "not below the total") || ov < raw {
+						t.Errorf("sample %+v: failed without its overhead reaching the total", s)
+					}
+				case !tc.fail && (s.NsPerOp <= 0 || raw == 0 || ov == 0 || math.Abs(s.NsPerOp-(raw-ov)) > 1e-6):
 					t.Errorf("sample %+v: want raw %v less overhead %v", s, raw, ov)
+				default:
+					good++
 				}
+			}
+			if !tc.fail && good == 0 {
+				t.Errorf("no sample of %d came out as raw less overhead", len(got))
 			}
 		})
 	}
