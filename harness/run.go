@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -349,8 +350,24 @@ func (o *RunOptions) ensureImage(ctx context.Context) error {
 	if o.Image != nil {
 		return nil
 	}
-	done := o.Progress.Step("guest image")
-	img, err := initramfs.Build(ctx, initramfs.Options{SourceDir: o.SourceDir, CacheDir: o.CacheDir, Log: o.Progress.Logf})
+	// On a terminal the build's steps go on the updating line; in a log
+	// each is a line.
+	var mu sync.Mutex
+	step := ""
+	log := o.Progress.Logf
+	if o.Progress != nil && o.Progress.TTY {
+		log = func(format string, args ...any) {
+			mu.Lock()
+			step = fmt.Sprintf(format, args...)
+			mu.Unlock()
+		}
+	}
+	done := o.Progress.StepDetail("guest image", func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return step
+	})
+	img, err := initramfs.Build(ctx, initramfs.Options{SourceDir: o.SourceDir, CacheDir: o.CacheDir, Log: log})
 	done()
 	o.Image = img
 	return err
