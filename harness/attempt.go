@@ -143,12 +143,18 @@ func firstResult(s *stream.Stream) string {
 	if s == nil || len(s.Results) == 0 {
 		return ""
 	}
-	r := s.Results[0]
-	out := r.Name
+	name := s.Results[0].Name
+	out := name
 	for _, unit := range []string{stream.InsnsUnit, "ns/op"} {
-		for _, v := range r.Values {
-			if v.Unit == unit {
-				out += " " + strconv.FormatFloat(v.Value, 'f', -1, 64) + " " + unit
+		// The counts are lines of their own, after the timed samples: the
+		// first line of the benchmark that has the unit.
+	lines:
+		for _, r := range s.Results {
+			for _, v := range r.Values {
+				if r.Name == name && v.Unit == unit {
+					out += " " + strconv.FormatFloat(v.Value, 'f', -1, 64) + " " + unit
+					break lines
+				}
 			}
 		}
 	}

@@ -55,7 +55,9 @@ func TestProgressDetailAndLeft(t *testing.T) {
 // line in a log, on the updating line on a terminal.
 func TestProgressFirstResult(t *testing.T) {
 	s := &stream.Stream{Results: []stream.Result{{Name: "NullSyscall/call=getppid", Iters: 1000,
-		Values: []stream.Value{{Value: 512.5, Unit: "ns/op"}, {Value: 7, Unit: "ref-ns/op"}, {Value: 325, Unit: "insns/op"}}}}}
+		Values: []stream.Value{{Value: 512.5, Unit: "ns/op"}, {Value: 7, Unit: "ref-ns/op"}}},
+		{Name: "NullSyscall/call=getppid", Iters: 1000, Values: []stream.Value{{Value: 530, Unit: "ns/op"}}},
+		{Name: "NullSyscall/call=getppid", Iters: 4, Values: []stream.Value{{Value: 325, Unit: "insns/op"}, {Value: 321, Unit: "kinsns/op"}}}}}
 	first := firstResult(s)
 	if first != "NullSyscall/call=getppid 325 insns/op 512.5 ns/op" {
 		t.Fatalf("firstResult = %q", first)
