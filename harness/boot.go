@@ -48,6 +48,7 @@ type Verdict struct {
 	Oops        []string
 	Accel       string
 	QEMUVersion string
+	Machine     string // the machine type, as QEMU reports it
 	Argv        []string
 	Wall        time.Duration
 	FirstResult time.Duration // QEMU start to the first byte on the results port
@@ -110,7 +111,7 @@ func Boot(ctx context.Context, spec BootSpec, consolePath, resultsPath string) (
 		}
 		return v, nil
 	}
-	v.Accel, v.QEMUVersion = vm.Accel, vm.Version
+	v.Accel, v.QEMUVersion, v.Machine = vm.Accel, vm.Version, vm.Machine
 
 	o := watchVM(ctx, vm, res, scan.Events(), spec.Deadline-time.Since(begun))
 	v.FirstResult = o.firstResult

@@ -15,8 +15,9 @@ func TestBootOK(t *testing.T) {
 	if v.Status != store.StatusOK {
 		t.Fatalf("status %s: %s\nconsole:\n%s", v.Status, v.Reason, strings.Join(v.ConsoleTail, "\n"))
 	}
-	if v.Accel != "tcg" || !strings.HasPrefix(v.QEMUVersion, "") || v.QEMUVersion == "" {
-		t.Errorf("accel %q qemu %q", v.Accel, v.QEMUVersion)
+	// -machine pc resolves to a versioned i440FX board, read back over QMP.
+	if v.Accel != "tcg" || v.QEMUVersion == "" || !strings.HasPrefix(v.Machine, "pc-i440fx-") {
+		t.Errorf("accel %q qemu %q machine %q", v.Accel, v.QEMUVersion, v.Machine)
 	}
 	cfg := map[string]string{}
 	for _, kv := range v.Stream.Config {

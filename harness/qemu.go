@@ -40,6 +40,10 @@ type VM struct {
 	Accel string
 	// Version is QEMU's version as reported over QMP.
 	Version string
+	// Machine is the machine type QEMU resolved -machine to, read back over
+	// QMP ("pc-i440fx-7.2-machine" for "pc"): a boot's record says which
+	// versioned board it ran on, as a later QEMU's "pc" may be another.
+	Machine string
 	// RunState is QEMU's run state when QMP first answered ("prelaunch"
 	// or "running").
 	RunState string
@@ -210,6 +214,11 @@ func (vm *VM) queryFacts() error {
 		return fmt.Errorf("QMP query-version: %w", err)
 	}
 	vm.Version = fmt.Sprintf("%d.%d.%d", v.Qemu.Major, v.Qemu.Minor, v.Qemu.Micro)
+	m, err := vm.raw.QomGet("/machine", "type")
+	if err != nil {
+		return fmt.Errorf("QMP qom-get /machine type: %w", err)
+	}
+	vm.Machine, _ = m.(string)
 	if p := strings.TrimSpace(v.Package); p != "" {
 		vm.Version += " (" + p + ")"
 	}

@@ -36,8 +36,9 @@ func TestFindSourceDir(t *testing.T) {
 }
 
 // TestBuildShared builds into an empty cache from two goroutines at once:
-// both get the same image, built once; a third call is a cache hit; the
-// image holds u-root's init, the guest as uinit and the shell.
+// both get the same image, built once; a third call is a cache hit; the run
+// image holds the guest as /init and no busybox, the shell image adds
+// u-root's init, the guest as its uinit and the shell.
 func TestBuildShared(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds u-root")
@@ -71,11 +72,11 @@ func TestBuildShared(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// The build says which step it is in: the busybox compile (tens of
-	// seconds cold) and the packing, once, by the one that built.
-	for _, step := range []string{"image: compiling u-root's busybox (16 commands", "image: packing the cpio archive"} {
-		if n := countPrefix(logged, step); n != 1 {
-			t.Errorf("%d lines start %q, want 1; the log:\n%s", n, step, strings.Join(logged, "\n"))
+	// The build says which step it is in: the packing, once, by the one
+	// that built; a run image compiles no busybox.
+	for step, want := range map[string]int{"image: packing the cpio archive": 1, "image: compiling u-root's busybox": 0} {
+		if n := countPrefix(logged, step); n != want {
+			t.Errorf("%d lines start %q, want %d; the log:\n%s", n, step, want, strings.Join(logged, "\n"))
 		}
 	}
 	if imgs[0].Path != imgs[1].Path || imgs[0].Cached == imgs[1].Cached {
@@ -94,11 +95,62 @@ func TestBuildShared(t *testing.T) {
 		}
 	}
 
-	f, err := os.Open(imgs[0].Path)
+	run := records(t, imgs[0].Path)
+	for _, want := range []string{"init", "bin/kguest", "bin/kguest32"} {
+		if _, ok := run[want]; !ok {
+			t.Errorf("run image lacks %s", want)
+		}
+	}
+	for name := range run {
+		if strings.HasPrefix(name, "bbin") || name == "bin/uinit" {
+			t.Errorf("run image holds %s: the busybox belongs in the shell image only", name)
+		}
+	}
+	if got := linkTarget(t, run["init"]); got != GuestPath {
+		t.Errorf("run image: /init links to %q, want %s", got, GuestPath)
+	}
+
+	logged = nil
+	shell, err := BuildShell(t.Context(), Options{SourceDir: src, CacheDir: cache, Log: logf})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	if shell.Path == imgs[0].Path || shell.Cached {
+		t.Errorf("shell image %+v: want a new image beside the run image %s", shell, imgs[0].Path)
+	}
+	if n := countPrefix(logged, "image: compiling u-root's busybox (16 commands"); n != 1 {
+		t.Errorf("the shell image build logged %q; want the busybox step once", logged)
+	}
+	names := records(t, shell.Path)
+	for _, want := range []string{"init", "bin/kguest", "bin/kguest32", "bin/uinit", "bbin/init", "bbin/gosh", "bbin/grep"} {
+		if _, ok := names[want]; !ok {
+			t.Errorf("shell image lacks %s", want)
+		}
+	}
+	// The kernel starts the guest program; u-root's init (the shell mode's)
+	// is where the guest execs it, and it runs the guest as its uinit.
+	for name, target := range map[string]string{"init": GuestPath, "bbin/init": "/bbin/bb", "bin/uinit": GuestPath} {
+		if got := linkTarget(t, names[name]); got != target {
+			t.Errorf("shell image: /%s links to %q, want %s", name, got, target)
+		}
+	}
+	if _, ok := names["inito"]; ok {
+		t.Error("shell image renamed the run image's /init to /inito")
+	}
+	again, err = BuildShell(t.Context(), Options{SourceDir: src, CacheDir: cache})
+	if err != nil || !again.Cached || again.Path != shell.Path {
+		t.Errorf("second shell build: %+v, %v; want the cached image", again, err)
+	}
+}
+
+// records reads the cpio archive at path into a map by name.
+func records(t *testing.T, path string) map[string]cpio.Record {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
 	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(f))
 	if err != nil {
 		t.Fatal(err)
@@ -107,18 +159,7 @@ func TestBuildShared(t *testing.T) {
 	for _, r := range recs {
 		names[r.Name] = r
 	}
-	for _, want := range []string{"init", "bin/kguest", "bin/uinit", "bbin/init", "bbin/gosh", "bbin/grep"} {
-		if _, ok := names[want]; !ok {
-			t.Errorf("image lacks %s", want)
-		}
-	}
-	// The kernel starts the guest program; u-root's init (the shell mode's)
-	// is where the guest execs it.
-	for name, target := range map[string]string{"init": GuestPath, "bbin/init": "/bbin/bb"} {
-		if got := linkTarget(t, names[name]); got != target {
-			t.Errorf("/%s links to %q, want %s", name, got, target)
-		}
-	}
+	return names
 }
 
 func countPrefix(lines []string, prefix string) int {

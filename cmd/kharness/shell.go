@@ -78,7 +78,7 @@ func shellCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr
 	if err != nil {
 		return err
 	}
-	img, err := initramfs.Build(ctx, initramfs.Options{SourceDir: srcDir, CacheDir: *cache})
+	img, err := initramfs.BuildShell(ctx, initramfs.Options{SourceDir: srcDir, CacheDir: *cache, Log: func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }})
 	if err != nil {
 		return err
 	}

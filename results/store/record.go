@@ -93,6 +93,7 @@ type BootRecord struct {
 	AccelRequested string     `json:"accel_requested"`
 	AccelNote      string     `json:"accel_note"`
 	QEMUVersion    string     `json:"qemu_version"`
+	Machine        string     `json:"machine,omitempty"` // QEMU's machine type, read back over QMP
 	QEMUBinary     string     `json:"qemu_binary"`
 	GuestCPU       string     `json:"guest_cpu"`
 	SMP            int        `json:"smp"`
