@@ -71,27 +71,30 @@ func packCPIO(b *testing.B, path, dir string, names ...string) string {
 	return path
 }
 
-// bareQEMU is plain QEMU on kernel and initrd, with kharness's machine but
-// none of its sockets, QMP or guest: the console on stdout, killed with
-// the caller.
-func bareQEMU(ctx context.Context, kernel, initrd string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, DefaultQEMU,
-		"-nodefaults", "-no-user-config", "-display", "none", "-machine", "pc",
+// bareQEMU is plain QEMU on kernel and initrd, with kharness's machine and
+// firmware (rom for -bios, QEMU's own when "") but none of its sockets, QMP
+// or guest: the console on stdout, killed with the caller.
+func bareQEMU(ctx context.Context, kernel, initrd, rom string) *exec.Cmd {
+	args := []string{"-nodefaults", "-no-user-config", "-display", "none", "-machine", "pc",
 		"-accel", "tcg", "-cpu", "qemu64", "-smp", "1", "-m", "512", "-no-reboot",
 		"-serial", "stdio",
-		"-kernel", kernel, "-initrd", initrd, "-append", baseCmdline)
+		"-kernel", kernel, "-initrd", initrd, "-append", baseCmdline}
+	if rom != "" {
+		args = append(args, "-bios", rom)
+	}
+	cmd := exec.CommandContext(ctx, DefaultQEMU, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	return cmd
 }
 
 // bareBoot runs plain QEMU on kernel and initrd, with kharness's machine
-// but none of its sockets, QMP or guest, and returns its wall time. The
-// guest must power off (not panic) within 60 seconds.
-func bareBoot(b *testing.B, kernel, initrd string) time.Duration {
+// and the firmware rom but none of its sockets, QMP or guest, and returns
+// its wall time. The guest must power off (not panic) within 60 seconds.
+func bareBoot(b *testing.B, kernel, initrd, rom string) time.Duration {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := bareQEMU(ctx, kernel, initrd)
+	cmd := bareQEMU(ctx, kernel, initrd, rom)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -141,22 +144,28 @@ func medianDuration(d []time.Duration) time.Duration {
 // BenchmarkBootOverhead compares one kharness boot (harness.Boot of the
 // real image in probe mode) with a bare QEMU boot of the same kernel whose
 // /init only powers off: the difference is what kharness's sockets, QMP,
-// u-root image and guest program add to every boot. Boots alternate, to
-// spread drift in the host's load over both; medians are reported.
+// u-root image and guest program add to every boot. A third boot, bare
+// under qboot (where QEMU has it), shows what the firmware option would
+// save. Boots rotate, to spread drift in the host's load over all kinds;
+// medians are reported.
 func BenchmarkBootOverhead(b *testing.B) {
 	k, img := bootFixture(b)
 	bare := bareInitramfs(b, b.TempDir())
+	qboot, qbootErr := ResolveFirmware("qboot")
 	n := benchBoots(b)
 	for range b.N {
-		var kh, bb []time.Duration
+		var kh, bb, bq []time.Duration
+		kinds := []func(){
+			func() { kh = append(kh, kharnessBoot(b, k.Path, img)) },
+			func() { bb = append(bb, bareBoot(b, k.Path, bare, "")) },
+		}
+		if qbootErr == nil {
+			kinds = append(kinds, func() { bq = append(bq, bareBoot(b, k.Path, bare, qboot)) })
+		}
 		for i := range n {
-			// Alternate which goes first, so neither always follows the other.
-			if i%2 == 0 {
-				kh = append(kh, kharnessBoot(b, k.Path, img))
-				bb = append(bb, bareBoot(b, k.Path, bare))
-			} else {
-				bb = append(bb, bareBoot(b, k.Path, bare))
-				kh = append(kh, kharnessBoot(b, k.Path, img))
+			// Rotate which goes first, so none always follows another.
+			for j := range kinds {
+				kinds[(i+j)%len(kinds)]()
 			}
 		}
 		mk, mb := medianDuration(kh), medianDuration(bb)
@@ -175,6 +184,11 @@ func BenchmarkBootOverhead(b *testing.B) {
 		b.Logf("kernel %s, %d boots each: kharness median %v %v, bare median %v %v: %.2fx bare (+%v); median of the pairs' ratios %.2fx",
 			k.Release, n, mk.Round(time.Millisecond), roundAll(kh), mb.Round(time.Millisecond), roundAll(bb),
 			mk.Seconds()/mb.Seconds(), (mk - mb).Round(time.Millisecond), paired)
+		if qbootErr == nil {
+			mq := medianDuration(bq)
+			b.ReportMetric(mq.Seconds(), "bare-qboot-boot-s")
+			b.Logf("bare under qboot: median %v %v, %.2fx the bare boot under SeaBIOS", mq.Round(time.Millisecond), roundAll(bq), mq.Seconds()/mb.Seconds())
+		}
 	}
 	// The figures are per boot, not per b.N iteration.
 	b.ReportMetric(0, "ns/op")

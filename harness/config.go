@@ -23,6 +23,7 @@ type Config struct {
 	CPU      string `toml:"cpu"`       // guest -cpu; per-accelerator default when empty
 	MemoryMB int    `toml:"memory_mb"` // guest memory
 	Timeout  string `toml:"timeout"`   // one boot's deadline, a Go duration
+	Firmware string `toml:"firmware"`  // seabios (default), qboot or a ROM's path (ResolveFirmware)
 	// Insns: exact instruction counts per operation under TCG (the
 	// counting plugin): auto (under TCG when a C compiler can build the
 	// plugin), on (an error where they cannot be made) or off.
@@ -114,7 +115,7 @@ func LoadConfig(path string) (*Config, error) {
 // ParseConfig is LoadConfig on bytes already read; file names the source in
 // errors.
 func ParseConfig(file string, src []byte) (*Config, error) {
-	c := &Config{Boots: 5, Retries: 2, Accel: "auto", Insns: "auto", MemoryMB: 512, Timeout: "120s",
+	c := &Config{Boots: 5, Retries: 2, Accel: "auto", Insns: "auto", MemoryMB: 512, Timeout: "120s", Firmware: "seabios",
 		Bench: BenchConfig{Run: ".", Benchtime: "100ms", Count: 10}, file: file, src: src}
 	dec := toml.NewDecoder(bytes.NewReader(src))
 	dec.DisallowUnknownFields()
@@ -194,6 +195,9 @@ func (c *Config) validateTop() error {
 	}
 	if !slices.Contains(InsnsModes, c.Insns) {
 		return bad("", 0, "insns", "insns = %q: want auto, on or off", c.Insns)
+	}
+	if _, err := ResolveFirmware(c.Firmware); err != nil {
+		return bad("", 0, "firmware", "%v", err)
 	}
 	if c.MemoryMB < 128 || c.MemoryMB > 65536 {
 		return bad("", 0, "memory_mb", "memory_mb = %d: want 128..65536", c.MemoryMB)

@@ -78,6 +78,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"huge benchtime", "[bench]\nbenchtime = \"999999h\"\n[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n", 2, "1ms to 1m"},
 		{"long cmdline", "[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n[[config]]\nname=\"x\"\ncmdline=\"" + strings.Repeat("quiet ", 2000) + "\"\n", 6, "more than the 2047"},
 		{"bad insns", "insns = \"yes\"\n[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n", 1, `insns = "yes"`},
+		{"bad firmware", "boots = 5\nfirmware = \"ovmf\"\n[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n", 2, `firmware = "ovmf"`},
+		{"firmware not there", "firmware = \"/no/such.rom\"\n[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n", 1, "/no/such.rom"},
 		{"run with space", "[bench]\nrun = \"a b\"\n[[kernel]]\nname=\"a\"\nfamily=\"6.1\"\n", 2, "bench.run"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

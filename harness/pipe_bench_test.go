@@ -72,7 +72,7 @@ func barePipeBoot(b *testing.B, kernel, initrd string) []float64 {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
-	cmd := bareQEMU(ctx, kernel, initrd)
+	cmd := bareQEMU(ctx, kernel, initrd, "")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()

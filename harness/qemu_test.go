@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -34,6 +35,12 @@ func TestArgv(t *testing.T) {
 			t.Errorf("missing %q in %q", want, argv)
 		}
 	}
+	if slices.Contains(argv, "-bios") {
+		t.Errorf("-bios without a Firmware: %q", argv)
+	}
+	if b := (VMOptions{Firmware: "/rom/qboot.rom"}).Argv(); b[slices.Index(b, "-bios")+1] != "/rom/qboot.rom" {
+		t.Errorf("firmware argv %q", b)
+	}
 	k := VMOptions{Accel: "kvm", SMP: 2, MemoryMB: 1024, QEMU: "/opt/qemu"}.Argv()
 	if k[0] != "/opt/qemu" || k[slices.Index(k, "-cpu")+1] != "host" || k[slices.Index(k, "-smp")+1] != "2" || k[slices.Index(k, "-m")+1] != "1024" {
 		t.Errorf("kvm argv %q", k)
@@ -48,5 +55,27 @@ func TestQuoteArgv(t *testing.T) {
 	}
 	if s := QuoteArgv([]string{"$(rm -rf /)"}); !strings.HasPrefix(s, "'") {
 		t.Errorf("unquoted shell syntax: %s", s)
+	}
+}
+
+func TestResolveFirmware(t *testing.T) {
+	for _, mode := range []string{"", "seabios"} {
+		if rom, err := ResolveFirmware(mode); rom != "" || err != nil || FirmwareName(rom) != "seabios" {
+			t.Errorf("%q = %q, %v; want QEMU's own", mode, rom, err)
+		}
+	}
+	_, statErr := os.Stat(QbootROM)
+	rom, err := ResolveFirmware("qboot")
+	if (statErr == nil) != (err == nil) || (err == nil && (rom != QbootROM || FirmwareName(rom) != "qboot")) {
+		t.Errorf("qboot = %q, %v (ROM: %v)", rom, err, statErr)
+	}
+	self, _ := os.Executable()
+	if rom, err := ResolveFirmware(self); rom != self || err != nil || FirmwareName(rom) != self {
+		t.Errorf("a path = %q, %v", rom, err)
+	}
+	for _, bad := range []string{"auto", "ovmf", "rom.bin", "/no/such.rom", "/"} {
+		if _, err := ResolveFirmware(bad); err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("%q: err %v, want one naming it", bad, err)
+		}
 	}
 }

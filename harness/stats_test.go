@@ -3,11 +3,13 @@ package harness
 import (
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"kharness/results/show"
 	"kharness/results/stats"
+	"kharness/results/store"
 	"kharness/results/stream"
 )
 
@@ -53,6 +55,16 @@ func TestCallsWithRealBoots(t *testing.T) {
 		Column: "config", Alpha: 0.01}
 	if _, err := Run(t.Context(), opt); err != nil {
 		t.Fatal(err)
+	}
+	// Every boot says which firmware booted it: QEMU's own by default.
+	boots, err := store.LoadBoots(out)
+	if err != nil || len(boots) == 0 {
+		t.Fatalf("%d boots: %v", len(boots), err)
+	}
+	for _, b := range boots {
+		if b.Firmware != "seabios" || slices.Contains(b.Argv, "-bios") {
+			t.Errorf("boot %s/%d: firmware %q, argv %q; want seabios, no -bios", b.Cell, b.Boot, b.Firmware, b.Argv)
+		}
 	}
 	// The host guard is off: this checks the calling rule on 5 boots a
 	// side, and under make test's load the guard may set a whole boot

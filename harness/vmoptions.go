@@ -20,6 +20,9 @@ type VMOptions struct {
 	CPU      string // guest -cpu; "qemu64" under TCG, "host" under KVM when empty
 	SMP      int    // vCPUs; 1 when zero
 	MemoryMB int    // guest memory; 512 when zero
+	// Firmware is the ROM for -bios (ResolveFirmware); QEMU's own when
+	// empty.
+	Firmware string
 	// Plugin, when not empty, is a TCG plugin to load (the counting
 	// plugin), writing to PluginOut.
 	Plugin, PluginOut string
@@ -81,16 +84,21 @@ func (o VMOptions) Argv() []string {
 		"-smp", strconv.Itoa(o.SMP),
 		"-m", strconv.Itoa(o.MemoryMB),
 		"-no-reboot",
-		"-chardev", "socket,id=qmp,path=" + o.qmpSocket() + ",server=on,wait=on",
+	}
+	if o.Firmware != "" {
+		argv = append(argv, "-bios", o.Firmware)
+	}
+	argv = append(argv,
+		"-chardev", "socket,id=qmp,path="+o.qmpSocket()+",server=on,wait=on",
 		"-mon", "chardev=qmp,mode=control",
-		"-chardev", "socket,id=con,path=" + o.consoleSocket(),
+		"-chardev", "socket,id=con,path="+o.consoleSocket(),
 		"-serial", "chardev:con",
-		"-chardev", "socket,id=res,path=" + o.resultsSocket(),
+		"-chardev", "socket,id=res,path="+o.resultsSocket(),
 		"-serial", "chardev:res",
 		"-kernel", o.Kernel,
 		"-initrd", o.Initrd,
 		"-append", o.Cmdline,
-	}
+	)
 	if o.Plugin != "" {
 		// QEMU's option syntax doubles a comma inside a value.
 		esc := func(s string) string { return strings.ReplaceAll(s, ",", ",,") }

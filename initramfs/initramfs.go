@@ -324,7 +324,7 @@ func createShell(ctx context.Context, src, tmp, base, out string) error {
 		uimage.WithBaseFile(base),
 		uimage.WithExistingInit(true),
 		uimage.WithBusyboxCommands(pkgs...),
-		uimage.WithBusyboxBuildOpts(&golang.BuildOpts{ExtraArgs: []string{"-a=false"}}),
+		uimage.WithBusyboxBuildOpts(&golang.BuildOpts{ExtraArgs: []string{"-a=false"}, EnableInlining: true}),
 		uimage.WithUinit(GuestPath, "-guest"),
 		uimage.WithShell("gosh"),
 	)

@@ -72,6 +72,11 @@ func doctorTools(ctx context.Context, r *doctorReport, qemu string) {
 		} else {
 			r.note("TCG plugins", "QEMU exports no plugin API (built without --enable-plugins): runs time only")
 		}
+		if _, err := harness.ResolveFirmware("qboot"); err == nil {
+			r.note("firmware", "SeaBIOS; firmware = \"qboot\" ("+harness.QbootROM+") boots ACPI kernels sooner")
+		} else {
+			r.note("firmware", "SeaBIOS; no qboot ("+harness.QbootROM+" not found)")
+		}
 	}
 	if gcc, err := exec.LookPath("gcc"); err != nil {
 		r.note("gcc", "not found: no counting plugin and no C reference (apt-get install -y gcc)")

@@ -93,7 +93,8 @@ type BootRecord struct {
 	AccelRequested string     `json:"accel_requested"`
 	AccelNote      string     `json:"accel_note"`
 	QEMUVersion    string     `json:"qemu_version"`
-	Machine        string     `json:"machine,omitempty"` // QEMU's machine type, read back over QMP
+	Machine        string     `json:"machine,omitempty"`  // QEMU's machine type, read back over QMP
+	Firmware       string     `json:"firmware,omitempty"` // qboot, seabios (QEMU's own) or a ROM's path
 	QEMUBinary     string     `json:"qemu_binary"`
 	GuestCPU       string     `json:"guest_cpu"`
 	SMP            int        `json:"smp"`
