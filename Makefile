@@ -38,7 +38,15 @@ test vet unit fuzz bench: export GOGC := $(or $(GOGC),400)
 # runs: one VM per host core (KHARNESS_JOBS), as many as the cores allow.
 # Fuzzing is its own step (make fuzz; CI runs both): its instrumented builds
 # of every package were a tenth of a cold make test.
-test: test-deps vet
+# On a fresh machine what running needs installs first (gcc among it, which
+# decides how Go builds the standard library), then the tests' own packages
+# (Chromium, the kernel source and its build tools) install while vet
+# compiles: apt waits on the network and dpkg on the disk, vet on the CPU.
+test: deps
+	@sh ./.ci/deps test & deps=$$!; \
+		$(MAKE) --no-print-directory vet; vet=$$?; \
+		wait $$deps || { echo "make test: installing the tests' packages failed"; exit 1; }; \
+		exit $$vet
 	KHARNESS_JOBS=$$(nproc) $(GO) test -count=1 -timeout 30m ./...
 
 unit:
