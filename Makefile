@@ -30,22 +30,25 @@ vet:
 
 # The Go compiler collects garbage less often with GOGC=400: a cold compile
 # of harness's tests took 122 CPU-s instead of 142 (README, Tests), at
-# the cost of memory the 2-core machines have plenty of.
+# the cost of memory the 2-core machines have plenty of. The tests build
+# without cgo (kharness has no C in it): how Go builds the standard library
+# then does not hang on whether gcc is installed yet, so make test can
+# install packages while it compiles.
 test vet unit fuzz bench: export GOGC := $(or $(GOGC),400)
+test vet unit fuzz bench: export CGO_ENABLED := 0
 
 # test: unit tests and real boots under TCG, the fuzzers' corpora among
 # them. The tests' boots check what kharness does, not how fast the guest
 # runs: one VM per host core (KHARNESS_JOBS), as many as the cores allow.
 # Fuzzing is its own step (make fuzz; CI runs both): its instrumented builds
 # of every package were a tenth of a cold make test.
-# On a fresh machine what running needs installs first (gcc among it, which
-# decides how Go builds the standard library), then the tests' own packages
-# (Chromium, the kernel source and its build tools) install while vet
-# compiles: apt waits on the network and dpkg on the disk, vet on the CPU.
-test: deps
+# On a fresh machine the packages (QEMU and gcc, Chromium, the kernel
+# source and its build tools) install while vet compiles: apt waits on the
+# network and dpkg on the disk, vet on the CPU.
+test:
 	@sh ./.ci/deps test & deps=$$!; \
 		$(MAKE) --no-print-directory vet; vet=$$?; \
-		wait $$deps || { echo "make test: installing the tests' packages failed"; exit 1; }; \
+		wait $$deps || { echo "make test: installing the packages the tests need failed"; exit 1; }; \
 		exit $$vet
 	KHARNESS_JOBS=$$(nproc) $(GO) test -count=1 -timeout 30m ./...
 
