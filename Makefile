@@ -46,7 +46,7 @@ test vet unit fuzz bench: export CGO_ENABLED := 0
 # source and its build tools) install while vet compiles: apt waits on the
 # network and dpkg on the disk, vet on the CPU.
 test:
-	@sh ./.ci/deps test & deps=$$!; \
+	@$(MAKE) --no-print-directory test-deps & deps=$$!; \
 		$(MAKE) --no-print-directory vet; vet=$$?; \
 		wait $$deps || { echo "make test: installing the packages the tests need failed"; exit 1; }; \
 		exit $$vet

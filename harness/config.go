@@ -36,6 +36,7 @@ type Config struct {
 	file    string
 	src     []byte
 	timeout time.Duration
+	rom     string // the firmware's ROM for -bios, "" for QEMU's own (ResolveFirmware)
 }
 
 // BenchConfig selects the guest's benchmarks and their time budget.
@@ -196,9 +197,11 @@ func (c *Config) validateTop() error {
 	if !slices.Contains(InsnsModes, c.Insns) {
 		return bad("", 0, "insns", "insns = %q: want auto, on or off", c.Insns)
 	}
-	if _, err := ResolveFirmware(c.Firmware); err != nil {
+	rom, err := ResolveFirmware(c.Firmware)
+	if err != nil {
 		return bad("", 0, "firmware", "%v", err)
 	}
+	c.rom = rom
 	if c.MemoryMB < 128 || c.MemoryMB > 65536 {
 		return bad("", 0, "memory_mb", "memory_mb = %d: want 128..65536", c.MemoryMB)
 	}
@@ -302,6 +305,10 @@ func (c *Config) lineOf(table string, index int, key string) int {
 
 // BootTimeout is one boot's deadline.
 func (c *Config) BootTimeout() time.Duration { return c.timeout }
+
+// FirmwareROM is the ROM the config's firmware resolved to when it was
+// read, "" for QEMU's own.
+func (c *Config) FirmwareROM() string { return c.rom }
 
 // MaxSMP is the largest vCPU count of any boot config.
 func (c *Config) MaxSMP() int {

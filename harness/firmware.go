@@ -10,10 +10,6 @@ import (
 // firmware that only loads the kernel QEMU was given with -kernel.
 const QbootROM = "/usr/share/qemu/qboot.rom"
 
-// FirmwareModes are the config's firmware values besides a ROM's path:
-// seabios (QEMU's own for the pc machine, the default) and qboot.
-var FirmwareModes = []string{"seabios", "qboot"}
-
 // ResolveFirmware turns the config's firmware into the ROM for -bios, ""
 // meaning QEMU's own. SeaBIOS stays the default: under TCG qboot reaches
 // the kernel about 0.1 s sooner, but it writes no MP table, so a kernel

@@ -313,13 +313,10 @@ func cmdline(cfg *Config, bc BootConfig, mode string) string {
 }
 
 func vmOptions(opt RunOptions, k *kernels.Kernel, image, accel string, bc BootConfig, mode string) VMOptions {
-	// The config was validated, so its firmware resolves; were the ROM gone
-	// since, QEMU's own firmware boots and the record says so.
-	rom, _ := ResolveFirmware(opt.Config.Firmware)
 	return VMOptions{
 		QEMU: opt.QEMU, Kernel: k.Path, Initrd: image, Cmdline: cmdline(opt.Config, bc, mode),
 		Accel: accel, CPU: cmp.Or(bc.CPU, opt.Config.CPU), SMP: bc.SMP, MemoryMB: opt.Config.MemoryMB,
-		Firmware: rom,
+		Firmware: opt.Config.FirmwareROM(),
 	}
 }
 
