@@ -7,18 +7,39 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
 	"kharness/kernels"
 	"kharness/results/stats"
 	"kharness/results/store"
+	"kharness/results/stream"
 )
+
+// Metrics of bisect-run and bisect: "auto" is the exact count under TCG
+// and time under KVM; "insns" and "kinsns" are the exact count per
+// operation (all, or the kernel's share); "time" is ns/op.
+const (
+	MetricAuto   = "auto"
+	MetricInsns  = "insns"
+	MetricKInsns = "kinsns"
+	MetricTime   = "time"
+)
+
+// MetricUnit is the stream unit a metric reads: insns/op, kinsns/op or
+// sec/op ("auto" reads insns/op, as it does under TCG).
+func MetricUnit(metric string) string {
+	switch metric {
+	case MetricKInsns:
+		return stream.KernelInsnsUnit
+	case MetricTime:
+		return "sec/op"
+	}
+	return stream.InsnsUnit
+}
 
 // TreeStepOptions is one step of `git bisect run kharness bisect-run`:
 // the kernel tree's checked-out commit, built and booted.
@@ -27,14 +48,23 @@ type TreeStepOptions struct {
 	Fragment string    // config fragment merged onto kernels.QEMUConfig
 	MakeJobs int       // make -j; host cores when 0
 	MakeLog  io.Writer // make's output, or nil
-	// Bench is the one benchmark timed, by its full name.
+	// Bench is the one benchmark measured, by its full name.
 	Bench     string
 	Benchtime time.Duration
-	Count     int           // samples per boot
-	Boots     int           // boots of the step
-	Timeout   time.Duration // one boot's deadline
-	Cmdline   string        // extra kernel arguments
-	Accel     string        // auto, kvm or tcg
+	Count     int // samples per boot
+	// Metric is MetricAuto, MetricInsns, MetricKInsns or MetricTime. An
+	// exact metric boots once (twice when the first boot's count phase
+	// gives no count) with the counting plugin in profile mode, so that a
+	// bad step can name its functions; time boots Boots times.
+	Metric  string
+	Boots   int           // boots of a timed step
+	Timeout time.Duration // one boot's deadline
+	Cmdline string        // extra kernel arguments
+	Accel   string        // auto, kvm or tcg
+	// RefKernel, for a timed step, is the reference's kernel: it boots
+	// Boots times in the same run, alternating with the step's kernel, so
+	// that both see the same host. Nil: the step's kernel alone.
+	RefKernel *KernelConfig
 	// Run holds the cache, the kharness source, QEMU and progress; the
 	// step's run directory is chosen here, under the cache.
 	Run RunOptions
@@ -43,133 +73,141 @@ type TreeStepOptions struct {
 // TreeStep is what a step built and measured.
 type TreeStep struct {
 	Build  *kernels.TreeBuild
-	Dir    string // the step's run directory: a reference for later steps (-ref)
+	Dir    string // the step's (last) run directory: a reference for later steps (-ref)
+	Dirs   []string
 	Accel  string
-	Values []float64 // per ok boot, the median of Bench's samples the host guard kept, in ns/op
-	Failed int       // boots that gave no number
-	Bad    []string  // why, for each failed boot
+	Metric string // the metric measured: auto resolved to insns or time
+	Unit   string
+	// Values holds, per ok boot of the step's kernel, its count
+	// (insns/op or kinsns/op) or the median of the samples the host
+	// guard kept, in ns/op.
+	Values []float64
+	// RefValues holds the reference kernel's values from the same run
+	// (a timed step with RefKernel).
+	RefValues []float64
+	Failed    int      // boots that gave no number
+	Bad       []string // why, for each failed boot
 }
 
-// RunTreeStep builds the tree's commit and boots it Boots times as a
-// one-cell run, stored like any other: every boot's stream checked
-// against its checksum when read back, its samples under the host guard.
-// The run directory is keyed by commit and settings, so a commit judged
-// twice (the reference, then a bisection step) boots once. A build the
-// tree fails wraps kernels.ErrBuildFailed.
+// Cell names of a step's run.
+const (
+	treeKernelName = "tree"
+	treeRefName    = "ref"
+	treeConfigName = "step"
+)
+
+// RunTreeStep builds the tree's commit and boots it as a one-cell run
+// (two cells, alternating, with a RefKernel), stored like any other:
+// every boot's stream checked against its checksum when read back, timed
+// samples under the host guard. The run directory is keyed by commit and
+// settings, so a commit judged twice (the reference, then a bisection
+// step) boots once. A build the tree fails wraps kernels.ErrBuildFailed.
 func RunTreeStep(ctx context.Context, o TreeStepOptions) (*TreeStep, error) {
 	b, err := kernels.BuildTree(ctx, kernels.BuildOptions{Tree: o.Tree, CacheDir: o.Run.CacheDir, Fragment: o.Fragment, Jobs: o.MakeJobs, Log: o.MakeLog})
 	if err != nil {
 		return nil, err
 	}
-	matrix := treeStepConfig(o, b)
+	step := &TreeStep{Build: b, Metric: o.Metric}
+	if o.Metric != MetricTime {
+		// One boot; a second only when the first gave no count (its
+		// stretches did not agree, or it failed).
+		for try := 1; try <= 2 && len(step.Values) == 0; try++ {
+			if err := step.run(ctx, o, try); err != nil {
+				return nil, err
+			}
+			if step.Accel != "tcg" {
+				break // auto under KVM: nothing counts, so time
+			}
+		}
+		if step.Accel == "tcg" {
+			return step, nil
+		}
+		if o.Metric != MetricAuto {
+			return nil, fmt.Errorf("%w: -metric %s needs TCG (the step ran under %s)", ErrNoInsns, o.Metric, step.Accel)
+		}
+	}
+	*step = TreeStep{Build: b, Metric: MetricTime}
+	return step, step.run(ctx, o, 1)
+}
+
+// run boots one run of the step: try numbers the exact metric's boots.
+func (step *TreeStep) run(ctx context.Context, o TreeStepOptions, try int) error {
+	exact := step.Metric != MetricTime
+	matrix := treeStepConfig(o, step.Build, exact, try)
 	sum := sha256.Sum256([]byte(matrix))
-	dir := filepath.Join(o.Run.CacheDir, "bisect-run", b.Commit+"-"+hex.EncodeToString(sum[:6]))
+	dir := filepath.Join(o.Run.CacheDir, "bisect-run", step.Build.Commit+"-"+hex.EncodeToString(sum[:6]))
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return nil, err
+		return err
 	}
 	cfg, err := ParseConfig(filepath.Join(dir, store.ConfigFile), []byte(matrix))
 	if err != nil {
-		return nil, fmt.Errorf("bisect-run: the step's matrix: %w", err)
+		return fmt.Errorf("bisect-run: the step's matrix: %w", err)
 	}
 	ro := o.Run
-	ro.Config, ro.ConfigPath, ro.OutDir = cfg, filepath.Join(dir, store.ConfigFile), dir
+	ro.Config, ro.ConfigPath, ro.OutDir, ro.Profile = cfg, filepath.Join(dir, store.ConfigFile), dir, exact
 	res, err := Run(ctx, ro)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	step := &TreeStep{Build: b, Dir: dir, Accel: res.Accel.Accel, Bad: res.BadBoots}
+	step.Dir, step.Dirs, step.Accel = dir, append(step.Dirs, dir), res.Accel.Accel
+	step.Bad = append(step.Bad, res.BadBoots...)
+	if exact && step.Accel != "tcg" {
+		return nil
+	}
+	if exact && step.Metric == MetricAuto {
+		step.Metric = MetricInsns
+	}
+	step.Unit = MetricUnit(step.Metric)
 	re := regexp.MustCompile("^" + regexp.QuoteMeta(o.Bench) + "$")
-	vals, _, failed, err := stats.BootSamples([]string{dir}, nil, re, "sec/op", stats.StatMedian, 0)
-	if err != nil && !errors.Is(err, stats.ErrNoBenchmark) {
-		return nil, err
+	cellVals := func(kernel string) ([]float64, int, error) {
+		keep := func(r *store.BootRecord) bool { return r.Cell == store.CellName(kernel, treeConfigName) }
+		vals, _, failed, err := stats.BootSamples(step.Dirs, keep, re, step.Unit, stats.StatMedian, 0)
+		if err != nil && !errors.Is(err, stats.ErrNoBenchmark) {
+			return nil, 0, err
+		}
+		if !exact {
+			for i := range vals {
+				vals[i] *= 1e9
+			}
+		}
+		return vals, failed, nil
 	}
-	for _, v := range vals {
-		step.Values = append(step.Values, v*1e9)
-	}
-	step.Failed = max(failed, o.Boots-len(vals))
-	return step, nil
-}
-
-// treeStepConfig is the step's one-cell matrix.
-func treeStepConfig(o TreeStepOptions, b *kernels.TreeBuild) string {
-	var s strings.Builder
-	fmt.Fprintf(&s, "# written by kharness bisect-run for %s\nboots = %d\nretries = 0\naccel = %q\ntimeout = %q\ninsns = \"off\"\n",
-		b.Commit, o.Boots, o.Accel, o.Timeout.String())
-	fmt.Fprintf(&s, "[bench]\nrun = %q\nbenchtime = %q\ncount = %d\n", "^Benchmark"+regexp.QuoteMeta(o.Bench)+"$", o.Benchtime.String(), o.Count)
-	s.WriteString(KernelConfig{Name: "tree", Path: b.Kernel.Path, SHA256: b.Kernel.SHA256}.toml())
-	fmt.Fprintf(&s, "[[config]]\nname = \"step\"\ncmdline = %q\n", strings.TrimSpace(o.Cmdline))
-	return s.String()
-}
-
-// TreeVerdict is bisect-run's call on a step against its reference.
-type TreeVerdict struct {
-	Bad    bool
-	Skip   bool    // too few boots to call either way
-	Ratio  float64 // the step's median over the reference's
-	P      float64 // Mann-Whitney U p-value; NaN against a single reference number
-	Reason string  // how the call was made, for the log line
-}
-
-// JudgeTreeStep calls step's per-boot values against the reference's,
-// the way compare and bisect call: bad when the step is slower with
-// Mann-Whitney U p < alpha and by more than threshold; good otherwise;
-// skip when so few boots could not be called. Against a single reference
-// number (ref has one value) there is nothing to test: bad when the
-// step's median is slower by more than threshold.
-func JudgeTreeStep(ref, step []float64, alpha, threshold float64) TreeVerdict {
-	if len(ref) == 1 {
-		r := stats.Median(step) / ref[0]
-		return TreeVerdict{Bad: r-1 > threshold, Ratio: r, P: math.NaN(),
-			Reason: fmt.Sprintf("one reference number: %+.1f%% against a threshold of %.0f%%, no test", (r-1)*100, threshold*100)}
-	}
-	call, ratio, p, tooFew := stats.CallSamples("sec/op", ref, step, alpha, threshold)
-	v := TreeVerdict{Bad: call == stats.CallRegression, Ratio: ratio, P: p,
-		Reason: fmt.Sprintf("×%.3f, p=%.3f (Mann-Whitney U, %d boots against %d), threshold %.0f%%", ratio, p, len(step), len(ref), threshold*100)}
-	if tooFew {
-		v.Skip = true
-		v.Reason = fmt.Sprintf("%d boots against %d: too few to call at p < %g (need %d a side)", len(step), len(ref), alpha, stats.NeedPerSide(alpha))
-	}
-	return v
-}
-
-// ReferenceValues reads a reference from a stored run: the per-boot
-// medians, in ns/op, of bench in its one cell that has it (or cell), and
-// the accelerator they ran under.
-func ReferenceValues(dir, cell, bench string) ([]float64, string, error) {
-	boots, err := store.LoadBoots(dir)
+	vals, failed, err := cellVals(treeKernelName)
 	if err != nil {
-		return nil, "", err
+		return err
 	}
-	re := regexp.MustCompile("^" + regexp.QuoteMeta(bench) + "$")
-	var cells []string
-	accel := map[string]string{}
-	for _, b := range boots {
-		if b.Status.OK() && (cell == "" || b.Cell == cell) && !slices.Contains(cells, b.Cell) {
-			cells, accel[b.Cell] = append(cells, b.Cell), b.Accel
+	want := o.Boots
+	if exact {
+		want = try
+	}
+	step.Values, step.Failed = vals, max(failed, want-len(vals))
+	if !exact && o.RefKernel != nil {
+		if step.RefValues, _, err = cellVals(treeRefName); err != nil {
+			return err
 		}
 	}
-	var found []string
-	var vals []float64
-	for _, c := range cells {
-		v, _, _, err := stats.BootSamples([]string{dir}, func(r *store.BootRecord) bool { return r.Cell == c }, re, "sec/op", stats.StatMedian, 0)
-		if errors.Is(err, stats.ErrNoBenchmark) || (err == nil && len(v) == 0) {
-			continue
+	return nil
+}
+
+// treeStepConfig is the step's matrix: the tree's kernel (and a timed
+// step's reference kernel) in one boot config. An exact step boots once
+// a try, counted; a timed one Boots times a kernel, uncounted.
+func treeStepConfig(o TreeStepOptions, b *kernels.TreeBuild, exact bool, try int) string {
+	var s strings.Builder
+	boots, insns := o.Boots, "off"
+	if exact {
+		boots, insns = 1, "on"
+		if o.Metric == MetricAuto {
+			insns = "auto"
 		}
-		if err != nil {
-			return nil, "", err
-		}
-		found, vals = append(found, c), v
 	}
-	switch {
-	case len(found) == 0 && cell != "":
-		return nil, "", fmt.Errorf("-ref %s: no ok boot with %s in ns/op in cell %s", dir, bench, cell)
-	case len(found) == 0:
-		return nil, "", fmt.Errorf("-ref %s: no ok boot with %s in ns/op", dir, bench)
-	case len(found) > 1:
-		return nil, "", fmt.Errorf("-ref %s has %s in several cells (%s): choose one with -ref-cell", dir, bench, strings.Join(found, ", "))
+	fmt.Fprintf(&s, "# written by kharness bisect-run for %s (try %d)\nboots = %d\nretries = 0\naccel = %q\ntimeout = %q\ninsns = %q\n",
+		b.Commit, try, boots, o.Accel, o.Timeout.String(), insns)
+	fmt.Fprintf(&s, "[bench]\nrun = %q\nbenchtime = %q\ncount = %d\n", "^Benchmark"+regexp.QuoteMeta(o.Bench)+"$", o.Benchtime.String(), o.Count)
+	s.WriteString(KernelConfig{Name: treeKernelName, Path: b.Kernel.Path, SHA256: b.Kernel.SHA256}.toml())
+	if !exact && o.RefKernel != nil {
+		s.WriteString(KernelConfig{Name: treeRefName, Path: o.RefKernel.Path, SHA256: o.RefKernel.SHA256}.toml())
 	}
-	for i := range vals {
-		vals[i] *= 1e9
-	}
-	return vals, accel[found[0]], nil
+	fmt.Fprintf(&s, "[[config]]\nname = %q\ncmdline = %q\n", treeConfigName, strings.TrimSpace(o.Cmdline))
+	return s.String()
 }

@@ -17,7 +17,9 @@ import (
 // kernel that boots the kharness image under QEMU and reports: x86_64, the
 // 8250 console and results ports, an initramfs, devtmpfs, what the Go
 // runtime of u-root and the guest needs (futex, epoll, eventfd), and
-// page-table isolation available (CPU_MITIGATIONS gates it). The disabled
+// page-table isolation available (CPU_MITIGATIONS gates it), and the
+// kernel's symbols (KALLSYMS: a profiled boot names the functions that
+// account for a count, as bisect-run's bad steps do). The disabled
 // symbols are tinyconfig's choices that the enabled ones replace, and what
 // a guest on a serial console with IPv4 loopback never uses: IPv6,
 // cpufreq, the virtual terminal and input layer, and ACPI and PCI (a fifth
@@ -46,6 +48,7 @@ CONFIG_TMPFS=y
 CONFIG_MULTIUSER=y
 CONFIG_POSIX_TIMERS=y
 CONFIG_PERF_EVENTS=y
+CONFIG_KALLSYMS=y
 CONFIG_NET=y
 CONFIG_UNIX=y
 CONFIG_INET=y

@@ -17,7 +17,6 @@ import (
 	"kharness/harness"
 	"kharness/initramfs"
 	"kharness/kernels"
-	"kharness/results/stats"
 )
 
 // Exit codes of bisect-run, as `git bisect run` reads them: 0 good, 1 bad,
@@ -34,29 +33,34 @@ const (
 // bisectRunFlags are bisect-run's flags, parsed.
 type bisectRunFlags struct {
 	tree, fragment, refRun, refCell, stat, bench, extra, qemu, cache, src string
+	metric, threshold, direction                                          string
 	refNS                                                                 float64
-	threshold                                                             thresholdFlag
 	measure, verbose                                                      bool
 	boots, count, jobs                                                    int
 	benchtime, timeout                                                    time.Duration
 	accel                                                                 *accelValue
+	// From threshold, by metric: a fraction of time, or a count's.
+	timeThreshold  float64
+	countThreshold harness.CountThreshold
 }
 
 // parseBisectRunFlags parses and checks bisect-run's command line.
 func parseBisectRunFlags(args []string, stderr io.Writer) (*bisectRunFlags, error) {
-	f := &bisectRunFlags{threshold: thresholdFlag(0.20)}
+	f := &bisectRunFlags{}
 	fs := flag.NewFlagSet("bisect-run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.tree, "C", ".", "kernel source tree (a git work tree)")
 	fs.StringVar(&f.fragment, "config", "", "config fragment or whole .config merged onto the minimal QEMU config (it wins, except where the image cannot boot)")
-	fs.Float64Var(&f.refNS, "ref-ns", 0, "reference: one number (the good commit's, see -measure), in ns/op; compared by percent only")
-	fs.StringVar(&f.refRun, "ref", "", "reference: a stored run directory, such as the one -measure prints; its boots and the step's are compared as compare does (Mann-Whitney U, p < 0.05, and -threshold)")
+	fs.StringVar(&f.metric, "metric", harness.MetricAuto, "what is compared: insns or kinsns (the exact instruction count per operation, all or the kernel's; one boot a step, TCG only), time (ns/op, -boots a step, the reference's kernel booted beside it), or auto (insns under TCG, time under KVM)")
+	fs.Float64Var(&f.refNS, "ref-ns", 0, "reference: one number (the good commit's, see -measure), in ns/op; compared by percent only (-metric time)")
+	fs.StringVar(&f.refRun, "ref", "", "reference: a stored run directory, such as the one -measure prints: its count, or (time) its kernel, booted again beside each step")
 	fs.StringVar(&f.refCell, "ref-cell", "", "with -ref: the cell to read when the run has several")
-	fs.Var(&f.threshold, "threshold", "bad when the step is slower than the reference by more than this, as \"20%\" or 0.2")
+	fs.StringVar(&f.threshold, "threshold", "", "bad when worse than the reference by more than this: for counts, instructions per operation (2, the default) or a percentage (1%); for time, a percentage (20%, the default) or a fraction")
+	fs.StringVar(&f.direction, "direction", "more", "counts: bad when the step has more instructions than the reference (more), or fewer (fewer, to find where a cost went away)")
 	fs.BoolVar(&f.measure, "measure", false, "build, boot and print the step's number and run directory (to take a reference); no verdict")
-	fs.IntVar(&f.boots, "boots", 3, "boots per step")
-	fs.StringVar(&f.stat, "stat", "median", "the step's number over its boots' medians: median, or min (the fastest boot, steadier on a shared host, where interference only adds time); -ref-ns compares it")
-	fs.StringVar(&f.bench, "bench", "NullSyscall/call=getppid", "the benchmark timed (its full name)")
+	fs.IntVar(&f.boots, "boots", 5, "boots per step and of the reference's kernel beside it, with -metric time")
+	fs.StringVar(&f.stat, "stat", "median", "time: the step's number over its boots' medians: median, or min (the fastest boot); -ref-ns compares it")
+	fs.StringVar(&f.bench, "bench", "NullSyscall/call=getppid", "the benchmark measured (its full name)")
 	fs.DurationVar(&f.benchtime, "benchtime", 50*time.Millisecond, "one sample's duration")
 	fs.IntVar(&f.count, "count", 5, "samples per boot")
 	fs.DurationVar(&f.timeout, "timeout", 120*time.Second, "one boot's deadline")
@@ -71,45 +75,92 @@ func parseBisectRunFlags(args []string, stderr io.Writer) (*bisectRunFlags, erro
 		fmt.Fprintln(stderr, "usage: git bisect run kharness bisect-run [flags] (-ref RUN | -ref-ns N)")
 		fmt.Fprintln(stderr, "       kharness bisect-run -measure [flags]")
 		fmt.Fprintln(stderr, "\nBuilds the tree's kernel (tinyconfig + what QEMU and the guest need, make O= in the cache),")
-		fmt.Fprintln(stderr, "boots it -boots times as a stored run and exits 0 (good), 1 (bad: slower than the reference")
-		fmt.Fprintln(stderr, "by more than -threshold, and with -ref significantly so), 125 (cannot test: build or boots")
-		fmt.Fprintf(stderr, "failed, or too few boots to call) or %d (abort the bisect: a usage or machine problem).\n\n", bisectAbort)
+		fmt.Fprintln(stderr, "boots it and exits 0 (good), 1 (bad: worse than the reference by more than -threshold;")
+		fmt.Fprintln(stderr, "for time, significantly so), 125 (cannot test: build or boots failed, boots disagree, or")
+		fmt.Fprintf(stderr, "a time too near the threshold to call) or %d (abort the bisect: a usage or machine problem).\n", bisectAbort)
+		fmt.Fprintln(stderr, "Under TCG it compares exact instruction counts, which host load cannot change; a bad step")
+		fmt.Fprintln(stderr, "names the kernel functions that account for the difference.")
+		fmt.Fprintln(stderr)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil
 	}
-	switch {
-	case fs.NArg() != 0:
+	if fs.NArg() != 0 {
 		fs.Usage()
 		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
-	case !f.measure && (f.refNS > 0) == (f.refRun != ""):
-		return nil, errors.New("give one reference: -ref RUN or -ref-ns N (or -measure to take one)")
-	case f.refNS < 0 || math.IsNaN(f.refNS) || math.IsInf(f.refNS, 0):
-		return nil, fmt.Errorf("-ref-ns %v: want a positive time in ns", f.refNS)
-	case f.stat != "median" && f.stat != "min":
-		return nil, fmt.Errorf("-stat %q: want median or min", f.stat)
-	case f.boots < 1 || f.count < 1 || f.benchtime <= 0 || f.timeout <= 0:
-		return nil, errors.New("-boots, -count, -benchtime and -timeout must be positive")
 	}
-	return f, nil
+	return f, f.check()
+}
+
+// check validates the parsed flags and reads -threshold for the metric.
+func (f *bisectRunFlags) check() error {
+	switch {
+	case !f.measure && (f.refNS > 0) == (f.refRun != ""):
+		return errors.New("give one reference: -ref RUN or -ref-ns N (or -measure to take one)")
+	case f.refNS < 0 || math.IsNaN(f.refNS) || math.IsInf(f.refNS, 0):
+		return fmt.Errorf("-ref-ns %v: want a positive time in ns", f.refNS)
+	case f.stat != "median" && f.stat != "min":
+		return fmt.Errorf("-stat %q: want median or min", f.stat)
+	case f.boots < 1 || f.count < 1 || f.benchtime <= 0 || f.timeout <= 0:
+		return errors.New("-boots, -count, -benchtime and -timeout must be positive")
+	case !slices.Contains([]string{harness.MetricAuto, harness.MetricInsns, harness.MetricKInsns, harness.MetricTime}, f.metric):
+		return fmt.Errorf("-metric %q: want auto, insns, kinsns or time", f.metric)
+	case f.direction != "more" && f.direction != "fewer":
+		return fmt.Errorf("-direction %q: want more or fewer", f.direction)
+	}
+	if f.refNS > 0 {
+		if f.metric == harness.MetricInsns || f.metric == harness.MetricKInsns {
+			return fmt.Errorf("-ref-ns is a time; -metric %s compares counts: give -ref RUN", f.metric)
+		}
+		f.metric = harness.MetricTime
+	}
+	if f.direction == "fewer" && f.metric == harness.MetricTime {
+		return errors.New("-direction fewer is for counts; time is bad when slower")
+	}
+	var tf thresholdFlag = 0.20
+	if f.threshold != "" {
+		if err := tf.Set(f.threshold); err != nil && f.metric == harness.MetricTime {
+			return fmt.Errorf("-threshold %q: %v", f.threshold, err)
+		}
+	}
+	f.timeThreshold = float64(tf)
+	ct, err := parseCountThreshold(f.threshold)
+	if err != nil && f.metric != harness.MetricTime {
+		return fmt.Errorf("-threshold %q: %v", f.threshold, err)
+	}
+	f.countThreshold = ct
+	return nil
+}
+
+// parseCountThreshold reads a count's -threshold: instructions per
+// operation ("2") or a percentage ("1%"); empty is the default.
+func parseCountThreshold(s string) (harness.CountThreshold, error) {
+	if s == "" {
+		return harness.DefaultCountThreshold, nil
+	}
+	num, pct := strings.CutSuffix(strings.TrimSpace(s), "%")
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
+		return harness.CountThreshold{}, errors.New("want instructions per operation such as 2, or a percentage such as 1%")
+	}
+	if pct {
+		return harness.CountThreshold{Frac: v / 100}, nil
+	}
+	return harness.CountThreshold{Insns: v}, nil
 }
 
 // bisectRunCmd builds the kernel tree's checked-out commit, boots it and
-// says whether its null syscall is slower than a reference.
+// says whether its benchmark is worse than a reference's.
 func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	abort := func(err error) error { return &exitError2{bisectAbort, err} }
 	f, err := parseBisectRunFlags(args, stderr)
-	if f == nil {
+	if f == nil || err != nil {
 		return abort(err)
 	}
-	ref, refDesc := []float64{f.refNS}, fmt.Sprintf("%.1f ns/op", f.refNS)
-	var refAccel string
-	if f.refRun != "" {
-		if ref, refAccel, err = harness.ReferenceValues(f.refRun, f.refCell, f.bench); err != nil {
-			return abort(err)
-		}
-		refDesc = fmt.Sprintf("%s (%d boots, median %.1f ns/op)", f.refRun, len(ref), stats.Median(ref))
+	ref, err := f.reference()
+	if err != nil {
+		return abort(err)
 	}
 	if err := kernels.CheckBuildTools(ctx); err != nil {
 		return abort(err)
@@ -123,11 +174,14 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return abort(err)
 	}
-	o := harness.TreeStepOptions{Tree: f.tree, Fragment: f.fragment, MakeJobs: f.jobs,
+	o := harness.TreeStepOptions{Tree: f.tree, Fragment: f.fragment, MakeJobs: f.jobs, Metric: f.metric,
 		Bench: f.bench, Benchtime: f.benchtime, Count: f.count, Boots: f.boots, Timeout: f.timeout, Cmdline: f.extra, Accel: string(*f.accel),
 		Run: harness.RunOptions{CacheDir: f.cache, SourceDir: srcDir, QEMU: f.qemu, Command: os.Args, Progress: &harness.Progress{W: stderr}}}
 	if f.verbose {
 		o.MakeLog = stderr
+	}
+	if ref != nil && f.metric == harness.MetricTime {
+		o.RefKernel = ref.Kernel
 	}
 	step, err := harness.RunTreeStep(ctx, o)
 	switch {
@@ -140,67 +194,28 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	case err != nil:
 		return abort(err)
 	}
-	if refAccel != "" && refAccel != step.Accel {
-		return abort(fmt.Errorf("the reference %s ran under %s, this step under %s: the numbers do not compare", f.refRun, refAccel, step.Accel))
+	if ref != nil && ref.Accel != step.Accel {
+		return abort(fmt.Errorf("the reference %s ran under %s, this step under %s: the numbers do not compare", f.refRun, ref.Accel, step.Accel))
 	}
-	return f.verdict(step, ref, refDesc, stdout, stderr)
+	return f.verdict(step, ref, stdout, stderr)
 }
 
-// verdict prints the step's line and returns its exit: the number and run
-// directory with -measure, else good, bad or skip against ref.
-func (f *bisectRunFlags) verdict(step *harness.TreeStep, ref []float64, refDesc string, stdout, stderr io.Writer) error {
-	for i, w := range step.Build.Warnings {
-		if i == 5 {
-			fmt.Fprintf(stderr, "bisect-run: and %d more config changes (see %s)\n", len(step.Build.Warnings)-i, step.Build.Kernel.ConfigPath)
-			break
+// reference reads -ref's run (nil for -measure or -ref-ns). With -metric
+// auto it is the count when the run has one, else time; the step then
+// measures what the reference has.
+func (f *bisectRunFlags) reference() (*harness.Reference, error) {
+	if f.refRun == "" {
+		return nil, nil
+	}
+	ref, err := harness.ReferenceValues(f.refRun, f.refCell, f.bench, harness.MetricUnit(f.metric))
+	if err != nil && f.metric == harness.MetricAuto {
+		if ref, err = harness.ReferenceValues(f.refRun, f.refCell, f.bench, "sec/op"); err == nil {
+			f.metric = harness.MetricTime
 		}
-		fmt.Fprintf(stderr, "bisect-run: olddefconfig set %s\n", w)
+	} else if err == nil && f.metric == harness.MetricAuto {
+		f.metric = harness.MetricInsns
 	}
-	head := stepHead(step, f.boots)
-	if len(step.Values) == 0 || len(step.Values)*2 <= f.boots {
-		fmt.Fprintf(stderr, "%s: too few boots: skip\n", head)
-		return &exitError2{bisectSkip, fmt.Errorf("%d of %d boots gave no number: %s", step.Failed, f.boots, strings.Join(step.Bad, "; "))}
-	}
-	value := stats.Median(step.Values)
-	if f.stat == "min" {
-		value = slices.Min(step.Values)
-	}
-	if f.measure {
-		fmt.Fprintf(stderr, "%s, %s %.1f ns/op; as a reference: -ref %s\n", head, f.stat, value, step.Dir)
-		fmt.Fprintf(stdout, "%s %.1f ns/op %s\n", step.Build.Commit, value, step.Dir)
-		return nil
-	}
-	vals := step.Values
-	if len(ref) == 1 {
-		vals = []float64{value} // one number against one number: the step's -stat
-	}
-	v := harness.JudgeTreeStep(ref, vals, 0.05, float64(f.threshold))
-	verdict, code := "good", bisectGood
-	switch {
-	case v.Skip:
-		verdict, code = "skip", bisectSkip
-	case v.Bad:
-		verdict, code = "bad", bisectBad
-	}
-	fmt.Fprintf(stderr, "%s, %s %.1f ns/op vs ref %s: %s: %s\n", head, f.stat, value, refDesc, v.Reason, verdict)
-	if code == bisectGood {
-		return nil
-	}
-	return &exitError2{code, nil}
-}
-
-// stepHead is the start of a step's log line: the commit, the build and
-// each boot's number.
-func stepHead(step *harness.TreeStep, boots int) string {
-	built := fmt.Sprintf("built in %.1fs", step.Build.Duration.Seconds())
-	if step.Build.Cached {
-		built = "build cached"
-	}
-	each := make([]string, len(step.Values))
-	for i, m := range step.Values {
-		each[i] = fmt.Sprintf("%.0f", m)
-	}
-	return fmt.Sprintf("bisect-run %s: %s, boots %d/%d ok [%s] (%s, load %s)", short(step.Build.Commit), built, len(step.Values), boots, strings.Join(each, " "), step.Accel, loadAvg())
+	return ref, err
 }
 
 // kharnessSource finds the kharness tree the guest image is built from:
