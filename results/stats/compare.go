@@ -142,6 +142,8 @@ type cellData struct {
 	perBoot map[Key][]float64 // per-boot medians
 	ok      int
 	failed  []*store.BootRecord
+	runs    []string // the run directories its ok boots came from
+	tcg     bool     // some ok boot ran under TCG
 }
 
 // Compare loads the boots of the run directories dirs, merged as one run,
@@ -256,6 +258,8 @@ func (t *Table) add(g *HostGuard, cd *cellData, b *store.BootRecord, keys []Key)
 		return keys, nil
 	}
 	cd.ok++
+	cd.runs = AppendNew(cd.runs, runDir(b))
+	cd.tcg = cd.tcg || b.Accel == "tcg"
 	t.noteSetup(b)
 	meds, order, warns, err := g.Medians(b)
 	if err != nil {
@@ -289,17 +293,20 @@ func (t *Table) fill(cells map[[2]string]*cellData, keys []Key, rows, cols []str
 		for _, rv := range rows {
 			row := Row{Benchmark: k.Name, Unit: k.Unit, Key: rv}
 			var base *benchmath.Sample
+			var baseData *cellData
 			for i, cv := range cols {
 				kernel, config := rv, cv
 				if t.Column == "kernel" {
 					kernel, config = cv, rv
 				}
-				c, s := t.summarise(cells[[2]string{kernel, config}], k)
+				cd := cells[[2]string{kernel, config}]
+				c, s := t.summarise(cd, k)
 				c.Kernel, c.Config = kernel, config
 				if i == 0 {
-					base = s
+					base, baseData = s, cd
 				} else if base != nil && s != nil && row.Cells[0].Center != 0 {
 					t.compare(&c, k.Unit, base, s, row.Cells[0].Center)
+					t.acrossRuns(&c, k.Unit, baseData, cd)
 				}
 				row.Cells = append(row.Cells, c)
 			}

@@ -2,6 +2,7 @@ package stats
 
 import (
 	"kharness/results/store"
+	"kharness/results/stream"
 	"path/filepath"
 	"slices"
 )
@@ -74,7 +75,7 @@ func byRun(boots []*store.BootRecord, dirs []string) []string {
 		}
 	}
 	for _, b := range boots {
-		run := filepath.Dir(filepath.Dir(filepath.Dir(b.Dir))) // RUN/cells/<cell>/boot-NN-aK
+		run := runDir(b)
 		label := run
 		if abs, err := filepath.Abs(run); err == nil {
 			if i, ok := index[abs]; ok {
@@ -109,4 +110,31 @@ func AppendNew[T comparable](s []T, v T) []T {
 		return s
 	}
 	return append(s, v)
+}
+
+// acrossRuns withdraws the call of a timed cell under TCG whose boots and
+// its base's came from different runs, with none shared. Within a run the
+// cells' boots alternate and see the same host; between runs taken
+// minutes or nights apart the host drifts, and the boots of one run are
+// not independent of each other: two identical runs of the default
+// matrix compared on time called 4 of 20 rows. Exact counts are called
+// across runs as within one, and a user who wants time across kernels
+// puts them in one run.
+func (t *Table) acrossRuns(c *Cell, unit string, base, cd *cellData) {
+	if stream.ExactUnit(unit) || CounterUnit(unit) || c.Call == CallNone || !base.tcg || !cd.tcg {
+		return
+	}
+	for _, r := range cd.runs {
+		if slices.Contains(base.runs, r) {
+			return
+		}
+	}
+	c.Call = CallNone
+	c.PNotes = t.note("time under TCG across separate runs is shown, not called: the host drifts between runs, and a run's boots are not independent of each other (two identical runs called 4 of 20 time rows); put the kernels in one run to compare their time, or read the exact rows")
+}
+
+// runDir is the run directory of a boot attempt's record
+// (RUN/cells/<cell>/boot-NN-aK).
+func runDir(b *store.BootRecord) string {
+	return filepath.Dir(filepath.Dir(filepath.Dir(b.Dir)))
 }
