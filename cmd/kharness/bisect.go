@@ -106,7 +106,7 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	flavour := fs.String("flavour", kernels.DefaultFlavour, "Debian kernel flavour")
 	bench := fs.String("bench", "NullSyscall/call=getppid$", "regexp: the benchmark compared (first match by name)")
 	unit := fs.String("unit", "sec/op", "its unit, as benchfmt tidies it")
-	metric := fs.String("metric", "", "insns or kinsns: bisect the exact instruction count per operation (all, or the kernel's) instead of -unit; one boot a kernel where counts agree (TCG only)")
+	metric := fs.String("metric", "auto", "insns or kinsns: bisect the exact instruction count per operation (all, or the kernel's; one boot a kernel where counts agree; TCG only); time: -unit, with statistics over boots; auto: insns under TCG, time where KVM runs")
 	perBoot := fs.String("per-boot", "median", "each boot's number: median of its samples, or min (the fastest: steadier on a shared host, where interference only adds time)")
 	cmdline := fs.String("cmdline", "", "extra kernel arguments for every boot")
 	out := fs.String("o", "runs/bisect", "results root: one run directory a kernel, reused by later bisections")
@@ -132,6 +132,10 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *metric == harness.MetricAuto {
+		*metric = autoMetric(string(*accel), set["unit"])
+		fmt.Fprintf(stderr, "bisect: -metric %s (auto: %s)\n", *metric, autoMetricWhy(string(*accel), set["unit"]))
+	}
 	if err := applyMetric(*metric, set, unit, count, out); err != nil {
 		return badFlag(err)
 	}
@@ -230,14 +234,14 @@ func writeBisect(stdout, stderr io.Writer, kb *harness.KernelBisect, r *harness.
 // results root of their own.
 func applyMetric(metric string, set map[string]bool, unit *string, count *int, out *string) error {
 	switch metric {
-	case "":
+	case "", harness.MetricTime:
 		return nil
 	case "insns":
 		*unit = stream.InsnsUnit
 	case "kinsns":
 		*unit = stream.KernelInsnsUnit
 	default:
-		return fmt.Errorf("-metric %q: want insns or kinsns", metric)
+		return fmt.Errorf("-metric %q: want auto, insns, kinsns or time", metric)
 	}
 	if !set["count"] {
 		*count = 1
@@ -246,4 +250,29 @@ func applyMetric(metric string, set map[string]bool, unit *string, count *int, o
 		*out = "runs/bisect-insns"
 	}
 	return nil
+}
+
+// autoMetric is what -metric auto bisects: the exact count under TCG,
+// where host load cannot change it; time where KVM may run (the guest on
+// the real CPU, uncounted) or where -unit names a timed unit.
+func autoMetric(accel string, unitSet bool) string {
+	if unitSet || accel == "kvm" || (accel != "tcg" && harness.CheckKVMDevice() == nil) {
+		return harness.MetricTime
+	}
+	return harness.MetricInsns
+}
+
+func autoMetricWhy(accel string, unitSet bool) string {
+	switch {
+	case unitSet:
+		return "-unit was given"
+	case accel == "kvm":
+		return "-accel kvm, where nothing counts instructions"
+	case accel == "tcg":
+		return "TCG: the exact count, which host load cannot change"
+	}
+	if err := harness.CheckKVMDevice(); err != nil {
+		return "TCG (" + err.Error() + "): the exact count, which host load cannot change"
+	}
+	return "KVM answers here, where nothing counts instructions"
 }
