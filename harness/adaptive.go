@@ -15,7 +15,7 @@ import (
 type Decision struct {
 	Benchmark, Unit, Row, Column string // the compared cell: row key and column value
 	Base                         string // the baseline column value
-	Outcome                      string // "regression", "improvement", "within threshold", "same count" or "counts spread" (exact units), "beyond the cap" or "undecided at cap"
+	Outcome                      string // "regression", "improvement", "within threshold", "same count" or "counts spread" (exact units), "beyond the cap" or "undecided at cap"; "decided by count" (a timed row whose count decides)
 	Ratio, P                     float64
 	Boots, BaseBoots             int
 	// Needed is the boots a side the two cells' spread needs to call a
@@ -49,9 +49,15 @@ func within(c, base stats.Cell, threshold float64) bool {
 // more boots a side than the cap to call a change of the threshold
 // (stats.BootsToDetect) is "beyond the cap" and gets no more: boots
 // that cannot settle it are better spent on one that can.
-func decisions(t *stats.Table, maxBoots int) ([]Decision, map[[2]string]bool) {
+//
+// Under TCG the exact count decides: a timed comparison of a benchmark
+// whose row has an exact count in the same cells is "decided by count"
+// and gets no boots of its own, unless decideTime asks for time too (its
+// calls are still made and shown).
+func decisions(t *stats.Table, maxBoots int, decideTime bool) ([]Decision, map[[2]string]bool) {
 	var out []Decision
 	more := map[[2]string]bool{}
+	counted := countedCells(t)
 	for _, r := range t.Rows {
 		base := r.Cells[0]
 		for i, c := range r.Cells[1:] {
@@ -60,6 +66,11 @@ func decisions(t *stats.Table, maxBoots int) ([]Decision, map[[2]string]bool) {
 			}
 			d := Decision{Benchmark: r.Benchmark, Unit: r.Unit, Row: r.Key, Column: t.Columns[i+1], Base: t.Columns[0],
 				Ratio: c.Ratio, P: c.P, Boots: c.Boots, BaseBoots: base.Boots}
+			if !decideTime && !stream.ExactUnit(r.Unit) && counted[[3]string{r.Benchmark, r.Key, d.Column}] {
+				d.Outcome = "decided by count"
+				out = append(out, d)
+				continue
+			}
 			if spread := max(c.Spread, base.Spread); !stream.ExactUnit(r.Unit) && !math.IsNaN(spread) { // 3 boots or more a side
 				d.Needed = stats.BootsToDetect(spread, t.Threshold, t.Alpha)
 			}
@@ -96,6 +107,23 @@ func decisions(t *stats.Table, maxBoots int) ([]Decision, map[[2]string]bool) {
 	return out, more
 }
 
+// countedCells is the benchmark, row key and column of every exact cell
+// with a count on both sides.
+func countedCells(t *stats.Table) map[[3]string]bool {
+	m := map[[3]string]bool{}
+	for _, r := range t.Rows {
+		if !stream.ExactUnit(r.Unit) || r.Cells[0].Boots == 0 {
+			continue
+		}
+		for i, c := range r.Cells[1:] {
+			if c.Boots > 0 {
+				m[[3]string{r.Benchmark, r.Key, t.Columns[i+1]}] = true
+			}
+		}
+	}
+	return m
+}
+
 // untilDecided adds one boot at a time to each cell an open comparison
 // needs, re-judging after every round, until nothing is open or the cap is
 // reached.
@@ -111,7 +139,7 @@ func (r *runner) untilDecided(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		ds, more := decisions(tab, maxBoots)
+		ds, more := decisions(tab, maxBoots, opt.DecideTime)
 		sum.Decisions = ds
 		state, err := sum.Store.State()
 		if err != nil {

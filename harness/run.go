@@ -46,6 +46,10 @@ type RunOptions struct {
 	// value of Column ("config" or "kernel") at Alpha and Threshold.
 	UntilDecided bool
 	MaxBoots     int
+	// DecideTime has UntilDecided add boots for timed comparisons too
+	// where the benchmark has an exact count (under TCG the count
+	// decides, as host load cannot change it).
+	DecideTime bool
 	// Boots, when above the config's, is the boots per cell this
 	// invocation brings every cell up to (the config, and so the run's
 	// identity, stays the same).

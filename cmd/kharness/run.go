@@ -28,6 +28,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	verbose := fs.Bool("v", false, "log each boot's QEMU command line, quoted for pasting")
 	until := fs.Bool("until-decided", false, "after the configured boots, add boots to cells whose comparison (against the first -col value) is neither called nor clearly within -threshold, up to -max-boots")
 	maxBoots := fs.Int("max-boots", 20, "with -until-decided: most boots per cell")
+	decideTime := fs.Bool("decide-time", false, "with -until-decided: add boots for timed comparisons too where the benchmark has an exact count (by default, under TCG, the count decides)")
 	alpha := fs.Float64("alpha", 0.05, "significance level of calls")
 	threshold := thresholdFlag(0.02)
 	fs.Var(&threshold, "threshold", "smallest change called, as \"2%\" or 0.02")
@@ -80,7 +81,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	sum, err := harness.Run(ctx, harness.RunOptions{
 		Config: cfg, ConfigPath: cfgPath, OutDir: *out, Jobs: *jobs, CacheDir: *cache,
 		SourceDir: src, QEMU: *qemu, Command: append([]string{"kharness", "run"}, args...), Progress: p, Verbose: *verbose, Shard: shard,
-		UntilDecided: *until, MaxBoots: *maxBoots, Column: *col, Alpha: *alpha, Threshold: th, SlowFactor: sf, Insns: *insns,
+		UntilDecided: *until, MaxBoots: *maxBoots, DecideTime: *decideTime, Column: *col, Alpha: *alpha, Threshold: th, SlowFactor: sf, Insns: *insns,
 	})
 	if errors.Is(err, harness.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
