@@ -56,8 +56,10 @@ cmdline = "`+cmdline+`"
 	if !strings.Contains(out, "ran 1 kernels, 0 failed") {
 		t.Fatalf("first night:\n%s", out)
 	}
-	if _, err := os.Stat(filepath.Join(history, "report.html")); err != nil {
+	if page, err := os.ReadFile(filepath.Join(history, "report.html")); err != nil {
 		t.Errorf("no trend report: %v", err)
+	} else if !strings.Contains(string(page), "across kernels time is drawn, not called") {
+		t.Errorf("the trend report of boots under TCG does not say what it does with time")
 	}
 	out, errs := night(good)
 	if !strings.Contains(out, "ran 0 kernels") || !strings.Contains(errs, "nothing new") || strings.Contains(errs, "boots to run") {
