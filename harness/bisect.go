@@ -14,11 +14,20 @@ import (
 // reused.
 type SampleFunc func(ctx context.Context, i, boots int) ([]float64, error)
 
+// BesideFunc boots kernel i beside both endpoints, alternating, until each
+// of the three has at least boots ok boots of this step, and returns the
+// per-boot numbers of i, good and bad from those boots only.
+type BesideFunc func(ctx context.Context, i, boots int) (xs, g, b []float64, err error)
+
 // BisectParams are the statistics of a bisection.
 type BisectParams struct {
 	Alpha      float64 // significance level of each test (0.05)
 	StartBoots int     // boots per kernel before the first test (5)
 	MaxBoots   int     // boots per kernel at most (15)
+	// Beside, when set, judges each kernel against endpoints booted
+	// beside it (BesideFunc) instead of the endpoints' first boots: a
+	// time measured minutes apart differs by the host's drift.
+	Beside BesideFunc
 }
 
 // BisectStep is one kernel judged, with its evidence.
@@ -134,15 +143,7 @@ func (r *BisectResult) search(lo, hi int, judge func(mid int) (BisectStep, error
 // three until it is decided or the cap is reached.
 func judgeKernel(ctx context.Context, f SampleFunc, labels []string, i, good, bad, n int, p BisectParams) (BisectStep, error) {
 	for ; ; n++ {
-		xs, err := f(ctx, i, n)
-		if err != nil {
-			return BisectStep{}, err
-		}
-		g, err := f(ctx, good, n)
-		if err != nil {
-			return BisectStep{}, err
-		}
-		b, err := f(ctx, bad, n)
+		xs, g, b, err := threeSamples(ctx, f, p.Beside, i, good, bad, n)
 		if err != nil {
 			return BisectStep{}, err
 		}
@@ -170,6 +171,22 @@ func judgeKernel(ctx context.Context, f SampleFunc, labels []string, i, good, ba
 		}
 		return st, nil
 	}
+}
+
+// threeSamples is kernel i's numbers and the endpoints' at n boots:
+// booted beside i when beside is set, else each from its own boots.
+func threeSamples(ctx context.Context, f SampleFunc, beside BesideFunc, i, good, bad, n int) (xs, g, b []float64, err error) {
+	if beside != nil {
+		return beside(ctx, i, n)
+	}
+	if xs, err = f(ctx, i, n); err != nil {
+		return nil, nil, nil, err
+	}
+	if g, err = f(ctx, good, n); err != nil {
+		return nil, nil, nil, err
+	}
+	b, err = f(ctx, bad, n)
+	return xs, g, b, err
 }
 
 // between reports whether m lies strictly between good and bad.

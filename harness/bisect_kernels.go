@@ -197,7 +197,9 @@ func BisectKernels(ctx context.Context, kb *KernelBisect) (*BisectResult, error)
 	if stream.ExactUnit(kb.Unit) {
 		return BisectExact(ctx, labels, kb.Good, kb.Bad, kb.Samples, cmp.Or(kb.ExactThreshold, stats.DefaultExactThreshold))
 	}
-	return Bisect(ctx, labels, kb.Good, kb.Bad, kb.Samples, kb.Params)
+	p := kb.Params
+	p.Beside = kb.Beside
+	return Bisect(ctx, labels, kb.Good, kb.Bad, kb.Samples, p)
 }
 
 // WriteBisect prints the evidence table and the verdict.

@@ -123,3 +123,52 @@ func TestBisectUndecidedHonestly(t *testing.T) {
 	}
 	t.Log(r.Reason)
 }
+
+// A host that grows busier after the endpoints' boots: every later boot
+// reads ×1.8. Judged against the endpoints' first boots, the kernel after
+// good reads as slow as bad and the bisection names it; judged against
+// endpoints booted beside each kernel (Beside), it names the real step.
+func TestBisectBesideDrift(t *testing.T) {
+	const n, first = 9, 6
+	levels := stepLevels(n, first, 400, 600)
+	early, _ := synthetic(levels, 0.01, 7)
+	drift := 1.8
+	late, _ := synthetic(levels, 0.01, 8)
+	f := func(ctx context.Context, i, boots int) ([]float64, error) {
+		if i == 0 || i == n-1 {
+			return early(ctx, i, boots) // the endpoints, booted first
+		}
+		xs, err := late(ctx, i, boots)
+		return scaled(xs, drift), err
+	}
+	r, err := Bisect(context.Background(), labels(n), 0, n-1, f, BisectParams{MaxBoots: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FirstBad == first {
+		t.Fatalf("without Beside the drift did not mislead the search (first bad %d): the test shows nothing", r.FirstBad)
+	}
+	beside := func(ctx context.Context, i, boots int) (xs, g, b []float64, err error) {
+		// Each step's three kernels, booted together on the busier host.
+		rng, _ := synthetic(levels, 0.01, uint64(100+i))
+		xs, _ = rng(ctx, i, boots)
+		g, _ = rng(ctx, 0, boots)
+		b, _ = rng(ctx, n-1, boots)
+		return scaled(xs, drift), scaled(g, drift), scaled(b, drift), nil
+	}
+	r, err = Bisect(context.Background(), labels(n), 0, n-1, f, BisectParams{MaxBoots: 8, Beside: beside})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.FirstBad != first {
+		t.Errorf("with Beside: first bad %d, want %d (%s)", r.FirstBad, first, r.Reason)
+	}
+}
+
+func scaled(xs []float64, k float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = x * k
+	}
+	return out
+}
