@@ -87,8 +87,8 @@ func TestGetppidLoop(t *testing.T) {
 		t.Fatalf("calibration %+v, %d samples", cal, len(samples))
 	}
 	for _, ns := range samples {
-		if !(ns > 0 && ns < 100_000) {
-			t.Errorf("getppid %v ns/op, want in (0, 100µs)", ns)
+		if !(ns > 0 && ns < 1_000_000) {
+			t.Errorf("getppid %v ns/op, want in (0, 1ms)", ns)
 		}
 	}
 	t.Logf("getppid: %+v, ns/op %.1f", cal, samples)
@@ -166,7 +166,7 @@ func TestOverheadBesideEachSample(t *testing.T) {
 		fail       bool
 	}{
 		{"overhead below the total", 20 * time.Microsecond, 5 * time.Microsecond, false},
-		{"overhead above the total", 5 * time.Microsecond, 20 * time.Microsecond, true},
+		{"overhead above the total", 1 * time.Microsecond, 100 * time.Microsecond, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := Benchmark{Name: "Fake", Start: func(time.Duration) (*Instance, error) {

@@ -23,7 +23,7 @@ import (
 func TestAttributeGetppid(t *testing.T) {
 	bootFixture(t) // QEMU, the kernel and the image, or the reason not
 	srcDir, _ := filepath.Abs("..")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	k := kernels.Source{Family: "6.1", Flavour: "cloud-amd64"}
 	start := time.Now()

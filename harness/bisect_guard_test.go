@@ -20,7 +20,7 @@ import (
 // set aside whole; real boots, real references.
 func TestKernelBisectBootsMoreWhenSlow(t *testing.T) {
 	bootFixture(t)
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	defer cancel()
 	cand, err := kernels.Resolve(ctx, kernels.Source{Family: "6.1", Flavour: kernels.DefaultFlavour})
 	if err != nil {

@@ -35,14 +35,19 @@ cmdline = "pti=on"
 `
 
 // TestCallsWithRealBoots: with the boot as the unit, an A/A comparison (two
-// cells booting the same kernel the same way) calls nothing, and pti=on
-// against default is called a regression with its size. Then -until-decided
-// adds boots only where a comparison is open, never past its cap.
+// cells booting the same kernel the same way) calls nothing on the exact
+// count, and pti=on against default is called a regression with its size.
+// Then -until-decided adds boots only where a comparison is open, never
+// past its cap, and leaves the timed rows to the count.
 //
-// The A/A check runs at alpha 0.01: at 5 boots a side only a complete
-// separation of the boots reaches it (p = 0.008), so a correct procedure
-// fails this test less than 1% of the time. `make bench` measures the false-
-// call rate at the default alpha over repeated A/A trials.
+// No verdict here rests on host time: a timed A/A call at alpha 0.01 is a
+// complete separation of 5 boots a side, which a correct procedure makes
+// in under 1% of runs and a host whose load changes between boots makes
+// more often; `make bench` (BenchmarkAAFalseCalls) measures the timed
+// false-call rate over repeated A/A trials instead. The timed pti=on row
+// must only read more than ×2 (it reads ×12-19: every entry and exit
+// switches CR3, which flushes TCG's TLB), a bound that interleaved boots
+// on a loaded host do not cross.
 func TestCallsWithRealBoots(t *testing.T) {
 	k, _ := bootFixture(t)
 	cfg, err := ParseConfig("stats.toml", []byte(statsConfig))
@@ -85,16 +90,16 @@ func TestCallsWithRealBoots(t *testing.T) {
 		if r.Unit == stream.KernelInsnsUnit {
 			exact++
 		}
-		if aa.Call != stats.CallSame {
-			t.Errorf("A/A %s: call %q (×%.3f p=%.3f), want ~", r.Benchmark, aa.Call, aa.Ratio, aa.P)
+		if stream.ExactUnit(r.Unit) && aa.Call != stats.CallSame {
+			t.Errorf("A/A %s %s: call %q (%+.2f), want ~", r.Benchmark, r.Unit, aa.Call, aa.Delta)
 		}
 		if !strings.HasPrefix(r.Benchmark, "NullSyscall") {
 			continue
 		}
 		switch r.Unit {
 		case "sec/op":
-			if pti.Call != stats.CallRegression || pti.Ratio < 5 {
-				t.Errorf("pti=on %s: call %q ×%.2f p=%.3f, want a regression of more than ×5", r.Benchmark, pti.Call, pti.Ratio, pti.P)
+			if pti.Ratio < 2 {
+				t.Errorf("pti=on %s: ×%.2f p=%.3f, want more than ×2", r.Benchmark, pti.Ratio, pti.P)
 			}
 		case stream.KernelInsnsUnit:
 			// Exact: the boots of a cell agree to a hundredth of an
@@ -128,12 +133,14 @@ func TestCallsWithRealBoots(t *testing.T) {
 			t.Errorf("left open: %v", d)
 		case d.Boots > 7 || d.BaseBoots > 7:
 			t.Errorf("past the cap: %v", d)
-		case d.Column == "pti-on" && strings.HasPrefix(d.Benchmark, "NullSyscall") && d.Outcome != "regression":
+		case !stream.ExactUnit(d.Unit) && d.Outcome != "decided by count" && strings.HasPrefix(d.Benchmark, "NullSyscall"):
+			t.Errorf("a timed row with a count beside it: %v, want decided by count", d)
+		case d.Column == "pti-on" && strings.HasPrefix(d.Benchmark, "NullSyscall") && stream.ExactUnit(d.Unit) && d.Outcome != "regression":
 			t.Errorf("pti-on: %v", d)
 		// "beyond the cap": the spread between a's and b's boots (42-89% in
 		// CI beside the other packages' boots) needs more boots than the
 		// cap to call the threshold, which is what the plan says.
-		case d.Column == "b" && d.Outcome != "within threshold" && d.Outcome != "same count" && d.Outcome != "counts spread" && d.Outcome != "undecided at cap" && d.Outcome != "beyond the cap":
+		case d.Column == "b" && d.Outcome != "within threshold" && d.Outcome != "same count" && d.Outcome != "counts spread" && d.Outcome != "undecided at cap" && d.Outcome != "beyond the cap" && d.Outcome != "decided by count":
 			t.Errorf("A/A called under -until-decided: %v", d)
 		}
 	}

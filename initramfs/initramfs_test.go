@@ -184,9 +184,17 @@ func TestSlowStep(t *testing.T) {
 	}
 	slowStep(logf, "quick")()
 	done := slowStep(logf, "slow")
-	time.Sleep(1500 * time.Millisecond)
+	// The step lasts until it has said so (a loaded host runs the timer
+	// late), or 30 s.
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		n := len(logged)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+	}
 	done()
-	time.Sleep(100 * time.Millisecond)
 	mu.Lock()
 	defer mu.Unlock()
 	if strings.Join(logged, ",") != "slow" {

@@ -51,7 +51,7 @@ const smallConfig = `
 boots = 3
 retries = 0
 accel = "tcg"
-timeout = "60s"
+timeout = "300s"
 [bench]
 run = "NullSyscall/call=getppid$"
 benchtime = "20ms"
@@ -256,7 +256,7 @@ func TestFailingCellRetriedAndReported(t *testing.T) {
 boots = 1
 retries = 1
 accel = "tcg"
-timeout = "60s"
+timeout = "300s"
 [bench]
 run = "NullSyscall/call=getppid$"
 benchtime = "10ms"

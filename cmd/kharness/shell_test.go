@@ -98,7 +98,9 @@ func TestShellThroughPTY(t *testing.T) {
 			}()
 			done := make(chan error, 1)
 			go func() { done <- cmd.Wait() }()
-			pos := scr.waitFor(t, "kguest: shell on the console", 0, 3*time.Minute)
+			// The first wait holds the kernel's download, the shell image's
+			// build (u-root's busybox, compiled) and the boot: 10 minutes.
+			pos := scr.waitFor(t, "kguest: shell on the console", 0, 10*time.Minute)
 			// Type only once gosh's line editor has drawn its prompt.
 			// Each step gets the boot's 3 minutes: in CI this test shares
 			// two cores with a kernel build, and once took over 60 s to
