@@ -33,7 +33,11 @@ func (f *bisectRunFlags) verdict(step *harness.TreeStep, ref *harness.Reference,
 	}
 	if len(step.Values) == 0 || (!exact && len(step.Values)*2 <= want) {
 		fmt.Fprintf(stderr, "%s: too few boots with a number: skip\n", head)
-		return &exitError2{bisectSkip, fmt.Errorf("%d boots gave no number: %s", step.Failed, strings.Join(step.Bad, "; "))}
+		why := "every sample set aside by the host guard (see compare's guard line)"
+		if len(step.Bad) > 0 {
+			why = strings.Join(step.Bad, "; ")
+		}
+		return &exitError2{bisectSkip, fmt.Errorf("%d boots gave no number: %s", step.Failed, why)}
 	}
 	value, unit := stats.Median(step.Values), step.Unit
 	if !exact && f.stat == "min" {
