@@ -162,6 +162,11 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return abort(err)
 	}
+	if f.metric == harness.MetricAuto && autoMetric(string(*f.accel), false) == harness.MetricInsns {
+		// TCG for certain: the count, so that -measure's run and a later
+		// step's of the same commit are one run, booted once.
+		f.metric = harness.MetricInsns
+	}
 	if err := kernels.CheckBuildTools(ctx); err != nil {
 		return abort(err)
 	}
