@@ -135,6 +135,9 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := applyMetric(*metric, set, unit, count, out); err != nil {
 		return badFlag(err)
 	}
+	if err := checkBisectFlags(fs, *alpha, *maxBoots); err != nil {
+		return err
+	}
 	st, err := stats.ParseBootStat(*perBoot)
 	if err != nil {
 		return badFlag(fmt.Errorf("-per-boot: %w", err))
