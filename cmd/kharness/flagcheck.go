@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"strconv"
 
 	"kharness/harness"
@@ -59,4 +60,12 @@ func checkBisectFlags(fs *flag.FlagSet, alpha float64, maxBoots int) error {
 		return badFlag(fmt.Errorf("-max-boots %d: %v", maxBoots, err))
 	}
 	return nil
+}
+
+// bisectUsage is bisect's -h (out of bisectCmd, which the checks above
+// would have taken past its size).
+func bisectUsage(fs *flag.FlagSet, stderr io.Writer) {
+	fmt.Fprintln(stderr, "usage: kharness bisect -good K1 -bad K2 [flags]")
+	fmt.Fprintf(stderr, "Exits 0 naming the first bad kernel, %d when the search stops undecided.\n", exitUndecided)
+	fs.PrintDefaults()
 }
