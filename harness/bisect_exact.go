@@ -18,7 +18,8 @@ const exactEndpointBoots = 2
 // compare's rule for exact counts (stats.DecideExact, at threshold);
 // each kernel of the search then gets one boot: it is good when its count
 // equals good's (within the endpoints' wider spread, or threshold), bad
-// when it equals bad's. A kernel equal to neither gets a second boot; if
+// when it equals bad's; where wide spreads make it equal to both, by the
+// nearer of the two. A kernel equal to neither gets a second boot; if
 // its two boots agree, it is a partial step, starred as in Bisect by the
 // endpoint it is nearer, and the search goes on; if they disagree, the
 // search stops undecided.
@@ -55,16 +56,21 @@ func BisectExact(ctx context.Context, labels []string, good, bad int, f SampleFu
 				return BisectStep{}, err
 			}
 			x := median(xs)
+			// Wide endpoint spreads can make x the same as both: the
+			// nearer endpoint decides, and a count halfway between is
+			// judged as one equal to neither (a second boot, a star).
+			nearBad, nearGood := math.Abs(x-bm) < math.Abs(x-gm), math.Abs(x-gm) < math.Abs(x-bm)
+			isGood, isBad := same(x, gm), same(x, bm)
 			switch {
 			case spread(xs) > tol && !same(slices.Min(xs), slices.Max(xs)):
 				return step(mid, xs, "undecided"), nil
-			case same(x, gm):
+			case isGood && (!isBad || nearGood):
 				return step(mid, xs, "good"), nil
-			case same(x, bm):
+			case isBad && (!isGood || nearBad):
 				return step(mid, xs, "bad"), nil
 			case n < exactEndpointBoots:
 				continue // equal to neither: a second boot to be sure
-			case math.Abs(x-bm) < math.Abs(x-gm):
+			case nearBad:
 				return step(mid, xs, "bad*"), nil
 			default:
 				return step(mid, xs, "good*"), nil

@@ -65,3 +65,29 @@ func TestBisectExact(t *testing.T) {
 		}
 	})
 }
+
+// TestBisectExactNearerEndpoint: with wide endpoint spreads a count can
+// be "the same" as both endpoints; it is then judged by the nearer one,
+// not by whichever test comes first. Good's boots are 100 and 140 (spread
+// 40), bad's 181: a kernel at 155 is within good's spread of good's
+// median (120) and within it of bad's, and nearer bad.
+func TestBisectExactNearerEndpoint(t *testing.T) {
+	labels := []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7"}
+	counts := [][]float64{{100, 140}, {120}, {120}, {155}, {181}, {181}, {181}, {181}}
+	for _, tc := range []struct {
+		name string
+		k3   float64
+		want int
+	}{
+		{"nearer bad", 155, 3},
+		{"nearer good", 145, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			counts[3] = []float64{tc.k3}
+			r, err := BisectExact(t.Context(), labels, 0, 7, exactKernels(counts, map[int]int{}), 0.001)
+			if err != nil || r.FirstBad != tc.want {
+				t.Fatalf("k3 at %v: first bad %d, %v; want k%d (steps %+v)", tc.k3, r.FirstBad, err, tc.want, r.Steps)
+			}
+		})
+	}
+}

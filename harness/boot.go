@@ -206,7 +206,7 @@ func judge(v *Verdict, in judgeInput) {
 		v.Status, v.Stream = store.StatusOK, s
 	case !in.shutdown && in.waitErr != nil:
 		v.Status = store.StatusQEMUExit
-		v.Reason = fmt.Sprintf("QEMU exited (%v) without a guest power-off: %s", in.waitErr, stderrTail(in.stderr))
+		v.Reason = exitReason(in.waitErr, in.stderr)
 	case errors.Is(err, stream.ErrNoEndMarker):
 		v.Status, v.Reason = store.StatusTruncated, err.Error()
 	case errors.Is(err, stream.ErrCountMismatch):

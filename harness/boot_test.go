@@ -108,7 +108,13 @@ func TestBootQEMUFails(t *testing.T) {
 			if v.Status != store.StatusQEMUFailed || !strings.Contains(v.Reason, tc.want) {
 				t.Fatalf("status %s (%s), want qemu-failed with a reason mentioning %q", v.Status, v.Reason, tc.want)
 			}
-			t.Log(v.Reason)
+			// The cause first, in one line: what QEMU said, not the QMP
+			// connection it broke on its way out.
+			if cause, _ := strings.CutPrefix(v.Reason, "qemu failed to start: "); !strings.Contains(v.Reason, "\n") && strings.Contains(strings.SplitN(cause, " (", 2)[0], tc.want) {
+				t.Log(v.Reason)
+			} else {
+				t.Errorf("reason %q: want \"qemu failed to start: \" then QEMU's message, in one line", v.Reason)
+			}
 		})
 	}
 }
@@ -143,6 +149,38 @@ func TestBootGuestFaults(t *testing.T) {
 			}
 			if len(v.ConsoleTail) == 0 {
 				t.Error("no console tail")
+			}
+		})
+	}
+}
+
+// TestBootQEMUKilled: QEMU killed with SIGKILL, while it starts or while
+// the guest runs: the boot's reason says so first, in one line, without
+// the QMP error it caused or a dangling ": " where QEMU printed nothing.
+func TestBootQEMUKilled(t *testing.T) {
+	k, img := bootFixture(t)
+	real, err := exec.LookPath(DefaultQEMU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, after := range map[string]string{"at start": "0.05", "mid-boot": "1.5"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			// A QEMU that a kill -9 ends after a delay (the shell's pid
+			// is QEMU's once it execs).
+			wrap := dir + "/qemu"
+			os.WriteFile(wrap, []byte("#!/bin/sh\n(sleep "+after+"; kill -9 $$) >/dev/null 2>&1 &\nexec "+real+" \"$@\"\n"), 0o755)
+			cfg := &Config{Bench: BenchConfig{Run: ".", Benchtime: "100ms", Count: 20}}
+			vm := VMOptions{QEMU: wrap, Kernel: k.Path, Initrd: img, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, "")}
+			v, err := Boot(t.Context(), BootSpec{VM: vm, Deadline: 60 * time.Second}, dir+"/c", dir+"/r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: %s", v.Status, v.Reason)
+			r := v.Reason
+			if v.Status == store.StatusOK || strings.Contains(r, "\n") || strings.HasSuffix(strings.TrimSpace(r), ":") ||
+				strings.Contains(r, "QMP") || !strings.Contains(r, "killed") {
+				t.Errorf("status %s, reason %q: want the kill named, in one line, without QMP's error or a dangling colon", v.Status, r)
 			}
 		})
 	}

@@ -183,8 +183,8 @@ func (c *Config) validateTop() error {
 	if c.CPU != "" && !cpuRE.MatchString(c.CPU) {
 		return bad("", 0, "cpu", "cpu = %q: want a QEMU CPU model and options, such as \"qemu64,vendor=GenuineIntel\" or \"EPYC\"", c.CPU)
 	}
-	if c.Boots < 1 || c.Boots > 1000 {
-		return bad("", 0, "boots", "boots = %d: want 1..1000 (5 or more for a Mann-Whitney test to call anything)", c.Boots)
+	if err := CheckBoots(c.Boots); err != nil {
+		return bad("", 0, "boots", "boots = %d: %v", c.Boots, err)
 	}
 	if c.Retries < 0 || c.Retries > 10 {
 		return bad("", 0, "retries", "retries = %d: want 0..10", c.Retries)
@@ -210,14 +210,14 @@ func (c *Config) validateTop() error {
 		return bad("", 0, "timeout", "timeout = %q: want a duration from 5s to 24h such as \"120s\"", c.Timeout)
 	}
 	c.timeout = d
-	if _, err := regexp.Compile(c.Bench.Run); err != nil || c.Bench.Run == "" || strings.ContainsAny(c.Bench.Run, " \t\n\"") || len(c.Bench.Run) > 200 {
-		return bad("bench", 0, "run", "bench.run = %q: want a regexp without spaces or quotes (it travels on the kernel command line)", c.Bench.Run)
+	if err := CheckBenchRun(c.Bench.Run); err != nil {
+		return bad("bench", 0, "run", "bench.run = %q: %v", c.Bench.Run, err)
 	}
-	if d, err := time.ParseDuration(c.Bench.Benchtime); err != nil || d < time.Millisecond || d > time.Minute {
-		return bad("bench", 0, "benchtime", "bench.benchtime = %q: want a duration from 1ms to 1m such as \"100ms\"", c.Bench.Benchtime)
+	if err := CheckBenchtime(c.Bench.Benchtime); err != nil {
+		return bad("bench", 0, "benchtime", "bench.benchtime = %q: %v", c.Bench.Benchtime, err)
 	}
-	if c.Bench.Count < 1 || c.Bench.Count > 1000 {
-		return bad("bench", 0, "count", "bench.count = %d: want 1..1000", c.Bench.Count)
+	if err := CheckCount(c.Bench.Count); err != nil {
+		return bad("bench", 0, "count", "bench.count = %d: %v", c.Bench.Count, err)
 	}
 	return nil
 }
@@ -262,13 +262,8 @@ func (c *Config) validateConfigs(seen map[string]bool) error {
 		if b.SMP < 1 || b.SMP > 64 {
 			return bad("config", i, "smp", "config %q: smp = %d: want 1..64", b.Name, b.SMP)
 		}
-		for _, r := range b.Cmdline {
-			if r < 0x20 || r > 0x7e {
-				return bad("config", i, "cmdline", "config %q: cmdline has a non-printable character %q", b.Name, r)
-			}
-		}
-		if strings.Contains(b.Cmdline, "kharness.") {
-			return bad("config", i, "cmdline", "config %q: kharness.* arguments are set by kharness itself", b.Name)
+		if err := checkCmdlineChars(b.Cmdline); err != nil {
+			return bad("config", i, "cmdline", "config %q: cmdline %v", b.Name, err)
 		}
 		// x86's kernel command line holds 2,047 bytes; a longer one is cut
 		// and the guest's own parameters, which come last, are lost.

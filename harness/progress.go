@@ -3,6 +3,7 @@ package harness
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,15 +28,21 @@ type Progress struct {
 	last    string // the latest boot's cell and first result, for the TTY line
 }
 
-// Logf prints a line, above the progress line on a terminal.
+// Logf prints a line, above the progress line on a terminal. Its
+// arguments may be outside text (an apt index's Version: field, a
+// kernel's release): control characters are replaced, line by line.
 func (p *Progress) Logf(format string, args ...any) {
 	if p == nil {
 		return
 	}
+	lines := strings.Split(fmt.Sprintf(format, args...), "\n")
+	for i, l := range lines {
+		lines[i] = stream.Printable(l, len(l)+1)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.clear()
-	fmt.Fprintf(p.W, format+"\n", args...)
+	fmt.Fprintln(p.W, strings.Join(lines, "\n"))
 	p.draw()
 }
 

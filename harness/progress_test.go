@@ -77,3 +77,19 @@ func TestProgressFirstResult(t *testing.T) {
 		t.Error("a boot without results gave a first result")
 	}
 }
+
+// TestProgressLogfControlChars: a progress line built from outside text
+// (a Version: field of a cached apt index, in run's "fetching" line)
+// reaches the terminal with its control characters replaced: no escape
+// sequence retitles or recolours it.
+func TestProgressLogfControlChars(t *testing.T) {
+	for _, tty := range []bool{false, true} {
+		var b bytes.Buffer
+		p := &Progress{W: &b, TTY: tty}
+		p.Logf("kernel %s: fetching %s", "k", "linux-image-6.1.0-57-cloud-amd64-unsigned 6.1.1\x1b]0;TITLE\a\x1b[31m\u009b31m")
+		out := strings.TrimPrefix(b.String(), "\r\033[K")
+		if strings.ContainsAny(out, "\x1b\a\u009b") || !strings.Contains(out, "6.1.1?]0;TITLE??[31m") || !strings.HasSuffix(out, "m\n") {
+			t.Errorf("TTY %v: printed %q; want the control characters replaced and the line ended", tty, out)
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,7 +35,8 @@ type VM struct {
 	console net.Conn
 
 	mu       sync.Mutex
-	shutdown *qmp.Event // the SHUTDOWN event, once seen
+	shutdown *qmp.Event  // the SHUTDOWN event, once seen
+	killed   atomic.Bool // kharness killed QEMU
 
 	// Accel is the accelerator QEMU reports over QMP ("kvm" or "tcg").
 	Accel string
@@ -106,10 +108,7 @@ func Start(ctx context.Context, opts VMOptions, console, results io.Writer) (*VM
 			<-vm.exited
 		}
 		vm.closeListeners()
-		if msg := vm.Stderr(); msg != "" {
-			err = fmt.Errorf("%w\n%s", err, msg)
-		}
-		return nil, err
+		return nil, vm.startError(err)
 	}
 	// QEMU opened its client chardevs before QMP answered.
 	accepted.Wait()
@@ -157,12 +156,12 @@ func (vm *VM) connectQMP(ctx context.Context) error {
 			case <-ctx.Done():
 				vm.kill()
 				<-done
-				return fmt.Errorf("%w: QMP did not answer: %v", ErrQEMUStart, ctx.Err())
+				return fmt.Errorf("QMP did not answer: %v", ctx.Err())
 			}
 		}
 		select {
 		case <-vm.exited:
-			return fmt.Errorf("%w (%v)", ErrQEMUStart, vm.waitErr)
+			return errors.New("QEMU exited before QMP answered")
 		case <-ctx.Done():
 			return fmt.Errorf("connecting to QMP: %w", ctx.Err())
 		case <-tick.C:
@@ -173,7 +172,7 @@ func (vm *VM) connectQMP(ctx context.Context) error {
 // handshake greets QMP on mon and asks QEMU for its facts.
 func (vm *VM) handshake(mon *qmp.SocketMonitor) error {
 	if err := mon.Connect(); err != nil {
-		return fmt.Errorf("%w: QMP handshake: %v", ErrQEMUStart, err)
+		return fmt.Errorf("QMP handshake: %v", err)
 	}
 	vm.mon = mon
 	vm.raw = raw.NewMonitor(mon)
@@ -263,6 +262,7 @@ func (vm *VM) Stop(grace time.Duration) {
 
 func (vm *VM) kill() {
 	if vm.cmd.Process != nil {
+		vm.killed.Store(true)
 		vm.cmd.Process.Kill()
 	}
 }

@@ -3,7 +3,6 @@ package harness
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -74,7 +73,7 @@ func Shell(ctx context.Context, opt ShellOptions) error {
 		return ErrInterrupted
 	}
 	if werr != nil && !vm.ShutdownSeen() {
-		return fmt.Errorf("QEMU exited without a guest power-off: %v: %s", werr, stderrTail(vm.Stderr()))
+		return errors.New(exitReason(werr, vm.Stderr()))
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -161,7 +162,11 @@ func showCandidates(ctx context.Context, a *Archive, pkgs ...string) ([]Candidat
 	}
 	cands := parseCandidates(out)
 	if len(cands) < len(pkgs) {
-		return nil, fmt.Errorf("apt-cache show %s: %d of %d packages found; check the names, or refresh apt's lists with `apt-get update`", strings.Join(pkgs, " "), len(cands), len(pkgs))
+		refresh := "refresh apt's lists with `apt-get update`"
+		if a != nil {
+			refresh = updateHint
+		}
+		return nil, fmt.Errorf("apt-cache show %s: %d of %d packages found; check the names, or %s", strings.Join(pkgs, " "), len(cands), len(pkgs), refresh)
 	}
 	return cands, nil
 }
@@ -221,12 +226,17 @@ func parseStanzas(out []byte) []map[string]string {
 
 // aptCache runs apt-cache and returns its stdout; its stderr goes into the error.
 func aptCache(ctx context.Context, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, aptCacheTimeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, "apt-cache", args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	cmd.WaitDelay = 5 * time.Second // apt's helpers may outlive a cancelled apt-cache
 	out, err := cmd.Output()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return nil, fmt.Errorf("running apt-cache %s: no answer within %v: stopped", strings.Join(args, " "), aptCacheTimeout)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("running apt-cache %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
@@ -249,12 +259,17 @@ func aptDownload(ctx context.Context, dir, pkg, version string, archive *Archive
 		args = append(args, "-o", "APT::Sandbox::User=root")
 	}
 	args = append(args, pkg+"="+version)
+	ctx, cancel := context.WithTimeout(ctx, aptDownloadTimeout)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, "apt-get", args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	cmd.WaitDelay = 5 * time.Second // apt's download methods may outlive a cancelled apt-get
 	debDownloads.Add(1)
 	if out, err := cmd.CombinedOutput(); err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = fmt.Errorf("not done within %v: stopped", aptDownloadTimeout)
+		}
 		return "", fmt.Errorf("downloading %s=%s with apt-get: %w: %s", pkg, version, err, strings.TrimSpace(string(out)))
 	}
 	debs, err := filepath.Glob(filepath.Join(dir, "*.deb"))

@@ -1,22 +1,15 @@
 package kernels
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	"kharness/internal/atomicfile"
-	"kharness/internal/filelock"
-	"kharness/internal/tail"
 )
 
 // The archive: Debian suites beyond the ones the system's apt lists name.
@@ -63,7 +56,12 @@ func OpenArchive(cacheDir string) (*Archive, error) {
 		}
 		cacheDir = d
 	}
-	return &Archive{Dir: filepath.Join(cacheDir, "apt")}, nil
+	// apt reads a relative Dir:: option under /etc/apt.
+	dir, err := filepath.Abs(filepath.Join(cacheDir, "apt"))
+	if err != nil {
+		return nil, err
+	}
+	return &Archive{Dir: dir}, nil
 }
 
 func (a *Archive) logf(format string, args ...any) {
@@ -106,73 +104,6 @@ func sourcesList(m Mirrors) string {
 		fmt.Fprintf(&b, "deb [signed-by=%s] %s %s main\n", archiveKeyring, uri, s)
 	}
 	return b.String()
-}
-
-// Update refreshes the archive's lists when they are older than
-// listsMaxAge, when the sources changed, or when force is set. Two
-// processes update one after the other (a file lock), and the second finds
-// the lists fresh.
-func (a *Archive) Update(ctx context.Context, force bool) error {
-	m, err := mirrors(ctx)
-	if err != nil {
-		return err
-	}
-	for _, d := range []string{"lists/partial", "cache/archives/partial"} {
-		if err := os.MkdirAll(filepath.Join(a.Dir, d), 0o755); err != nil {
-			return fmt.Errorf("updating Debian's suites: %w", err)
-		}
-	}
-	unlock, err := filelock.Lock(ctx, filepath.Join(a.Dir, "update.lock"))
-	if err != nil {
-		return fmt.Errorf("updating Debian's suites: %w", err)
-	}
-	defer unlock()
-	src := sourcesList(m)
-	srcPath := filepath.Join(a.Dir, "sources.list")
-	stamp := filepath.Join(a.Dir, "updated")
-	old, _ := os.ReadFile(srcPath)
-	if st, err := os.Stat(stamp); err == nil && !force && string(old) == src && time.Since(st.ModTime()) < listsMaxAge {
-		return nil
-	}
-	if err := atomicfile.Write(srcPath, []byte(src), 0o644); err != nil {
-		return fmt.Errorf("updating Debian's suites: %w", err)
-	}
-	a.logf("reading Debian's suites (%s) into %s", strings.Join(KnownSuites, ", "), a.Dir)
-	t0 := time.Now()
-	args := append(a.aptOptions(), "update")
-	cmd := exec.CommandContext(ctx, "apt-get", args...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	cmd.WaitDelay = 5 * time.Second
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("updating Debian's suites: apt-get update: %w: %s", err, strings.Join(tail.Lines(string(out), 5), " | "))
-	}
-	// apt-get update exits 0 when a suite could not be fetched or its
-	// signature not checked: it only warns. A suite read unverified must
-	// not be used, and a missing one would silently shrink every listing.
-	if bad := updateProblems(out); len(bad) > 0 {
-		return fmt.Errorf("updating Debian's suites: %s", strings.Join(bad, "; "))
-	}
-	if err := os.WriteFile(stamp, []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
-		return fmt.Errorf("updating Debian's suites: %w", err)
-	}
-	a.logf("read Debian's suites in %s", time.Since(t0).Round(100*time.Millisecond))
-	return nil
-}
-
-// updateProblems are the lines of apt-get update's output that say a
-// suite was not read, or not verified.
-func updateProblems(out []byte) []string {
-	var bad []string
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		l := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(l, "E:") || strings.HasPrefix(l, "Err:") ||
-			(strings.HasPrefix(l, "W:") && (strings.Contains(l, "GPG") || strings.Contains(l, "signature") || strings.Contains(l, "Failed to fetch"))) {
-			bad = append(bad, l)
-		}
-	}
-	return bad
 }
 
 // kernelPkgRE matches the packages that hold a kernel image, in the three
@@ -237,7 +168,7 @@ func (a *Archive) Kernels(ctx context.Context, flavour, suite string) ([]Candida
 		}
 	}
 	if len(cands) == 0 {
-		return nil, fmt.Errorf("listing Debian's kernels: no %s kernel in suite %s", flavour, suite)
+		return nil, fmt.Errorf("listing Debian's kernels: no %s kernel in suite %s (%s)", flavour, suite, updateHint)
 	}
 	return cands, nil
 }
@@ -283,7 +214,7 @@ func (a *Archive) allKernels(ctx context.Context, flavour string) ([]Candidate, 
 		names = append(names, c.Package)
 	}
 	if len(names) == 0 {
-		return nil, fmt.Errorf("listing Debian's kernels: no %s kernel in %s", flavour, strings.Join(KnownSuites, ", "))
+		return nil, fmt.Errorf("listing Debian's kernels: no %s kernel in %s (%s)", flavour, strings.Join(KnownSuites, ", "), updateHint)
 	}
 	suites, err := a.suitesOf(ctx, names)
 	if err != nil {
@@ -316,7 +247,7 @@ func (a *Archive) Family(ctx context.Context, family, flavour, suite string) ([]
 		if suite != "" && suite != AllSuites {
 			where = "suite " + suite
 		}
-		return nil, fmt.Errorf("no %s kernel of family %s in %s", flavourOr(flavour), family, where)
+		return nil, fmt.Errorf("no %s kernel of family %s in %s (%s)", flavourOr(flavour), family, where, updateHint)
 	}
 	return cands, nil
 }
@@ -374,5 +305,5 @@ func (a *Archive) Resolve(ctx context.Context, s Source) (Candidate, error) {
 	if s.Suite != "" && s.Suite != AllSuites {
 		where = "suite " + s.Suite
 	}
-	return Candidate{}, fmt.Errorf("package %s is not in %s", s.Package, where)
+	return Candidate{}, fmt.Errorf("package %s is not in %s (%s)", s.Package, where, updateHint)
 }

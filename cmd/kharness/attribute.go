@@ -85,11 +85,11 @@ func attributeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return errUsage
 	}
-	if _, err := regexp.Compile(*bench); err != nil {
-		return badFlag(fmt.Errorf("-bench %q: %v", *bench, err))
+	if err := checkBootFlags(fs); err != nil {
+		return err
 	}
-	if *boots < 1 || *top < 0 {
-		return badFlag(errors.New("-boots must be at least 1 and -top at least 0"))
+	if *top < 0 {
+		return badFlag(fmt.Errorf("-top %d: want 0 (all) or more", *top))
 	}
 	if *out == "" {
 		*out = filepath.Join("runs", "attribute-"+time.Now().Format("20060102-150405"))

@@ -119,11 +119,7 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	cache := fs.String("cache", "", "cache for kernels and images")
 	jobs := fs.Int("j", 0, "concurrent VMs (default: free host cores less one for QEMU, ÷ vCPUs)")
 	slow := slowFactorFlag(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: kharness bisect -good K1 -bad K2 [flags]")
-		fmt.Fprintf(stderr, "Exits 0 naming the first bad kernel, %d when the search stops undecided.\n", exitUndecided)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { bisectUsage(fs, stderr) }
 	if err := fs.Parse(args); err != nil || *good == "" || *bad == "" || fs.NArg() != 0 {
 		if err == nil {
 			fs.Usage()
@@ -138,6 +134,9 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if err := applyMetric(*metric, set, unit, count, out); err != nil {
 		return badFlag(err)
+	}
+	if err := checkBisectFlags(fs, *alpha, *maxBoots); err != nil {
+		return err
 	}
 	st, err := stats.ParseBootStat(*perBoot)
 	if err != nil {

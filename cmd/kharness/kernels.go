@@ -11,6 +11,7 @@ import (
 
 	"kharness/harness"
 	"kharness/kernels"
+	"kharness/results/stream"
 )
 
 // kernelsCmd lists the Debian kernels kharness can boot: every suite it
@@ -70,9 +71,12 @@ func writeKernels(w io.Writer, cs []kernels.Candidate) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "upstream\trelease\tsuite\tpackage\tversion\tMB")
 	per := map[string]int{}
+	// A cached apt index is outside text: its fields are shown without
+	// control characters.
+	pr := func(s string) string { return stream.Printable(s, 200) }
 	for _, c := range cs {
 		per[c.Suite]++
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.0f\n", c.Upstream, c.Release, c.Suite, c.Package, c.Version, float64(c.Size)/1e6)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.0f\n", pr(c.Upstream), pr(c.Release), pr(c.Suite), pr(c.Package), pr(c.Version), float64(c.Size)/1e6)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"io"
 	"maps"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -50,8 +49,8 @@ func mitigationsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		return errUsage
 	}
-	if _, err := regexp.Compile(*bench); err != nil {
-		return badFlag(fmt.Errorf("-bench %q: %v", *bench, err))
+	if err := checkBootFlags(fs); err != nil {
+		return err
 	}
 	if *boots < 1 || *boots > 100 {
 		return badFlag(fmt.Errorf("-boots %d: want 1..100", *boots))
