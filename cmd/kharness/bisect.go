@@ -128,10 +128,7 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	if *metric == harness.MetricAuto {
-		*metric = autoMetric(string(*accel), set["unit"])
-		fmt.Fprintf(stderr, "bisect: -metric %s (auto: %s)\n", *metric, autoMetricWhy(string(*accel), set["unit"]))
-	}
+	*metric = chooseMetric(*metric, string(*accel), set["unit"], stderr)
 	if err := applyMetric(*metric, set, unit, count, out); err != nil {
 		return badFlag(err)
 	}
@@ -249,6 +246,17 @@ func applyMetric(metric string, set map[string]bool, unit *string, count *int, o
 		*out = "runs/bisect-insns"
 	}
 	return nil
+}
+
+// chooseMetric resolves -metric auto (autoMetric), saying what it chose
+// and why; any other value is returned as it is.
+func chooseMetric(metric, accel string, unitSet bool, stderr io.Writer) string {
+	if metric != harness.MetricAuto {
+		return metric
+	}
+	metric = autoMetric(accel, unitSet)
+	fmt.Fprintf(stderr, "bisect: -metric %s (auto: %s)\n", metric, autoMetricWhy(accel, unitSet))
+	return metric
 }
 
 // autoMetric is what -metric auto bisects: the exact count under TCG,

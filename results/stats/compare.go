@@ -258,8 +258,7 @@ func (t *Table) add(g *HostGuard, cd *cellData, b *store.BootRecord, keys []Key)
 		return keys, nil
 	}
 	cd.ok++
-	cd.runs = AppendNew(cd.runs, runDir(b))
-	cd.tcg = cd.tcg || b.Accel == "tcg"
+	cd.addRun(b)
 	t.noteSetup(b)
 	meds, order, warns, err := g.Medians(b)
 	if err != nil {

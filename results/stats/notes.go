@@ -133,6 +133,12 @@ func (t *Table) acrossRuns(c *Cell, unit string, base, cd *cellData) {
 	c.PNotes = t.note("time under TCG across separate runs is shown, not called: the host drifts between runs, and a run's boots are not independent of each other (two identical runs called 4 of 20 time rows); put the kernels in one run to compare their time, or read the exact rows")
 }
 
+// addRun notes the run and accelerator of an ok boot of the cell.
+func (cd *cellData) addRun(b *store.BootRecord) {
+	cd.runs = AppendNew(cd.runs, runDir(b))
+	cd.tcg = cd.tcg || b.Accel == "tcg"
+}
+
 // runDir is the run directory of a boot attempt's record
 // (RUN/cells/<cell>/boot-NN-aK).
 func runDir(b *store.BootRecord) string {
