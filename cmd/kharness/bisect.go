@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -173,6 +174,35 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if r.FirstBad < 0 {
 		return &exitError2{exitUndecided, nil}
 	}
+	return explainFirstBad(ctx, kb, r, stdout, p)
+}
+
+// explainFirstBad ends an exact bisection with the attribution of the
+// first bad kernel against the last good one: the kernel functions that
+// account for the step, from one profiled boot of each (harness.Attribute,
+// into -o DIR/attribute/). A failed attribution is said, not fatal: the
+// bisection's answer stands.
+func explainFirstBad(ctx context.Context, kb *harness.KernelBisect, r *harness.BisectResult, stdout io.Writer, p *harness.Progress) error {
+	if !stream.ExactUnit(kb.Unit) {
+		return nil
+	}
+	good, bad := kb.Kernels[r.Lo], kb.Kernels[r.FirstBad]
+	p.Logf("attributing %s against %s", harness.KernelLabel(bad), harness.KernelLabel(good))
+	a, err := harness.Attribute(ctx, harness.AttributeOptions{
+		A: kernels.Source{Package: good.Package, Suite: good.Suite}, B: kernels.Source{Package: bad.Package, Suite: bad.Suite},
+		Bench: kb.Bench, Cmdline: kb.Cmdline,
+		Run: harness.RunOptions{OutDir: filepath.Join(kb.Run.OutDir, "attribute", harness.KernelLabel(good)+"-vs-"+harness.KernelLabel(bad)),
+			CacheDir: kb.Run.CacheDir, SourceDir: kb.Run.SourceDir, QEMU: kb.Run.QEMU, Jobs: kb.Run.Jobs, Progress: p},
+	})
+	if errors.Is(err, harness.ErrInterrupted) {
+		return &exitError2{exitInterrupted, err}
+	}
+	if err != nil {
+		fmt.Fprintf(stdout, "\nno attribution of the first bad kernel: %v (kharness attribute -a %s -b %s)\n", err, good.Release, bad.Release)
+		return nil
+	}
+	fmt.Fprintf(stdout, "\nwhy: %s against %s, by kernel function\n", harness.KernelLabel(bad), harness.KernelLabel(good))
+	harness.WriteAttribution(stdout, a, 10)
 	return nil
 }
 
