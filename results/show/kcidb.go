@@ -262,6 +262,10 @@ func kcidbBenchTest(run string, ci *cellInfo, r stats.Row, c stats.Cell, t *stat
 		te.Status, te.Comment = kcidbStatus(c.Status), c.Reason
 		return te
 	}
+	if finite(c.Center) == nil {
+		te.Status, te.Comment = "ERROR", "the median over boots is not a finite number"
+		return te
+	}
 	te.Status = "DONE"
 	te.Number = kcidbNumber(c.Center, r.Unit)
 	te.Misc["median"] = c.Center
