@@ -52,6 +52,9 @@ type Verdict struct {
 	Argv        []string
 	Wall        time.Duration
 	FirstResult time.Duration // QEMU start to the first byte on the results port
+	// Stderr is the tail of QEMU's stderr (empty where QEMU did not start:
+	// Reason carries it then).
+	Stderr string
 }
 
 // ErrInterrupted means the boot was stopped because kharness was told to stop.
@@ -126,7 +129,7 @@ func Boot(ctx context.Context, spec BootSpec, consolePath, resultsPath string) (
 			return nil, fmt.Errorf("writing %s: %w", w.f.Name(), w.err)
 		}
 	}
-	v.ConsoleTail = scan.Tail(40)
+	v.ConsoleTail, v.Stderr = scan.Tail(40), vm.Stderr()
 	v.PanicLines, _ = scan.Panic()
 	v.Oops, _ = scan.Oops()
 	judge(v, judgeInput{

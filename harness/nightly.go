@@ -42,6 +42,7 @@ type NightlyRecord struct {
 type NightlyResult struct {
 	Ran, Skipped, Failed []string
 	Report               string
+	KCIDB                string // the history's results in KCIDB's JSON, beside Report
 }
 
 const nightlyFile = "nightly.json"
@@ -105,8 +106,8 @@ func Nightly(ctx context.Context, opt NightlyOptions) (*NightlyResult, error) {
 			return res, err
 		}
 	}
-	res.Report = filepath.Join(opt.History, "report.html")
-	return res, writeHistoryReport(opt.History, res.Report)
+	res.Report, res.KCIDB = filepath.Join(opt.History, "report.html"), filepath.Join(opt.History, "kcidb.json")
+	return res, writeHistoryReport(opt.History, res.Report, res.KCIDB)
 }
 
 // nightlyKernel runs one kernel into the history and records the outcome.
@@ -150,8 +151,9 @@ func nightlyKernel(ctx context.Context, opt NightlyOptions, c kernels.Candidate,
 }
 
 // writeHistoryReport renders the trend report over every kernel's run
-// directory in the history, kernels along the version axis.
-func writeHistoryReport(history, path string) error {
+// directory in the history, kernels along the version axis, to path, and
+// the same runs' results as a KCIDB report to kcidbPath.
+func writeHistoryReport(history, path, kcidbPath string) error {
 	ents, err := os.ReadDir(history)
 	if err != nil {
 		return err
@@ -169,7 +171,24 @@ func writeHistoryReport(history, path string) error {
 	if err != nil {
 		return fmt.Errorf("writing the trend report: %w", err)
 	}
-	return atomicfile.Write(path, page.Bytes(), 0o644)
+	if err := atomicfile.Write(path, page.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return writeKCIDBFile(dirs, kcidbPath)
+}
+
+// writeKCIDBFile writes the comparison of dirs by config (each kernel's
+// cells, as the trend report tabulates them) as a KCIDB report to path.
+func writeKCIDBFile(dirs []string, path string) error {
+	tab, err := stats.Compare(dirs, stats.CompareOptions{Column: "config"})
+	if err != nil {
+		return fmt.Errorf("writing the KCIDB report: %w", err)
+	}
+	var b bytes.Buffer
+	if err := show.WriteKCIDB(&b, dirs, tab); err != nil {
+		return err
+	}
+	return atomicfile.Write(path, b.Bytes(), 0o644)
 }
 
 // nightlyTimeSection says, on a history with boots under TCG, what the

@@ -344,6 +344,11 @@ func probeBoot(ctx context.Context, opt RunOptions, k *kernels.Kernel, image, ac
 		return err
 	}
 	if v.Status != store.StatusOK {
+		// A nested KVM that cannot run guests says so on QEMU's stderr,
+		// which a hang's reason does not show: name it, and what to try.
+		if f := ExplainKVM(v.Reason + "\n" + v.Stderr); f != nil && accel == "kvm" {
+			return fmt.Errorf("%s: %s; %v", v.Status, v.Reason, f)
+		}
 		return fmt.Errorf("%s: %s", v.Status, v.Reason)
 	}
 	return nil

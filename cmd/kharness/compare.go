@@ -16,7 +16,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cf := newCompareFlags(fs, "column axis: config, kernel, or run (before/after: each RUN a column)", "config", "kernel", "run")
-	format := fs.String("format", "text", "output format: text, csv or json")
+	format := fs.String("format", "text", "output format: text, csv, json or kcidb (KCIDB's JSON, schema v4.5: a checkout and build per kernel, a test per cell and per benchmark and unit)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness compare [flags] RUN...")
 		fmt.Fprintf(stderr, "\nExits %d if any cell is called a regression: p < alpha and its median worse\n"+
@@ -37,9 +37,10 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	write := map[string]func(io.Writer, *stats.Table) error{
 		"text": show.WriteText, "csv": show.WriteCSV, "json": show.WriteJSON,
+		"kcidb": func(w io.Writer, t *stats.Table) error { return show.WriteKCIDB(w, fs.Args(), t) },
 	}[*format]
 	if write == nil {
-		return badFlag(fmt.Errorf("-format %q: want text, csv or json", *format))
+		return badFlag(fmt.Errorf("-format %q: want text, csv, json or kcidb", *format))
 	}
 	tab, err := stats.Compare(fs.Args(), opt)
 	if err != nil {

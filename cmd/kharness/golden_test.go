@@ -39,6 +39,7 @@ func TestGoldenTables(t *testing.T) {
 		{"compare-col-kernel", []string{"compare", "-col", "kernel", "mkrun"}},
 		{"compare-detect", []string{"compare", "-detect", "5%", "mkrun"}},
 		{"compare-fid", []string{"compare", "fid"}},
+		{"compare-kcidb", []string{"compare", "-format", "kcidb", "fid"}},
 		{"seed", []string{"seed", "mkrun"}},
 		{"fidelity", []string{"fidelity", "fid"}},
 		{"syscall2002", []string{"syscall2002", "s2002"}},

@@ -13,13 +13,13 @@ import (
 func nightlyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("nightly", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	history := fs.String("history", "", "history directory: one run directory a kernel, and report.html (required)")
+	history := fs.String("history", "", "history directory: one run directory a kernel, report.html and kcidb.json (required)")
 	retry := fs.Bool("retry-failed", false, "run again kernels recorded as failed")
 	cache := fs.String("cache", "", "cache for kernels and images")
 	jobs := fs.Int("j", 0, "concurrent VMs (default: free host cores less one for QEMU, ÷ vCPUs)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness nightly -history DIR CONFIG.toml")
-		fmt.Fprintln(stderr, "Runs the config's matrix on every kernel of its families that the history lacks, then rewrites DIR/report.html.")
+		fmt.Fprintln(stderr, "Runs the config's matrix on every kernel of its families that the history lacks, then rewrites DIR/report.html\nand DIR/kcidb.json (the history's results in KCIDB's JSON, as compare -format kcidb writes them).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -55,6 +55,7 @@ func nightlyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if res.Report != "" {
 		fmt.Fprintln(stdout, "report:", res.Report)
+		fmt.Fprintln(stdout, "kcidb:", res.KCIDB)
 	}
 	return nil
 }

@@ -61,6 +61,9 @@ cmdline = "`+cmdline+`"
 	} else if !strings.Contains(string(page), "across kernels time is drawn, not called") {
 		t.Errorf("the trend report of boots under TCG does not say what it does with time")
 	}
+	if kc, err := os.ReadFile(filepath.Join(history, "kcidb.json")); err != nil || !strings.Contains(string(kc), `"unit": "insns/op"`) && !strings.Contains(string(kc), `"unit": "s/op"`) {
+		t.Errorf("no KCIDB report beside the trend report, or no result in it: %v", err)
+	}
 	out, errs := night(good)
 	if !strings.Contains(out, "ran 0 kernels") || !strings.Contains(errs, "nothing new") || strings.Contains(errs, "boots to run") {
 		t.Fatalf("second night ran something:\n%s%s", out, errs)

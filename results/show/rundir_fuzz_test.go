@@ -1,6 +1,7 @@
 package show
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +14,7 @@ import (
 )
 
 // FuzzRunDir feeds a hand-made run directory to compare, report, seed and
-// fidelity: four boots of two kernels whose boot.bench files are the
+// fidelity (and compare's KCIDB report to the schema's check): four boots of two kernels whose boot.bench files are the
 // fuzzer's (one as given, the rest as given with a known line), and a
 // run.json of its choosing. Whatever they hold, the readers return or
 // fail with an error, never panic, and stay under a memory cap.
@@ -55,6 +56,12 @@ func FuzzRunDir(f *testing.F) {
 				WriteText(io.Discard, tab)
 				WriteCSV(io.Discard, tab)
 				WriteJSON(io.Discard, tab)
+				var kc bytes.Buffer
+				if err := WriteKCIDB(&kc, []string{dir}, tab); err != nil {
+					t.Errorf("KCIDB report of a run compare reads: %v", err)
+				} else if errs := checkKCIDB(kc.Bytes()); len(errs) > 0 {
+					t.Errorf("KCIDB report breaks the schema: %v", errs)
+				}
 			}
 		}
 		WriteReport(io.Discard, []string{dir}, ReportOptions{})
