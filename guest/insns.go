@@ -131,7 +131,10 @@ func countInsns(in *Instance, cn Counted) error {
 	}
 	settle := func() {}
 	if len(in.Tasks) > 0 {
-		settle = letOthersRun
+		settle = func() {
+			letOthersRun()
+			in.Loop(1) // uncounted: what waking from the sleep costs lands here
+		}
 	}
 	for r := 0; r < cn.Reps; r++ {
 		settle()
