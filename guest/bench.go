@@ -102,6 +102,10 @@ type Instance struct {
 	// then leaves its own markers out, so that the request's round trip
 	// is not counted.
 	CountStretch func(n uint64)
+	// Tasks are the thread ids of the peer tasks (processes or threads)
+	// the benchmark switches to: the count phase puts them, and the
+	// benchmark's own thread, under its scheduling policy (see CountSched).
+	Tasks []int
 }
 
 // start returns b's Instance.
@@ -154,19 +158,27 @@ type Sample struct {
 	Failed string
 }
 
+// CountPhase asks measure for a count phase after the timed samples.
+type CountPhase struct {
+	// Sched is the policy of the phase of a benchmark with peer tasks.
+	Sched CountSched
+	// Done is called with what the phase did.
+	Done func(Counted) error
+}
+
 // measure starts b, calibrates it and calls sample for each of count
 // samples, on its own OS thread with the GC off (see onOwnThread). When
 // counted is not nil, it then runs the counted stretches of the
-// instruction-counting plugin (see countInsns) and calls counted.
+// instruction-counting plugin (see countInsns) and calls counted.Done.
 func measure(ctx context.Context, b Benchmark, target time.Duration, count int,
-	calibrated func(Calibration, *Instance) error, sample func(Sample) error, counted func(Counted) error) error {
+	calibrated func(Calibration, *Instance) error, sample func(Sample) error, counted *CountPhase) error {
 	runtime.GC()
 	return onOwnThread(b.Threads, func() error { return measureOn(ctx, b, target, count, calibrated, sample, counted) })
 }
 
 // measureOn is measure on the benchmark's thread.
 func measureOn(ctx context.Context, b Benchmark, target time.Duration, count int,
-	calibrated func(Calibration, *Instance) error, sample func(Sample) error, counted func(Counted) error) (err error) {
+	calibrated func(Calibration, *Instance) error, sample func(Sample) error, counted *CountPhase) (err error) {
 
 	in, err := b.start(target)
 	if err != nil {
@@ -233,11 +245,7 @@ func measureOn(ctx context.Context, b Benchmark, target time.Duration, count int
 	if counted == nil {
 		return nil
 	}
-	cn := Counted{Iters: countIters(c), Ops: ops, Reps: InsnsReps}
-	if err := countInsns(in, cn); err != nil {
-		return err
-	}
-	return counted(cn)
+	return countPhase(in, countPlan(c, ops, len(in.Tasks) > 0), counted)
 }
 
 // FailedSamplePrefix starts the comment that stands for a sample with no
@@ -270,9 +278,9 @@ func runBenchmarks(ctx context.Context, s *StreamWriter, p Params, maxLines int,
 			continue
 		}
 		fmt.Fprintf(log, "kguest: %s: calibrating (benchtime %v)\n", full, p.Benchtime)
-		var counted func(Counted) error
+		var counted *CountPhase
 		if p.Insns {
-			counted = func(cn Counted) error { return s.Comment(cn.Comment(full)) }
+			counted = &CountPhase{Sched: p.CountSched, Done: func(cn Counted) error { return s.Comment(cn.Comment(full)) }}
 		}
 		err := measure(ctx, b, p.Benchtime, p.Count,
 			func(c Calibration, in *Instance) error {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"kharness/results/wire"
+
+	"golang.org/x/sys/unix"
 )
 
 // The count phase: under TCG with kharness's instruction-counting plugin
@@ -26,6 +28,10 @@ import (
 // that the path a pipe round trip or a switch usually takes recurs (the
 // scheduler now and then takes a shorter or longer one).
 const InsnsReps = 30
+
+// InsnsSwitchReps is how many pairs of counted stretches a benchmark that
+// switches to peer tasks gets, each of one iteration (see countPlan).
+const InsnsSwitchReps = 100
 
 // insnsStretch is about how long the shorter counted stretch lasts at the
 // calibrated speed: short enough that most stretches see no timer tick
@@ -78,6 +84,41 @@ func countIters(c Calibration) uint64 {
 	return p
 }
 
+// countPlan is the count phase of a benchmark calibrated to c, of ops
+// operations an iteration; switches says that it switches to peer tasks.
+// Such a benchmark's stretches are one iteration long and there are
+// InsnsSwitchReps pairs of them: even under SCHED_FIFO a switch now and
+// then takes a longer or shorter way that depends on guest time, which
+// under TCG is the host's (the RT class's load average, PELT, decays once
+// every 1,024 µs: +61 instructions on 6.1; a task that ran for no time
+// skips its accounting: -12 at each enqueue and dequeue on 7.3). Each
+// iteration of a stretch has that chance, so the shortest stretches
+// take the common way most often, and the most common count is the
+// common way's; more pairs make the mode sure.
+func countPlan(c Calibration, ops uint64, switches bool) Counted {
+	if switches {
+		return Counted{Iters: 1, Ops: ops, Reps: InsnsSwitchReps}
+	}
+	return Counted{Iters: countIters(c), Ops: ops, Reps: InsnsReps}
+}
+
+// countPhase runs in's count phase cn under cp.Sched (when in has peer
+// tasks) and calls cp.Done.
+func countPhase(in *Instance, cn Counted, cp *CountPhase) error {
+	restore, err := setCountSched(cp.Sched, in.Tasks)
+	if err != nil {
+		return err
+	}
+	err = countInsns(in, cn)
+	if rerr := restore(); err == nil && rerr != nil {
+		err = rerr
+	}
+	if err != nil {
+		return err
+	}
+	return cp.Done(cn)
+}
+
 // countInsns runs in's count phase: a bench marker, then cn.Reps pairs of
 // stretches of cn.Iters and 2*cn.Iters iterations, each between a start
 // and an end marker.
@@ -88,14 +129,42 @@ func countInsns(in *Instance, cn Counted) error {
 	if in.CountStretch != nil {
 		stretch = in.CountStretch
 	}
+	settle := func() {}
+	if len(in.Tasks) > 0 {
+		settle = func() {
+			letOthersRun()
+			in.Loop(1) // uncounted: what waking from the sleep costs lands here
+		}
+	}
 	for r := 0; r < cn.Reps; r++ {
+		settle()
 		stretch(short)
+		settle()
 		stretch(long)
 		if err := in.check(); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// settleTime is how long letOthersRun sleeps.
+const settleTime = 500 * time.Microsecond
+
+// letOthersRun sleeps for settleTime before a stretch of a benchmark with
+// peer tasks, all of them then blocked, so that every other task that is
+// runnable (a Go runtime thread of this process, a kernel thread) runs
+// now and not during the stretch. Under SCHED_FIFO the benchmark and its
+// peers would otherwise starve such a task until the count phase ends,
+// and while it waits each wakeup and switch takes another way (7.3's
+// enqueue and dequeue check the root domain's overload when the run
+// queue holds more than one task: 24 more instructions a round trip).
+// It sleeps in nanosleep, not in Go's timers, so that the thread itself
+// blocks and no other thread of this process need wake it.
+func letOthersRun() {
+	ts := unix.NsecToTimespec(settleTime.Nanoseconds())
+	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+	}
 }
 
 // countedStretch runs loop(n) between a start and an end marker. Both

@@ -75,15 +75,19 @@ type Params struct {
 	// benchmarks, for the host to name the kernel blocks the counting
 	// plugin profiled (kharness.kallsyms=1; see writeKallsyms).
 	Kallsyms bool
+	// CountSched is the scheduling policy of the count phase of the
+	// benchmarks that switch to peer tasks (kharness.countsched=; see
+	// CountSched). The timed samples always run under the default policy.
+	CountSched CountSched
 }
 
 // KrefPath is where the image holds the C reference of the fidelity check.
 const KrefPath = "/bin/kref"
 
 // DefaultParams returns the defaults: run ".", benchtime 100ms, count 10,
-// mode bench.
+// mode bench, count phases of switching benchmarks under DefaultCountSched.
 func DefaultParams() Params {
-	return Params{Run: ".", Benchtime: 100 * time.Millisecond, Count: 10, Mode: ModeBench, Kref: KrefPath}
+	return Params{Run: ".", Benchtime: 100 * time.Millisecond, Count: 10, Mode: ModeBench, Kref: KrefPath, CountSched: DefaultCountSched}
 }
 
 // Validate checks p and returns an error naming the bad parameter.
@@ -99,6 +103,9 @@ func (p Params) Validate() error {
 	}
 	if !p.Mode.Known() {
 		return fmt.Errorf("kharness.mode=%q: unknown mode (want one of %v)", string(p.Mode), Modes)
+	}
+	if p.CountSched != "" && !p.CountSched.Known() {
+		return fmt.Errorf("kharness.countsched=%q: unknown policy (want one of %v)", string(p.CountSched), CountScheds)
 	}
 	return nil
 }
@@ -148,6 +155,8 @@ func ParseCmdline(cmdline string, base Params) (p Params, ignored []string, err 
 				return p, ignored, fmt.Errorf("kharness.insns=%q: want 0 or 1", val)
 			}
 			p.Insns = b
+		case "countsched":
+			p.CountSched = CountSched(val)
 		case "kallsyms":
 			b, err := strconv.ParseBool(val)
 			if err != nil {
@@ -185,6 +194,9 @@ func (p Params) Args() []string {
 	}
 	if p.Mode != "" {
 		add("mode", string(p.Mode))
+	}
+	if p.CountSched != "" {
+		add("countsched", string(p.CountSched))
 	}
 	for _, f := range []struct {
 		name string

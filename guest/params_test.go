@@ -22,7 +22,8 @@ func TestParseCmdline(t *testing.T) {
 		{name: "empty", cmdline: "", want: d},
 		{name: "defaults", cmdline: "console=ttyS0 quiet panic=-1\n", want: d},
 		{name: "all", cmdline: "console=ttyS0 kharness.run=^BenchmarkNull kharness.benchtime=50ms kharness.count=3 kharness.mode=probe quiet\n",
-			want: Params{Run: "^BenchmarkNull", Benchtime: 50 * time.Millisecond, Count: 3, Mode: ModeProbe, Kref: KrefPath}},
+			want: Params{Run: "^BenchmarkNull", Benchtime: 50 * time.Millisecond, Count: 3, Mode: ModeProbe, Kref: KrefPath, CountSched: DefaultCountSched}},
+		{name: "countsched", cmdline: "kharness.countsched=batch", want: with(func(p *Params) { p.CountSched = CountSchedBatch })},
 		{name: "quoted", cmdline: `kharness.run="a b|call=getppid" x="y z"`, want: with(func(p *Params) { p.Run = "a b|call=getppid" })},
 		{name: "last wins", cmdline: "kharness.count=2 kharness.count=7", want: with(func(p *Params) { p.Count = 7 })},
 		{name: "unknown ignored", cmdline: "kharness.colour=red kharnessx.count=x foo.kharness.count=y kharness.count=4",
@@ -34,6 +35,7 @@ func TestParseCmdline(t *testing.T) {
 		{name: "zero count", cmdline: "kharness.count=0", errWord: "kharness.count"},
 		{name: "bad regexp", cmdline: "kharness.run=(", errWord: "kharness.run"},
 		{name: "bad mode", cmdline: "kharness.mode=bogus", errWord: "kharness.mode"},
+		{name: "bad countsched", cmdline: "kharness.countsched=rr", errWord: "kharness.countsched"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, ignored, err := ParseCmdline(tc.cmdline, d)
@@ -78,7 +80,7 @@ func TestModes(t *testing.T) {
 func TestArgsRoundTrip(t *testing.T) {
 	for _, p := range []Params{
 		{Run: "NullSyscall/call=getppid$", Benchtime: 100 * time.Millisecond, Count: 10, Mode: ModeBench, Kref: KrefPath},
-		{Run: "Pipe|Ctx Switch", Benchtime: 1500 * time.Millisecond, Count: 3, Mode: ModeProbe, Kref: KrefPath, Insns: true, Kallsyms: true, Fidelity: true},
+		{Run: "Pipe|Ctx Switch", Benchtime: 1500 * time.Millisecond, Count: 3, Mode: ModeProbe, Kref: KrefPath, Insns: true, Kallsyms: true, Fidelity: true, CountSched: CountSchedDefault},
 		{Run: ".", Benchtime: time.Millisecond, Count: 1, Mode: ModeShell, Kref: KrefPath},
 	} {
 		cmdline := "console=ttyS0 pti=on " + strings.Join(p.Args(), " ") + " quiet"

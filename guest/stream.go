@@ -175,6 +175,9 @@ func SystemConfig(p Params) []ConfigPair {
 		{"guest-benchtime", p.Benchtime.String()},
 		{"guest-count", strconv.Itoa(p.Count)},
 	}
+	if p.Insns {
+		cfg = append(cfg, ConfigPair{CountSchedKey, p.CountSched.Describe()})
+	}
 	if runs32(p) {
 		// Only boots that time the 32-bit entries start the helper to
 		// ask: every other boot would pay an exec for a line no one reads.

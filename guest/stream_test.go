@@ -310,3 +310,33 @@ func TestSanitizeValue(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemConfigCountSched: a boot that counts says in its header under
+// which policy its switching benchmarks counted; one that does not count
+// has no such line.
+func TestSystemConfigCountSched(t *testing.T) {
+	find := func(p Params) (string, bool) {
+		for _, c := range SystemConfig(p) {
+			if c.Key == CountSchedKey {
+				return c.Value, true
+			}
+		}
+		return "", false
+	}
+	p := testParams(ModeBench)
+	p.Run = "NullSyscall/call=getppid$"
+	if v, ok := find(p); ok {
+		t.Errorf("no count phase, yet %s: %q", CountSchedKey, v)
+	}
+	p.Insns = true
+	for _, s := range []CountSched{"", CountSchedFIFO, CountSchedBatch, CountSchedDefault} {
+		p.CountSched = s
+		want := s
+		if s == "" {
+			want = DefaultCountSched
+		}
+		if v, ok := find(p); !ok || !strings.HasPrefix(v, string(want)+":") {
+			t.Errorf("countsched %q: %s %q (present %v), want it to start %q", s, CountSchedKey, v, ok, want+":")
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -71,18 +72,19 @@ func TestSuiteHost(t *testing.T) {
 					return nil
 				},
 				// The counted stretches run too (their markers are no-ops
-				// here): every benchmark's loop must take the short lengths.
-				func(cn Counted) error {
+				// here): every benchmark's loop must take the short lengths,
+				// under the guest's count policy where we may set it.
+				&CountPhase{Sched: testCountSched(), Done: func(cn Counted) error {
 					counted = cn
 					return nil
-				})
+				}})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if n != 2 {
 				t.Errorf("%d samples", n)
 			}
-			if counted.Iters < 1 || counted.Iters > cal.Iters || counted.Reps != InsnsReps || counted.Ops < 1 {
+			if counted.Iters < 1 || counted.Iters > cal.Iters || (counted.Reps != InsnsReps && counted.Reps != InsnsSwitchReps) || counted.Ops < 1 {
 				t.Errorf("counted %+v (calibrated %d iterations)", counted, cal.Iters)
 			}
 		})
@@ -124,4 +126,14 @@ func TestSuiteStream(t *testing.T) {
 		t.Errorf("%d lines, %d skips:\n%s", lines, skips, buf.String())
 	}
 	t.Logf("\n%s", buf.String())
+}
+
+// testCountSched is the count policy the host tests run the count phase
+// under: the guest's, where this process may set it (root), else the
+// default.
+func testCountSched() CountSched {
+	if os.Geteuid() == 0 {
+		return DefaultParams().CountSched
+	}
+	return CountSchedDefault
 }

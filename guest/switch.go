@@ -83,7 +83,8 @@ func pingInstance(p *peer, wfd, rfd int, words int, ws []uint32) *Instance {
 			}
 			return nil
 		},
-		Stop: p.stop,
+		Stop:  p.stop,
+		Tasks: p.pids,
 	}
 }
 

@@ -55,10 +55,12 @@ func threadRingStart(n, kib int, sub bool) func(time.Duration) (*Instance, error
 		prev := runtime.GOMAXPROCS(0)
 		runtime.GOMAXPROCS(max(prev, n+1))
 		done := make(chan uintptr, n)
+		tids := make(chan int, n)
 		// Thread k reads pipe k-1 and writes pipe k; we write 0, read n-1.
 		for k := 1; k < n; k++ {
 			go func(rfd, wfd int) {
 				runtime.LockOSThread() // exits with the goroutine
+				tids <- unix.Gettid()
 				buf := make([]byte, 64)
 				w := workingSet(words)
 				r := echoLoop(uintptr(rfd), uintptr(wfd), &buf[0], &w[0], uintptr(words))
@@ -89,6 +91,9 @@ func threadRingStart(n, kib int, sub bool) func(time.Duration) (*Instance, error
 		}
 		in := pingInstance(&peer{}, ws[0], rs[n-1], words, workingSet(words))
 		in.Stop = stop
+		for k := 1; k < n; k++ {
+			in.Tasks = append(in.Tasks, <-tids)
+		}
 		if sub {
 			in.Ops = uint64(n)
 			return withOverhead(in, words)

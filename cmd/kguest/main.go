@@ -78,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&opts.Params.Count, "count", d.Count, "`samples` per benchmark")
 	fs.BoolVar(&opts.Params.Fidelity, "fidelity", false, "after the suite, run the fidelity check: Go vs the C reference")
 	fs.StringVar(&opts.Params.Kref, "kref", d.Kref, "the C reference `program` of the fidelity check")
+	fs.StringVar((*string)(&opts.Params.CountSched), "countsched", string(d.CountSched), "scheduling `policy` of the count phase of switching benchmarks: fifo, batch or default")
 	mode := fs.String("mode", string(d.Mode), fmt.Sprintf("`mode`, one of %v", guest.Modes))
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -62,6 +62,14 @@ func WriteText(w io.Writer, t *stats.Table) error {
 				strconv.FormatFloat(t.ExactThreshold*100, 'g', 4, 64))
 		}
 	}
+	if t.Exact {
+		for _, s := range t.InsnsSched {
+			fmt.Fprintf(&b, "exact counts of switching benchmarks (pipe, socket, lat_ctx): %s\n", stream.Printable(s, 300))
+		}
+		if len(t.InsnsSched) > 1 {
+			fmt.Fprintf(&b, "warning: the boots compared counted switches under %d different policies: their exact rows measure different paths\n", len(t.InsnsSched))
+		}
+	}
 	if t.Guard != "" {
 		fmt.Fprintf(&b, "%s\n", t.Guard)
 	}

@@ -91,9 +91,9 @@ type Table struct {
 	ExactThreshold float64
 	Exact          bool // some row has an exact unit
 
-	// Distinct values among the ok boots compared.
-	Accel, QEMUVersion, GuestCPU, HostCPU []string
-	Jobs                                  []int
+	// Distinct values among the ok boots compared (InsnsSched: see noteBench).
+	Accel, QEMUVersion, GuestCPU, HostCPU, InsnsSched []string
+	Jobs                                              []int
 
 	Guard string // what the HostGuard set aside, if anything
 	// FailedSamples counts samples the guest could give no number
@@ -269,11 +269,7 @@ func (t *Table) add(g *HostGuard, cd *cellData, b *store.BootRecord, keys []Key)
 	if err != nil {
 		return nil, err
 	}
-	failed := bench.Failed
-	if len(failed) > 0 && t.FailedSamples == 0 {
-		t.FailedSample = b.Cell + ": " + stream.Printable(failed[0], 300)
-	}
-	t.FailedSamples += len(failed)
+	t.noteBench(b, bench)
 	for _, k := range order {
 		cd.perBoot[k] = append(cd.perBoot[k], meds[k])
 		keys = AppendNew(keys, k)

@@ -30,6 +30,19 @@ func (t *Table) noteSetup(b *store.BootRecord) {
 	t.Jobs = AppendNew(t.Jobs, b.Jobs)
 }
 
+// noteBench records what ok boot b's boot.bench says for the footer: its
+// failed samples, and how its switching benchmarks were counted
+// (wire.InsnsSchedKey; the count's policy is not the timed samples').
+func (t *Table) noteBench(b *store.BootRecord, bench *store.Bench) {
+	if len(bench.Failed) > 0 && t.FailedSamples == 0 {
+		t.FailedSample = b.Cell + ": " + stream.Printable(bench.Failed[0], 300)
+	}
+	t.FailedSamples += len(bench.Failed)
+	if bench.InsnsSched != "" {
+		t.InsnsSched = AppendNew(t.InsnsSched, bench.InsnsSched)
+	}
+}
+
 // commonFailure returns the boot with the most common failure reason in
 // failed, the first in boot order among equals; nil if there is none.
 func commonFailure(failed []*store.BootRecord) *store.BootRecord {

@@ -41,6 +41,9 @@ type Bench struct {
 	Lines    []Line
 	Warnings []string
 	Failed   []string
+	// InsnsSched is the boot's wire.InsnsSchedKey line: how its switching
+	// benchmarks were counted; "" where the boot has none.
+	InsnsSched string
 }
 
 // ReadBench reads ok boot b's boot.bench, checked against the sha256 its
@@ -61,6 +64,9 @@ func ReadBench(b *BootRecord) (*Bench, error) {
 	for l := range bytes.Lines(data) {
 		if t, ok := bytes.CutPrefix(l, []byte("# "+wire.FailedSamplePrefix)); ok {
 			out.Failed = append(out.Failed, string(bytes.TrimSpace(t)))
+		}
+		if t, ok := bytes.CutPrefix(l, []byte(wire.InsnsSchedKey+":")); ok {
+			out.InsnsSched = string(bytes.TrimSpace(t))
 		}
 	}
 	r := benchfmt.NewReader(bytes.NewReader(data), path)

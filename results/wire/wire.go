@@ -56,4 +56,7 @@ const (
 	// Vsyscall32Key says what __kernel_vsyscall executes: sysenter,
 	// syscall or int80.
 	Vsyscall32Key = "vsyscall32"
+	// InsnsSchedKey says under which scheduling policy the count phase
+	// of the benchmarks with peer tasks ran: "fifo: ...".
+	InsnsSchedKey = "insns-sched"
 )
