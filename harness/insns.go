@@ -111,8 +111,9 @@ func BuildPlugin(ctx context.Context, cacheDir string) (string, error) {
 	return path, nil
 }
 
-// insnsMethod is the boot.bench value of stream.InsnsMethodKey.
-const insnsMethod = "tcg-plugin insncount/1: inline count per translated block; per op, min of long stretches minus min of short ones"
+// insnsMethod is the boot.bench value of stream.InsnsMethodKey: what
+// stream.InsnsResults does, said where it is done.
+const insnsMethod = stream.InsnsMethod
 
 // addInsns pairs a boot's plugin output at path with its stream and appends
 // the exact-count lines to the stream. An error is the boot's failure:

@@ -28,6 +28,8 @@ const (
 	KernelInsnsUnit = "kinsns/op"
 	// InsnsMethodKey is the boot.bench key that says how counts were made.
 	InsnsMethodKey = "insns-method"
+	// InsnsMethod is the value of InsnsMethodKey: how InsnsResults counts.
+	InsnsMethod = "tcg-plugin insncount/1: inline count per translated block; per op, the most common count of the long stretches minus the most common of the short ones"
 )
 
 // ExactUnit reports whether unit is an exact count rather than a
