@@ -57,6 +57,12 @@ func ReadBench(b *BootRecord) (*Bench, error) {
 			return nil, fmt.Errorf("reading %s: sha256 %s does not match %s in %s", path, got, b.BenchSHA256, BootFile)
 		}
 	}
+	return ParseBench(data, path)
+}
+
+// ParseBench is ReadBench on data, the contents of the boot.bench at path
+// (for messages).
+func ParseBench(data []byte, path string) (*Bench, error) {
 	var out Bench
 	for l := range bytes.Lines(data) {
 		if t, ok := bytes.CutPrefix(l, []byte("# "+wire.FailedSamplePrefix)); ok {
@@ -88,7 +94,62 @@ func ReadBench(b *BootRecord) (*Bench, error) {
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
+	var warns []string
+	out.Lines, warns = checkCounts(out.Lines, path)
+	out.Warnings = append(out.Warnings, warns...)
 	return &out, nil
+}
+
+// checkCounts returns lines without the exact counts (stream.ExactUnit)
+// of each benchmark whose counts cannot be one boot's, with a warning
+// for each: the host writes one count of each exact unit per benchmark
+// per boot, so a second one (an edited file) says that neither is the
+// boot's. A line left with no values is dropped.
+func checkCounts(lines []Line, path string) ([]Line, []string) {
+	n := map[string]map[string]int{} // benchmark, unit: counts
+	var names []string
+	for _, l := range lines {
+		for _, v := range l.Values {
+			if !stream.ExactUnit(v.Unit) {
+				continue
+			}
+			if n[l.Name] == nil {
+				n[l.Name] = map[string]int{}
+				names = append(names, l.Name)
+			}
+			n[l.Name][v.Unit]++
+		}
+	}
+	bad := map[string]bool{}
+	var warns []string
+	for _, name := range names {
+		for _, unit := range []string{stream.InsnsUnit, stream.KernelInsnsUnit} {
+			if c := n[name][unit]; c > 1 && !bad[name] {
+				bad[name] = true
+				warns = append(warns, fmt.Sprintf("%s: Benchmark%s: %d %s counts (the host writes one count per benchmark per boot): its counts refused", path, name, c, unit))
+			}
+		}
+	}
+	if len(bad) == 0 {
+		return lines, nil
+	}
+	var out []Line
+	for _, l := range lines {
+		if bad[l.Name] {
+			var vs []benchfmt.Value
+			for _, v := range l.Values {
+				if !stream.ExactUnit(v.Unit) {
+					vs = append(vs, v)
+				}
+			}
+			if len(vs) == 0 {
+				continue
+			}
+			l.Values = vs
+		}
+		out = append(out, l)
+	}
+	return out, warns
 }
 
 // validStored applies the stream's checks to a Benchmark line read back

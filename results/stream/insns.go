@@ -100,6 +100,7 @@ type phase struct {
 // countPhases reads the "insns" comments of s, in order.
 func countPhases(s *Stream) ([]phase, error) {
 	var phases []phase
+	seen := map[string]bool{}
 	for _, c := range s.Comments {
 		if !strings.HasPrefix(c, wire.InsnsCommentPrefix) {
 			continue
@@ -111,6 +112,10 @@ func countPhases(s *Stream) ([]phase, error) {
 		if err := ValidName(m[1]); err != nil {
 			return nil, fmt.Errorf("instruction counts: %v", err)
 		}
+		if seen[m[1]] {
+			return nil, fmt.Errorf("instruction counts: Benchmark%s: a second count phase (one count per benchmark per boot)", m[1])
+		}
+		seen[m[1]] = true
 		var n [3]uint64
 		for i := range n {
 			n[i], _ = strconv.ParseUint(m[2+i], 10, 64) // the pattern bounds them
