@@ -68,6 +68,9 @@ func WriteText(w io.Writer, t *stats.Table) error {
 	if t.FailedSamples > 0 {
 		fmt.Fprintf(&b, "%d samples have no number (shown nowhere, not as 0); the first: %s\n", t.FailedSamples, stream.Printable(t.FailedSample, 300))
 	}
+	if t.NoCounts > 0 {
+		fmt.Fprintf(&b, "%d exact counts not recorded (a boot's stretches gave no one answer; its n leaves it out); the first: %s\n", t.NoCounts, stream.Printable(t.NoCount, 300))
+	}
 	for i, n := range t.Notes {
 		fmt.Fprintf(&b, "%s %s\n", marker(i+1), n)
 	}

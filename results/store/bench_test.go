@@ -59,3 +59,29 @@ func TestReadBenchOneCountPerBenchmark(t *testing.T) {
 		t.Errorf("warnings %q, want one saying one count per benchmark", b.Warnings)
 	}
 }
+
+// TestReadBenchKernelAboveTotal: a count whose kernel share exceeds its
+// total (as issue 26's boot recorded, 56.52 insns/op with 104.4 in the
+// kernel) is refused when read, with a warning; so is a kernel share
+// without its total.
+func TestReadBenchKernelAboveTotal(t *testing.T) {
+	b, err := ParseBench(benchText(
+		"BenchmarkNullSyscall32/call=getppid/entry=int80 50 56.52 insns/op 104.4 kinsns/op",
+		"BenchmarkNullSyscall/call=getppid 200 321 kinsns/op",
+		"BenchmarkRead/file=dev-zero/bytes=1 200 657 insns/op 653 kinsns/op",
+	), "boot.bench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"NullSyscall32/call=getppid/entry=int80", "NullSyscall/call=getppid"} {
+		if got := exactValues(b, name); len(got) != 0 {
+			t.Errorf("%s: counts %v kept", name, got)
+		}
+	}
+	if got := exactValues(b, "Read/file=dev-zero/bytes=1"); len(got) != 2 {
+		t.Errorf("Read's counts: %v, want its two", got)
+	}
+	if len(b.Warnings) != 2 || !strings.Contains(b.Warnings[0], "kernel") || !strings.Contains(b.Warnings[1], "kernel") {
+		t.Errorf("warnings %q, want two, each about the kernel share", b.Warnings)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,7 +28,7 @@ const (
 	// InsnsMethodKey is the boot.bench key that says how counts were made.
 	InsnsMethodKey = "insns-method"
 	// InsnsMethod is the value of InsnsMethodKey: how InsnsResults counts.
-	InsnsMethod = "tcg-plugin insncount/1: inline count per translated block; per op, the most common count of the long stretches minus the most common of the short ones"
+	InsnsMethod = "tcg-plugin insncount/1: inline count per translated block; per op, the most common count of the long stretches minus the most common of the short ones, where that is the most common difference within a pair (else an insns-none comment says why there is no count)"
 )
 
 // ExactUnit reports whether unit is an exact count rather than a
@@ -47,39 +46,46 @@ type stretch struct{ total, kernel uint64 }
 
 // InsnsFromFile is InsnsResults on the plugin's output file at path, read
 // as every stored file is (ReadStored: a regular file of bounded size).
-func InsnsFromFile(s *Stream, path string) ([]Result, error) {
+func InsnsFromFile(s *Stream, path string) ([]Result, []NoCount, error) {
 	raw, err := ReadStored(path)
 	if err != nil {
-		return nil, fmt.Errorf("instruction counts: %w", err)
+		return nil, nil, fmt.Errorf("instruction counts: %w", err)
 	}
 	return InsnsResults(s, raw)
 }
 
-// InsnsResults returns one Benchmark line per counted benchmark of s, from
-// raw, the plugin's output for the same boot: iterations the shorter
-// stretch's, values InsnsUnit and KernelInsnsUnit. Each is the difference
-// between the typical count of the long stretches and that of the short
-// ones (see typicalStretch), divided by the operations between them: the
-// difference cancels what surrounds the loop. An error names what does not fit: a count
-// phase with no counts, counts with no count phase, a stretch whose
+// InsnsResults returns one Benchmark line per counted benchmark of s whose
+// stretches give one answer, from raw, the plugin's output for the same
+// boot: iterations the shorter stretch's, values InsnsUnit and
+// KernelInsnsUnit. Each is the difference between the most common count of
+// the long stretches and that of the short ones, divided by the
+// operations between them: the difference cancels what surrounds the loop.
+// A benchmark whose stretches give no one answer (see phase.answer) has no
+// line but a NoCount that says why. An error names what does not fit: a
+// count phase with no counts, counts with no count phase, a stretch whose
 // kernel part exceeds its whole, a long stretch shorter than a short one.
-func InsnsResults(s *Stream, raw []byte) ([]Result, error) {
+func InsnsResults(s *Stream, raw []byte) ([]Result, []NoCount, error) {
 	phases, err := countPhases(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	groups, _, err := parseInsnsRaw(raw, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := checkPhases(phases, groups); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []Result
+	var none []NoCount
 	for i, ph := range phases {
-		short, long, err := ph.typical(groups[i])
+		short, long, why, err := ph.answer(groups[i])
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if why != "" {
+			none = append(none, NoCount{ph.name, why})
+			continue
 		}
 		ops := float64(ph.iters * ph.ops)
 		out = append(out, Result{Name: ph.name, Iters: int(ph.iters * ph.ops), Values: []Value{
@@ -87,7 +93,7 @@ func InsnsResults(s *Stream, raw []byte) ([]Result, error) {
 			{float64(long.kernel-short.kernel) / ops, KernelInsnsUnit},
 		}})
 	}
-	return out, nil
+	return out, none, nil
 }
 
 // phase is a benchmark's count phase as the guest's "insns" comment
@@ -137,47 +143,6 @@ func checkPhases(phases []phase, groups [][]stretch) error {
 		}
 	}
 	return nil
-}
-
-// typical returns the typical short and long stretches of g, the
-// phase's stretches (see typicalStretch), or an error when the long one
-// counted fewer instructions than the short one.
-func (ph phase) typical(g []stretch) (short, long stretch, err error) {
-	short, long = typicalStretch(g, 0), typicalStretch(g, 1)
-	if long.total < short.total || long.kernel < short.kernel {
-		return short, long, fmt.Errorf("instruction counts: %s: the longest-running stretch counted fewer instructions (%d, %d in the kernel) than the short one (%d, %d)",
-			ph.name, long.total, long.kernel, short.total, short.kernel)
-	}
-	return short, long, nil
-}
-
-// typicalStretch returns the count that recurs most among every other
-// stretch of g, from first (0: the short stretches, 1: the long ones),
-// the smaller on a tie; when no count recurs, the smallest. Interrupts and
-// other tasks only add instructions to a stretch, but the scheduler now
-// and then takes a shorter path through a pipe round trip or a switch (a
-// wakeup that finds its task still running): the minimum would pick that,
-// and differ from boot to boot; the most common count is the path the
-// operation takes.
-func typicalStretch(g []stretch, first int) stretch {
-	count := map[stretch]int{}
-	best, bestN := stretch{math.MaxUint64, math.MaxUint64}, 0
-	low := best
-	for i := first; i < len(g); i += 2 {
-		x := g[i]
-		count[x]++
-		n := count[x]
-		if n > bestN || (n == bestN && x.total < best.total) {
-			best, bestN = x, n
-		}
-		if x.total < low.total {
-			low = x
-		}
-	}
-	if bestN < 2 {
-		return low
-	}
-	return best
 }
 
 // block is one P line of the plugin's profile mode: a kernel block's

@@ -43,8 +43,62 @@ func TestInsnsResultsOneCountPerBenchmark(t *testing.T) {
 	c := "insns BenchmarkNullSyscall/call=getppid iters=200 ops-per-iter=1 reps=2"
 	s := insnsStream(c, c)
 	one := "B\nS 65002 64200\nS 130002 128400\nS 65002 64200\nS 130002 128400\n"
-	got, err := InsnsResults(s, []byte("insncount 1\n"+one+one))
+	got, _, err := InsnsResults(s, []byte("insncount 1\n"+one+one))
 	if err == nil || !strings.Contains(err.Error(), "one count per benchmark") {
 		t.Fatalf("InsnsResults = %+v, %v; want an error saying one count per benchmark", got, err)
+	}
+}
+
+// row1Raw is the plugin file of the count phase issue 26 found in a real
+// boot (6.1 cloud, AMD vendor, mitigations=off, NullSyscall32 through int
+// $0x80, 50 calls a short stretch): the most common short count (33590,
+// 6 times) and the most common long one (36416, 4 times) come from
+// different paths, and gave 56.52 instructions a call, 104.4 of them in
+// the kernel; the clean pair 18216 / 36416 (364 a call) recurs 4 times.
+func row1Raw() string {
+	var b strings.Builder
+	b.WriteString("insncount 1\nB\n")
+	pair := func(s, sk, l, lk int) { fmt.Fprintf(&b, "S %d %d\nS %d %d\n", s, sk, l, lk) }
+	for range 4 {
+		pair(18216, 18000, 36416, 36000)
+	}
+	for i := range 6 {
+		pair(33590, 30780, 51000+13*i, 50000+13*i)
+	}
+	for i := range 20 {
+		pair(19216+37*i, 19000+37*i, 38416+41*i, 38000+41*i)
+	}
+	return b.String()
+}
+
+const row1Comment = "insns BenchmarkNullSyscall32/call=getppid/entry=int80 iters=50 ops-per-iter=1 reps=30"
+
+// TestInsnsResultsNoConsistentAnswer: a count phase whose most common
+// short and long counts are not the most common pair's gives no count
+// (not 56.52 with 104.4 in the kernel), and says why.
+func TestInsnsResultsNoConsistentAnswer(t *testing.T) {
+	got, none, err := InsnsResults(insnsStream(row1Comment), []byte(row1Raw()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Errorf("counts %+v from stretches that disagree", got)
+	}
+	if len(none) != 1 || none[0].Name != "NullSyscall32/call=getppid/entry=int80" || !strings.Contains(none[0].Reason, "different paths") {
+		t.Fatalf("no-count records %+v, want one for the benchmark, saying the counts come from different paths", none)
+	}
+	c := none[0].Comment()
+	if !strings.HasPrefix(c, "insns-none BenchmarkNullSyscall32/call=getppid/entry=int80: ") || validCommentText(c) != nil {
+		t.Errorf("comment %q: want a valid insns-none comment", c)
+	}
+}
+
+// TestInsnsResultsKernelAboveTotal: an answer the stretches agree on whose
+// kernel share exceeds its total is no count.
+func TestInsnsResultsKernelAboveTotal(t *testing.T) {
+	raw := "insncount 1\nB\nS 100 50\nS 150 110\nS 100 50\nS 150 110\n"
+	got, none, err := InsnsResults(insnsStream("insns BenchmarkX iters=1 ops-per-iter=1 reps=2"), []byte(raw))
+	if err != nil || len(got) != 0 || len(none) != 1 || !strings.Contains(none[0].Reason, "kernel") {
+		t.Errorf("InsnsResults = %+v, %+v, %v; want no count, saying the kernel share exceeds the total", got, none, err)
 	}
 }
