@@ -87,7 +87,7 @@ func JSON(t *stats.Table) *JSONTable {
 					res.BootsToDetect = stats.BootsToDetect(c.Spread, t.Detect, t.Alpha)
 				}
 			}
-			if i > 0 && c.Ratio != 0 {
+			if i > 0 && c.Compared {
 				res.Ratio, res.P = finite(c.Ratio), finite(c.P)
 			}
 			for _, ns := range [][]int{c.CINotes, c.PNotes, c.FailNotes} {

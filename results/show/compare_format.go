@@ -103,9 +103,9 @@ func cellText(c stats.Cell, unit string, ratio bool) []string {
 	if ratio {
 		r := ""
 		switch {
-		case c.Ratio != 0 && stream.ExactUnit(unit):
+		case c.Compared && stream.ExactUnit(unit):
 			r = fmt.Sprintf("×%.4f %+.2f exact %s%s", c.Ratio, c.Delta, c.Call, markers(c.PNotes))
-		case c.Ratio != 0:
+		case c.Compared:
 			r = fmt.Sprintf("×%.2f p=%.3f %s%s", c.Ratio, c.P, c.Call, markers(c.PNotes))
 		}
 		cols = append(cols, r)

@@ -92,3 +92,41 @@ func TestNoCountShown(t *testing.T) {
 		t.Errorf("JSON has no no_counts:\n%s", js.String())
 	}
 }
+
+// TestZeroCountCompared: a count of 0 in a later column (a call that no
+// longer enters the kernel, as through the vDSO) is a count like any
+// other: its ratio, its difference and its call are shown, in text and
+// JSON, not hidden as if the cell had no boots.
+func TestZeroCountCompared(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	s, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteRun(&store.RunRecord{Kernels: []store.KernelInfo{{Label: "base"}, {Label: "new"}}, Configs: []store.BootConfig{{Name: "default"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		fakerun.Commit(t, s, "base", i, "BenchmarkX 50 325 insns/op 321 kinsns/op\n")
+		fakerun.Commit(t, s, "new", i, "BenchmarkX 50 24 insns/op 0 kinsns/op\n")
+	}
+	tab, err := stats.Compare([]string{dir}, stats.CompareOptions{Column: "kernel"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text, js bytes.Buffer
+	WriteText(&text, tab)
+	WriteJSON(&js, tab)
+	if !strings.Contains(text.String(), "×0.0000 -321.00 exact improvement") {
+		t.Errorf("text hides the ratio and call of a count of 0:\n%s", text.String())
+	}
+	var j JSONTable
+	if err := json.Unmarshal(js.Bytes(), &j); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range j.Results {
+		if r.Unit == "kinsns/op" && r.Kernel == "new" && (r.Ratio == nil || *r.Ratio != 0 || r.Call != stats.CallImprovement) {
+			t.Errorf("JSON: ratio %v, call %q; want 0, improvement", r.Ratio, r.Call)
+		}
+	}
+}

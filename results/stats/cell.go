@@ -14,6 +14,7 @@ import (
 // compare fills c's ratio, p-value and call against the first column's
 // sample base, whose median is center.
 func (t *Table) compare(c *Cell, unit string, base, s *benchmath.Sample, center float64) {
+	c.Compared = true
 	if stream.ExactUnit(unit) {
 		t.Exact = true
 		c.Ratio, c.P, c.Delta = c.Center/center, math.NaN(), c.Center-center

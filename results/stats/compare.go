@@ -127,10 +127,11 @@ type Cell struct {
 	Status         store.Status // the status of the most common failure
 	Reason         string       // the most common failure, "status: reason"
 	Center, Lo, Hi float64      // median over boots and its confidence interval
-	Ratio          float64      // Center over the first column's; 0 if either has no boots
-	P              float64      // Mann-Whitney U p-value against the first column; valid if Ratio != 0 and the unit is not exact (NaN then)
+	Compared       bool         // compared with the first column: Ratio, P, Delta and Call hold its outcome
+	Ratio          float64      // Center over the first column's (0 for a count of 0); valid if Compared
+	P              float64      // Mann-Whitney U p-value against the first column; valid if Compared and the unit is not exact (NaN then)
 	Delta          float64      // for an exact unit: Center minus the first column's
-	Call           Call         // the verdict against the first column; CallNone if Ratio == 0
+	Call           Call         // the verdict against the first column; CallNone if not Compared
 	Spread         float64      // relative spread of the per-boot values (relSpread; for an exact unit exactSpread); NaN with fewer than 3 boots (exact: 2)
 
 	// The notes of the table (Table.Notes, numbered from 1) that the
