@@ -233,7 +233,7 @@ func measureOn(ctx context.Context, b Benchmark, target time.Duration, count int
 	if counted == nil {
 		return nil
 	}
-	cn := Counted{Iters: countIters(c), Ops: ops, Reps: InsnsReps}
+	cn := Counted{Iters: countIters(c), Ops: ops, Reps: InsnsReps, Tag: wire.InsnsTag(b.Name)}
 	if err := countInsns(in, cn); err != nil {
 		return err
 	}

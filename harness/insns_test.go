@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"kharness/results/stream"
+	"kharness/results/wire"
 )
 
 // TestInsnsMethodSaysTheRule: boot.bench's insns-method key says how the
@@ -33,8 +34,8 @@ func TestAddInsnsSaysWhyNoCount(t *testing.T) {
 		"insns BenchmarkNullSyscall/call=getppid iters=200 ops-per-iter=1 reps=2",
 		"insns BenchmarkRead/file=dev-zero/bytes=1 iters=100 ops-per-iter=1 reps=2",
 	}}
-	raw := "insncount 1\nB\nS 65002 64200\nS 130002 128400\nS 65002 64200\nS 130002 128400\n" +
-		"B\nS 65700 65300\nS 131400 130600\nS 65900 65500\nS 131300 130500\n"
+	raw := "insncount 2\nB " + wire.InsnsTag("NullSyscall/call=getppid") + "\nS 65002 64200\nS 130002 128400\nS 65002 64200\nS 130002 128400\n" +
+		"B " + wire.InsnsTag("Read/file=dev-zero/bytes=1") + "\nS 65700 65300\nS 131400 130600\nS 65900 65500\nS 131300 130500\n"
 	path := filepath.Join(t.TempDir(), stream.InsnsFile)
 	if err := os.WriteFile(path, []byte(raw), 0o644); err != nil {
 		t.Fatal(err)

@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
+
+	"kharness/results/wire"
 )
 
 // sealed is body as a complete stream: the header, body, and an end
@@ -42,8 +45,8 @@ func TestParseRejectsGuestCounts(t *testing.T) {
 func TestInsnsResultsOneCountPerBenchmark(t *testing.T) {
 	c := "insns BenchmarkNullSyscall/call=getppid iters=200 ops-per-iter=1 reps=2"
 	s := insnsStream(c, c)
-	one := "B\nS 65002 64200\nS 130002 128400\nS 65002 64200\nS 130002 128400\n"
-	got, _, err := InsnsResults(s, []byte("insncount 1\n"+one+one))
+	one := opens("NullSyscall/call=getppid") + "S 65002 64200\nS 130002 128400\nS 65002 64200\nS 130002 128400\n"
+	got, _, err := InsnsResults(s, []byte("insncount 2\n"+one+one))
 	if err == nil || !strings.Contains(err.Error(), "one count per benchmark") {
 		t.Fatalf("InsnsResults = %+v, %v; want an error saying one count per benchmark", got, err)
 	}
@@ -57,7 +60,7 @@ func TestInsnsResultsOneCountPerBenchmark(t *testing.T) {
 // the kernel; the clean pair 18216 / 36416 (364 a call) recurs 4 times.
 func row1Raw() string {
 	var b strings.Builder
-	b.WriteString("insncount 1\nB\n")
+	b.WriteString("insncount 2\n" + opens("NullSyscall32/call=getppid/entry=int80"))
 	pair := func(s, sk, l, lk int) { fmt.Fprintf(&b, "S %d %d\nS %d %d\n", s, sk, l, lk) }
 	for range 4 {
 		pair(18216, 18000, 36416, 36000)
@@ -96,9 +99,92 @@ func TestInsnsResultsNoConsistentAnswer(t *testing.T) {
 // TestInsnsResultsKernelAboveTotal: an answer the stretches agree on whose
 // kernel share exceeds its total is no count.
 func TestInsnsResultsKernelAboveTotal(t *testing.T) {
-	raw := "insncount 1\nB\nS 100 50\nS 150 110\nS 100 50\nS 150 110\n"
+	raw := "insncount 2\n" + opens("X") + "S 100 50\nS 150 110\nS 100 50\nS 150 110\n"
 	got, none, err := InsnsResults(insnsStream("insns BenchmarkX iters=1 ops-per-iter=1 reps=2"), []byte(raw))
 	if err != nil || len(got) != 0 || len(none) != 1 || !strings.Contains(none[0].Reason, "kernel") {
 		t.Errorf("InsnsResults = %+v, %+v, %v; want no count, saying the kernel share exceeds the total", got, none, err)
+	}
+}
+
+// opens is the plugin's line that opens benchmark name's count phase: "B"
+// and the tag the guest sent it.
+func opens(name string) string { return "B " + wire.InsnsTag(name) + "\n" }
+
+// TestInsnsResultsPairsByTag: the plugin's groups carry the tag of the
+// benchmark the guest opened, and a group whose tag is not its comment's
+// benchmark's fails the boot, naming both, rather than giving one
+// benchmark's counts to another (issue 26: the comments and the groups in
+// a different order, with equal repetition counts, swapped the counts).
+func TestInsnsResultsPairsByTag(t *testing.T) {
+	s := insnsStream(
+		"insns BenchmarkNullSyscall/call=getppid iters=200 ops-per-iter=1 reps=2",
+		"insns BenchmarkRead/file=dev-zero/bytes=1 iters=100 ops-per-iter=1 reps=2",
+	)
+	null := "S 65002 64200\nS 130002 128400\nS 65002 64200\nS 130002 128400\n"
+	read := "S 65702 65300\nS 131402 130600\nS 65702 65300\nS 131402 130600\n"
+	good := "insncount 2\n" + opens("NullSyscall/call=getppid") + null + opens("Read/file=dev-zero/bytes=1") + read
+	rs, _, err := InsnsResults(s, []byte(good))
+	if err != nil || len(rs) != 2 || rs[0].Values[0].Value != 325 || rs[1].Values[0].Value != 657 {
+		t.Fatalf("in order: %+v, %v; want 325 and 657", rs, err)
+	}
+	swapped := "insncount 2\n" + opens("Read/file=dev-zero/bytes=1") + null + opens("NullSyscall/call=getppid") + read
+	rs, _, err = InsnsResults(s, []byte(swapped))
+	if err == nil || !strings.Contains(err.Error(), wire.InsnsTag("Read/file=dev-zero/bytes=1")) || !strings.Contains(err.Error(), "BenchmarkNullSyscall/call=getppid") {
+		t.Errorf("swapped: %+v, %v; want an error naming the tag and the benchmark", rs, err)
+	}
+	for _, raw := range []string{
+		"insncount 2\nB\n" + null + "B\n" + read, // no tags
+		"insncount 1\nB\n" + null + "B\n" + read, // an older plugin's file
+		"insncount 2\nB 89389D46\n" + null + opens("Read/file=dev-zero/bytes=1") + read,
+	} {
+		if rs, _, err := InsnsResults(s, []byte(raw)); err == nil {
+			t.Errorf("%q: %+v, want an error", raw, rs)
+		}
+	}
+}
+
+// TestInsnsResultsRealBoot: a real boot's plugin file (6.1.0-57 cloud,
+// AMD vendor, mitigations=off, 2026-12-07; the tags added as the plugin
+// now writes them), in which the most common counts gave two wrong
+// answers: NullSyscall32 through the vDSO's SYSCALL 426.97 (its short and
+// long stretches most often had ~77 more instructions a call; the pair
+// that recurred most says 349, as every other boot did), and the pipe
+// round trip 10007 (a short count of one path, a long count of the
+// other; its pairs say 9993 or 9979). Both are no count now; the other
+// five keep the counts every boot gave.
+func TestInsnsResultsRealBoot(t *testing.T) {
+	comments, err := os.ReadFile("testdata/insns/6.1-amd-mixed.comments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("testdata/insns/6.1-amd-mixed.raw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := insnsStream(strings.Split(strings.TrimSpace(string(comments)), "\n")...)
+	rs, none, err := InsnsResults(s, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][2]float64{}
+	for _, r := range rs {
+		got[r.Name] = [2]float64{r.Values[0].Value, r.Values[1].Value}
+	}
+	want := map[string][2]float64{
+		"NullSyscall/call=getppid":                 {325, 321},
+		"Read/file=dev-zero/bytes=1":               {651, 647},
+		"NullSyscall32/call=getppid/entry=int80":   {364, 360},
+		"NullSyscall32/call=getppid/entry=syscall": {349, 336},
+		"CtxSwitch/procs=2/ws=0KiB":                {4989.5, 4976},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("counts %v, want %v", got, want)
+	}
+	var names []string
+	for _, n := range none {
+		names = append(names, n.Name)
+	}
+	if fmt.Sprint(names) != "[NullSyscall32/call=getppid/entry=vsyscall PipeRoundTrip/procs=2]" {
+		t.Errorf("no count for %v (%+v), want the vsyscall and pipe phases", names, none)
 	}
 }

@@ -18,8 +18,8 @@ func TestInsnsResults(t *testing.T) {
 	// in the kernel), the third long one took a shorter path: the count
 	// that recurs is the operation's, and so is the difference within the
 	// pairs that recurs.
-	raw := "insncount 1\nB\nS 65002 64200\nS 130002 128400\nS 69000 68000\nS 130002 128400\nS 65002 64200\nS 129000 127000\nS 65002 64200\nS 130002 128400\n" +
-		"B\nS 20356 20300\nS 40712 40600\nS 20356 20300\nS 40712 40600\n"
+	raw := "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 65002 64200\nS 130002 128400\nS 69000 68000\nS 130002 128400\nS 65002 64200\nS 129000 127000\nS 65002 64200\nS 130002 128400\n" +
+		opens("CtxSwitch/procs=2/ws=0KiB") + "S 20356 20300\nS 40712 40600\nS 20356 20300\nS 40712 40600\n"
 	got, none, err := InsnsResults(s, []byte(raw))
 	if err != nil || len(none) != 0 {
 		t.Fatal(none, err)
@@ -56,19 +56,21 @@ func TestInsnsResultsErrors(t *testing.T) {
 	}{
 		{"empty file", one, "", "empty"},
 		{"not the plugin", one, "hello\n", "not the counting plugin"},
-		{"no counts", one, "insncount 1\n", "saw 0 counted benchmarks, the guest says it ran 1"},
-		{"counts without a phase", insnsStream(), "insncount 1\nB\nS 1 1\nS 2 2\n", "saw 1 counted benchmarks, the guest says it ran 0"},
-		{"stretch missing", one, "insncount 1\nB\nS 1 1\n", "1 stretches counted, want 2"},
-		{"kernel above total", one, "insncount 1\nB\nS 1 2\nS 4 2\n", "bad stretch"},
-		{"long shorter than short", insnsStream("insns BenchmarkX iters=1 ops-per-iter=1 reps=2"), "insncount 1\nB\nS 100 10\nS 50 20\nS 100 10\nS 50 20\n", "fewer instructions"},
-		{"line limit", one, "insncount 1\nB\nS 1 1\nF\n", "line limit"},
-		{"end without start", one, "insncount 1\nB\nE\n", "out of step"},
-		{"stretch before bench", one, "insncount 1\nS 1 1\n", "before any benchmark"},
-		{"garbage", one, "insncount 1\nB\nS x y\n", "bad stretch"},
-		{"negative", one, "insncount 1\nB\nS -1 0\nS 2 0\n", "bad stretch"},
-		{"overflow", one, "insncount 1\nB\nS 99999999999999999999999 0\nS 2 0\n", "bad stretch"},
-		{"bad comment", insnsStream("insns BenchmarkX iters=0 ops-per-iter=1 reps=1"), "insncount 1\n", "malformed comment"},
-		{"bad name", insnsStream("insns Benchmark../x iters=1 ops-per-iter=1 reps=1"), "insncount 1\n", "instruction counts"},
+		{"an older plugin", one, "insncount 1\nB\nS 1 1\nS 2 2\n", "older counting plugin"},
+		{"out of step", one, "insncount 2\n" + opens("X") + "S 1 1\nS 2 2\n", "out of step"},
+		{"no counts", one, "insncount 2\n", "saw 0 counted benchmarks, the guest says it ran 1"},
+		{"counts without a phase", insnsStream(), "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 1 1\nS 2 2\n", "saw 1 counted benchmarks, the guest says it ran 0"},
+		{"stretch missing", one, "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 1 1\n", "1 stretches counted, want 2"},
+		{"kernel above total", one, "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 1 2\nS 4 2\n", "bad stretch"},
+		{"long shorter than short", insnsStream("insns BenchmarkX iters=1 ops-per-iter=1 reps=2"), "insncount 2\n" + opens("X") + "S 100 10\nS 50 20\nS 100 10\nS 50 20\n", "fewer instructions"},
+		{"line limit", one, "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 1 1\nF\n", "line limit"},
+		{"end without start", one, "insncount 2\n" + opens("NullSyscall/call=getppid") + "E\n", "out of step"},
+		{"stretch before bench", one, "insncount 2\nS 1 1\n", "before any benchmark"},
+		{"garbage", one, "insncount 2\n" + opens("NullSyscall/call=getppid") + "S x y\n", "bad stretch"},
+		{"negative", one, "insncount 2\n" + opens("NullSyscall/call=getppid") + "S -1 0\nS 2 0\n", "bad stretch"},
+		{"overflow", one, "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 99999999999999999999999 0\nS 2 0\n", "bad stretch"},
+		{"bad comment", insnsStream("insns BenchmarkX iters=0 ops-per-iter=1 reps=1"), "insncount 2\n", "malformed comment"},
+		{"bad name", insnsStream("insns Benchmark../x iters=1 ops-per-iter=1 reps=1"), "insncount 2\n", "instruction counts"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, _, err := InsnsResults(tc.s, []byte(tc.raw))
@@ -82,8 +84,8 @@ func TestInsnsResultsErrors(t *testing.T) {
 // FuzzInsnsResults: whatever the plugin file holds, InsnsResults returns
 // finite non-negative counts or an error, and never panics.
 func FuzzInsnsResults(f *testing.F) {
-	f.Add("insncount 1\nB\nS 65002 64200\nS 130002 128400\n")
-	f.Add("insncount 1\nB\nS 1 0\nB\n")
+	f.Add("insncount 2\n" + opens("NullSyscall/call=getppid") + "S 65002 64200\nS 130002 128400\n")
+	f.Add("insncount 2\n" + opens("NullSyscall/call=getppid") + "S 1 0\nB\n")
 	f.Fuzz(func(t *testing.T, raw string) {
 		s := insnsStream("insns BenchmarkNullSyscall/call=getppid iters=200 ops-per-iter=1 reps=1")
 		rs, _, err := InsnsResults(s, []byte(raw))

@@ -88,13 +88,14 @@ func Profile(s *Stream, raw []byte) ([]BenchProfile, error) {
 	if err != nil {
 		return nil, err
 	}
-	groups, profs, err := parseInsnsRaw(raw, true)
+	r, err := parseInsnsRaw(raw, true)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPhases(phases, groups); err != nil {
+	if err := checkPhases(phases, r); err != nil {
 		return nil, err
 	}
+	groups, profs := r.groups, r.profs
 	var out []BenchProfile
 	for i, ph := range phases {
 		g, ps := groups[i], profs[i]
