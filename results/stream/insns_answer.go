@@ -73,16 +73,17 @@ func (ph phase) answer(g []stretch) (short, long stretch, why string, err error)
 	short, ns, ts := mode(ss)
 	long, nl, tl := mode(ls)
 	d, nd, td := mode(ds)
+	a := long.minus(short)
 	switch {
 	case ns < 2 || nl < 2:
 		return short, long, fmt.Sprintf("no count recurs among the %d short stretches or the %d long ones (most common: %d and %d times)", len(ss), len(ls), ns, nl), nil
 	case ts > 1 || tl > 1:
-		return short, long, fmt.Sprintf("%d short and %d long counts are each the most common (%d and %d times): no one path", ts, tl, ns, nl), nil
+		return short, long, fmt.Sprintf("no one path: %d counts of the short stretches recur most (%d times each), %d of the long ones (%d times each)", ts, ns, tl, nl), nil
 	case nd < 2 || td > 1:
 		return short, long, fmt.Sprintf("no one difference between the stretches of a pair recurs most (%d of them %d times each)", td, nd), nil
-	case long.minus(short) != d:
+	case a != d:
 		return short, long, fmt.Sprintf("the most common counts come from different paths: short %d (%d in the kernel, %d times) and long %d (%d, %d times) differ by %d (%d), but the most common difference within a pair is %d (%d, %d times)",
-			short.total, short.kernel, ns, long.total, long.kernel, nl, long.total-short.total, int64(long.kernel-short.kernel), d.total, d.kernel, nd), nil
+			short.total, short.kernel, ns, long.total, long.kernel, nl, a.total, a.kernel, d.total, d.kernel, nd), nil
 	case d.total < 0 || d.kernel < 0:
 		return short, long, "", fmt.Errorf("instruction counts: %s: the long stretch counted fewer instructions (%d, %d in the kernel) than the short one (%d, %d)",
 			ph.name, long.total, long.kernel, short.total, short.kernel)

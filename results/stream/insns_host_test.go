@@ -149,8 +149,9 @@ func TestInsnsResultsPairsByTag(t *testing.T) {
 // answers: NullSyscall32 through the vDSO's SYSCALL 426.97 (its short and
 // long stretches most often had ~77 more instructions a call; the pair
 // that recurred most says 349, as every other boot did), and the pipe
-// round trip 10007 (a short count of one path, a long count of the
-// other; its pairs say 9993 or 9979). Both are no count now; the other
+// round trip 10007 (two short counts, one of each path, recurred 13
+// times each; the smaller was taken with the other path's long count,
+// while its pairs say 9993 or 9979). Both are no count now; the other
 // five keep the counts every boot gave.
 func TestInsnsResultsRealBoot(t *testing.T) {
 	comments, err := os.ReadFile("testdata/insns/6.1-amd-mixed.comments")
