@@ -245,7 +245,9 @@ func measureOn(ctx context.Context, b Benchmark, target time.Duration, count int
 	if counted == nil {
 		return nil
 	}
-	return countPhase(in, countPlan(c, ops, len(in.Tasks) > 0), counted)
+	cn := countPlan(c, ops, len(in.Tasks) > 0)
+	cn.Tag = wire.InsnsTag(b.Name)
+	return countPhase(in, cn, counted)
 }
 
 // FailedSamplePrefix starts the comment that stands for a sample with no

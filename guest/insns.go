@@ -47,6 +47,7 @@ type Counted struct {
 	Iters uint64 // iterations of the shorter stretch; the longer has twice as many
 	Ops   uint64 // operations per iteration
 	Reps  int    // pairs of stretches
+	Tag   string // the benchmark's wire.InsnsTag, sent to the plugin before its stretches
 }
 
 // InsnsCommentPrefix starts the comment that describes a count phase.
@@ -119,10 +120,11 @@ func countPhase(in *Instance, cn Counted, cp *CountPhase) error {
 	return cp.Done(cn)
 }
 
-// countInsns runs in's count phase: a bench marker, then cn.Reps pairs of
-// stretches of cn.Iters and 2*cn.Iters iterations, each between a start
-// and an end marker.
+// countInsns runs in's count phase: cn.Tag's digits and a bench marker,
+// then cn.Reps pairs of stretches of cn.Iters and 2*cn.Iters iterations,
+// each between a start and an end marker.
 func countInsns(in *Instance, cn Counted) error {
+	markTag(cn.Tag)
 	markBench()
 	short, long := cn.Iters, 2*cn.Iters
 	stretch := func(n uint64) { countedStretch(in.Loop, n) }
@@ -177,4 +179,24 @@ func countedStretch(loop func(uint64), n uint64) {
 	markStart()
 	loop(n)
 	markEnd()
+}
+
+// markTag sends the plugin tag's hex digits, one marker each, which it
+// writes on the line of the benchmark marker that follows: the host pairs
+// the plugin's stretches with the guest's comment by it.
+func markTag(tag string) {
+	for i := 0; i < len(tag); i++ {
+		c := tag[i]
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		default:
+			continue // not a hex digit: the tag the host gets is wrong, and the boot fails
+		}
+		if f := markDigits[c]; f != nil {
+			f()
+		}
+	}
 }

@@ -111,17 +111,23 @@ func BuildPlugin(ctx context.Context, cacheDir string) (string, error) {
 	return path, nil
 }
 
-// insnsMethod is the boot.bench value of stream.InsnsMethodKey.
-const insnsMethod = "tcg-plugin insncount/1: inline count per translated block; per op, min of long stretches minus min of short ones"
+// insnsMethod is the boot.bench value of stream.InsnsMethodKey: what
+// stream.InsnsResults does, said where it is done.
+const insnsMethod = stream.InsnsMethod
 
 // addInsns pairs a boot's plugin output at path with its stream and appends
-// the exact-count lines to the stream. An error is the boot's failure:
-// the counts do not fit the stream.
+// the exact-count lines to the stream, and for each counted benchmark
+// without a count (its stretches gave no one answer) an insns-none
+// comment that says why. An error is the boot's failure: the counts do
+// not fit the stream.
 func addInsns(s *stream.Stream, path string) error {
-	lines, err := stream.InsnsFromFile(s, path)
+	lines, none, err := stream.InsnsFromFile(s, path)
 	if err != nil {
 		return err
 	}
 	s.Results = append(s.Results, lines...)
+	for _, n := range none {
+		s.Comments = append(s.Comments, n.Comment())
+	}
 	return nil
 }

@@ -4,7 +4,10 @@
  * addresses, and writes one line per counted stretch to the file given as
  * out=PATH:
  *
- *   B                    the guest opened a benchmark's counted samples
+ *   insncount 2          the first line: the file's version
+ *   B <tag>              the guest opened a benchmark's counted samples; tag
+ *                        is the hex digits it sent just before (the host
+ *                        checks them against the benchmark it names)
  *   P <vaddr> <insns>    (profile=on only) one kernel block executed in the
  *                        stretch whose S line follows: its address in hex,
  *                        and the instructions it ran there (its size times
@@ -18,7 +21,11 @@
  *
  * A marker is an 8-byte no-op the guest executes, `nopl disp32(%rax,%rax,1)`
  * (0f 1f 84 00 + disp32) whose displacement is 0x6b68'00'NN ("kh"): NN 1
- * opens a benchmark, 2 starts a stretch, 3 ends it. The bytes are recognised
+ * opens a benchmark, 2 starts a stretch, 3 ends it, 0x10 to 0x1f send the
+ * hex digit 0 to f of the tag that the next "B" line carries (its last 16
+ * digits; the guest sends 8, a hash of the benchmark's name, so that the
+ * host pairs each group of stretches with its benchmark by something both
+ * sides wrote, not by order alone). The bytes are recognised
  * when QEMU translates them, so nothing is paid where no marker runs, and
  * the markers cost nothing on a real CPU or under KVM.
  *
@@ -89,10 +96,13 @@ EXPORT int qemu_plugin_version = 1;
 #define MARK_BENCH 1
 #define MARK_START 2
 #define MARK_END 3
+#define MARK_DIGIT 0x10 /* to 0x1f: a hex digit of the tag */
 
 static uint64_t total, kernel;     /* all instructions; those at kernel addresses */
 static uint64_t start_total, start_kernel;
 static bool started;
+static uint64_t tag; /* the tag's digits sent since the last B */
+static int tag_digits;
 static int out = -1;
 /* A guest that runs markers without end must not fill the host's disk: past
  * this many lines the plugin writes "F" once and then nothing. */
@@ -199,9 +209,21 @@ static void on_mark(unsigned int vcpu, void *udata)
 	char line[64];
 	int n;
 	(void)vcpu;
-	switch ((uintptr_t)udata) {
+	uintptr_t kind = (uintptr_t)udata;
+	if (kind >= MARK_DIGIT && kind < MARK_DIGIT + 16) {
+		tag = tag << 4 | (kind - MARK_DIGIT);
+		if (tag_digits < 16)
+			tag_digits++;
+		return;
+	}
+	switch (kind) {
 	case MARK_BENCH:
-		emit("B\n", 2);
+		/* "B" alone when no digit came: the host rejects it. */
+		n = tag_digits == 0 ? snprintf(line, sizeof line, "B\n")
+		                    : snprintf(line, sizeof line, "B %0*llx\n", tag_digits, (unsigned long long)tag);
+		emit(line, (size_t)n);
+		tag = 0;
+		tag_digits = 0;
 		started = false;
 		break;
 	case MARK_START:
@@ -248,6 +270,8 @@ static int marker(const struct qemu_plugin_insn *insn)
 	case MARK_END:
 		return (int)(disp & 0xffff);
 	}
+	if ((disp & 0xfff0) == MARK_DIGIT)
+		return (int)(disp & 0xffff);
 	return 0;
 }
 
@@ -309,7 +333,7 @@ EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const struct qemu_info_t *in
 		perror(path);
 		return -1;
 	}
-	emit("insncount 1\n", 12);
+	emit("insncount 2\n", 12);
 	flush();
 	qemu_plugin_register_vcpu_tb_trans_cb(id, on_translate);
 	qemu_plugin_register_atexit_cb(id, on_qemu_exit, NULL);

@@ -37,6 +37,11 @@ type JSONTable struct {
 	// FailedSamples counts samples with no number (an overhead not below
 	// its total), which no median includes.
 	FailedSamples int `json:"failed_samples"`
+	// NoCounts counts the counted benchmarks of boots that recorded no
+	// exact count (their stretches gave no one answer), which no median
+	// includes; NoCount is the first, with its reason.
+	NoCounts int    `json:"no_counts,omitempty"`
+	NoCount  string `json:"no_count,omitempty"`
 }
 
 // JSONResult is one cell of a JSONTable, with the fields of a row of
@@ -55,7 +60,7 @@ type JSONResult struct {
 	Ratio     *float64   `json:"ratio"`  // median over the first column's; null in the first column or without boots on either side
 	P         *float64   `json:"p"`      // Mann-Whitney U p-value over per-boot medians against the first column; null with ratio
 	Call      stats.Call `json:"call"`   // "regression", "improvement", "~", or "" where ratio is null
-	Spread    *float64   `json:"spread"` // relative spread between boots (1.4826·MAD/median); null with fewer than 3 boots
+	Spread    *float64   `json:"spread"` // relative spread between boots (1.4826·MAD/median; for an exact count, as "±" shows it, the farthest boot's distance from the median over the median); null with fewer than 3 boots (exact: 2)
 	// BootsToDetect is the boots a side that spread needs to call a
 	// change of the table's detect fraction; 0 without -detect.
 	BootsToDetect int      `json:"boots_to_detect,omitempty"`
@@ -70,6 +75,7 @@ func JSON(t *stats.Table) *JSONTable {
 		Accel: nonNil(t.Accel), QEMUVersion: nonNil(t.QEMUVersion), GuestCPU: nonNil(t.GuestCPU),
 		HostCPU: nonNil(t.HostCPU), Jobs: nonNil(t.Jobs),
 		Regressions: t.Regressions(), Results: []JSONResult{}, Warnings: nonNil(t.Warnings), HostGuard: t.Guard, FailedSamples: t.FailedSamples,
+		NoCounts: t.NoCounts, NoCount: t.NoCount,
 	}
 	for _, r := range t.Rows {
 		for i, c := range r.Cells {
@@ -81,7 +87,7 @@ func JSON(t *stats.Table) *JSONTable {
 					res.BootsToDetect = stats.BootsToDetect(c.Spread, t.Detect, t.Alpha)
 				}
 			}
-			if i > 0 && c.Ratio != 0 {
+			if i > 0 && c.Compared {
 				res.Ratio, res.P = finite(c.Ratio), finite(c.P)
 			}
 			for _, ns := range [][]int{c.CINotes, c.PNotes, c.FailNotes} {

@@ -76,6 +76,9 @@ func WriteText(w io.Writer, t *stats.Table) error {
 	if t.FailedSamples > 0 {
 		fmt.Fprintf(&b, "%d samples have no number (shown nowhere, not as 0); the first: %s\n", t.FailedSamples, stream.Printable(t.FailedSample, 300))
 	}
+	if t.NoCounts > 0 {
+		fmt.Fprintf(&b, "%d exact counts not recorded (a boot's stretches gave no one answer; its n leaves it out); the first: %s\n", t.NoCounts, stream.Printable(t.NoCount, 300))
+	}
 	for i, n := range t.Notes {
 		fmt.Fprintf(&b, "%s %s\n", marker(i+1), n)
 	}
@@ -108,9 +111,9 @@ func cellText(c stats.Cell, unit string, ratio bool) []string {
 	if ratio {
 		r := ""
 		switch {
-		case c.Ratio != 0 && stream.ExactUnit(unit):
+		case c.Compared && stream.ExactUnit(unit):
 			r = fmt.Sprintf("×%.4f %+.2f exact %s%s", c.Ratio, c.Delta, c.Call, markers(c.PNotes))
-		case c.Ratio != 0:
+		case c.Compared:
 			r = fmt.Sprintf("×%.2f p=%.3f %s%s", c.Ratio, c.P, c.Call, markers(c.PNotes))
 		}
 		cols = append(cols, r)

@@ -176,7 +176,7 @@ func (v *reportView) tableView(t *stats.Table, ax axes) {
 			}
 			if i > 0 {
 				cv.Class = "none"
-				if c.Ratio != 0 {
+				if c.Compared {
 					cv.Ratio = fmt.Sprintf("×%.2f p=%.3f%s", c.Ratio, c.P, markers(c.PNotes))
 					cv.Call, cv.Class = string(c.Call), callClass(c.Call)
 				}

@@ -6,8 +6,6 @@ import (
 	"kharness/results/store"
 	"kharness/results/stream"
 	"math"
-	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/perf/benchmath"
@@ -101,8 +99,13 @@ type Table struct {
 	// first, with its reason.
 	FailedSamples int
 	FailedSample  string
-	Notes         []string // statistical caveats, which cells refer to by number from 1
-	Warnings      []string // directories skipped and lines that did not parse
+	// NoCounts counts the counted benchmarks of boots that have no exact
+	// count (their stretches gave no one answer); NoCount is the first,
+	// with its reason.
+	NoCounts int
+	NoCount  string
+	Notes    []string // statistical caveats, which cells refer to by number from 1
+	Warnings []string // directories skipped and lines that did not parse
 }
 
 // Row is one row of a Table.
@@ -123,11 +126,12 @@ type Cell struct {
 	Status         store.Status // the status of the most common failure
 	Reason         string       // the most common failure, "status: reason"
 	Center, Lo, Hi float64      // median over boots and its confidence interval
-	Ratio          float64      // Center over the first column's; 0 if either has no boots
-	P              float64      // Mann-Whitney U p-value against the first column; valid if Ratio != 0 and the unit is not exact (NaN then)
+	Compared       bool         // compared with the first column: Ratio, P, Delta and Call hold its outcome
+	Ratio          float64      // Center over the first column's (0 for a count of 0); valid if Compared
+	P              float64      // Mann-Whitney U p-value against the first column; valid if Compared and the unit is not exact (NaN then)
 	Delta          float64      // for an exact unit: Center minus the first column's
-	Call           Call         // the verdict against the first column; CallNone if Ratio == 0
-	Spread         float64      // relative spread of the per-boot values (relSpread); NaN with fewer than 3 boots
+	Call           Call         // the verdict against the first column; CallNone if not Compared
+	Spread         float64      // relative spread of the per-boot values (relSpread; for an exact unit exactSpread); NaN with fewer than 3 boots (exact: 2)
 
 	// The notes of the table (Table.Notes, numbered from 1) that the
 	// cell's interval, its p-value and its failures refer to.
@@ -310,42 +314,6 @@ func (t *Table) fill(cells map[[2]string]*cellData, keys []Key, rows, cols []str
 	}
 }
 
-// compare fills c's ratio, p-value and call against the first column's
-// sample base, whose median is center.
-func (t *Table) compare(c *Cell, unit string, base, s *benchmath.Sample, center float64) {
-	if stream.ExactUnit(unit) {
-		t.Exact = true
-		c.Ratio, c.P, c.Delta = c.Center/center, math.NaN(), c.Center-center
-		var tooFew bool
-		c.Call, tooFew = DecideExact(base.Values, s.Values, t.ExactThreshold)
-		if tooFew {
-			c.PNotes = t.note("exact counts: too few boots to call (need >= 2 a side, so that each side shows its spread)")
-		}
-		return
-	}
-	res := benchmath.AssumeNothing.Compare(base, s)
-	// The two-sided p doubles the smaller tail, which for tied samples
-	// (1 boot against 2, usr% of 0 and 16.67) exceeds 1: a p-value is
-	// a probability.
-	c.Ratio, c.P = c.Center/center, min(res.P, 1)
-	if CounterUnit(unit) {
-		// A kernel that does the same work in less time shows more
-		// context switches a second: neither better nor worse.
-		c.PNotes = t.note("counters around a benchmark (ctxsw/s, intr/s, usr%, sys%, idl%) are shown, not called: a rate of events is not better or worse by itself")
-		return
-	}
-	var tooFew bool
-	c.Call, tooFew = decide(unit, c.Ratio, c.P, len(base.Values), len(s.Values), t.Alpha, t.Threshold)
-	if tooFew {
-		// This note says what benchmath's "need >= N samples" warning
-		// would, and also holds when p happens to be below alpha.
-		c.PNotes = t.note(fmt.Sprintf("too few boots to call (need >= %d a side): a Mann-Whitney U test of so few boots cannot reach p < %s",
-			needPerSide(t.Alpha), strconv.FormatFloat(t.Alpha, 'g', -1, 64)))
-		return
-	}
-	c.PNotes = t.note(errorTexts(res.Warnings)...)
-}
-
 // Regressions returns the number of cells called regressions.
 func (t *Table) Regressions() int {
 	n := 0
@@ -357,40 +325,4 @@ func (t *Table) Regressions() int {
 		}
 	}
 	return n
-}
-
-// summarise fills a cell from cd's boots for benchmark k, and returns the
-// sample of per-boot medians, nil if there is none.
-func (t *Table) summarise(cd *cellData, k Key) (Cell, *benchmath.Sample) {
-	var c Cell
-	if cd == nil {
-		return c, nil
-	}
-	c.OKBoots, c.Failed = cd.ok, len(cd.failed)
-	if common := commonFailure(cd.failed); common != nil {
-		c.Status, c.Reason = common.Status, store.FailReason(common)
-		if c.OKBoots == 0 {
-			c.FailNotes = t.note(stream.Printable(c.Reason, 200))
-		}
-	}
-	vals := cd.perBoot[k]
-	if len(vals) == 0 {
-		return c, nil
-	}
-	s := benchmath.NewSample(slices.Clone(vals), &benchmath.Thresholds{CompareAlpha: t.Alpha})
-	sum := benchmath.AssumeNothing.Summary(s, t.Confidence)
-	c.Boots, c.Center, c.Lo, c.Hi = len(vals), sum.Center, sum.Lo, sum.Hi
-	c.Spread = relSpread(vals)
-	if math.IsInf(sum.Lo, 0) || math.IsInf(sum.Hi, 0) {
-		// Too few boots for a distribution-free CI at this level: show the
-		// range over boots, and say how often a range of n boots covers the
-		// true median (1 - 2·0.5^n), rather than an uninformative ∞.
-		c.Lo, c.Hi = slices.Min(vals), slices.Max(vals)
-		cover := 100 * (1 - 2*math.Pow(0.5, float64(len(vals))))
-		c.CINotes = t.note(fmt.Sprintf("%d boots: too few for a %s%% CI; ± is the range over boots (covers the median with %.1f%% probability)",
-			len(vals), strconv.FormatFloat(t.Confidence*100, 'g', 4, 64), cover))
-		return c, s
-	}
-	c.CINotes = t.note(errorTexts(append(s.Warnings, sum.Warnings...))...)
-	return c, s
 }

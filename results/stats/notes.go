@@ -5,6 +5,7 @@ import (
 	"kharness/results/stream"
 	"path/filepath"
 	"slices"
+	"strconv"
 )
 
 // note records notes of the table and returns their numbers.
@@ -41,6 +42,10 @@ func (t *Table) noteBench(b *store.BootRecord, bench *store.Bench) {
 	if bench.InsnsSched != "" {
 		t.InsnsSched = AppendNew(t.InsnsSched, bench.InsnsSched)
 	}
+	if len(bench.NoCount) > 0 && t.NoCounts == 0 {
+		t.NoCount = b.Cell + " boot " + strconv.Itoa(b.Boot) + ": " + stream.Printable(bench.NoCount[0], 300)
+	}
+	t.NoCounts += len(bench.NoCount)
 }
 
 // commonFailure returns the boot with the most common failure reason in

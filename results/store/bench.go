@@ -36,7 +36,8 @@ type Line struct {
 // Bench is an ok boot's boot.bench as read back: its Benchmark lines in
 // the order the guest printed them, warnings for lines that did not parse
 // or pass the stream's checks (each skipped), and the text of each
-// "failed-sample" comment (a sample with no number, and why).
+// "failed-sample" comment (a sample with no number, and why) and of each
+// "insns-none" one.
 type Bench struct {
 	Lines    []Line
 	Warnings []string
@@ -44,6 +45,9 @@ type Bench struct {
 	// InsnsSched is the boot's wire.InsnsSchedKey line: how its switching
 	// benchmarks were counted; "" where the boot has none.
 	InsnsSched string
+	// NoCount holds the text of each "insns-none" comment: a counted
+	// benchmark with no count, and why.
+	NoCount []string
 }
 
 // ReadBench reads ok boot b's boot.bench, checked against the sha256 its
@@ -60,6 +64,12 @@ func ReadBench(b *BootRecord) (*Bench, error) {
 			return nil, fmt.Errorf("reading %s: sha256 %s does not match %s in %s", path, got, b.BenchSHA256, BootFile)
 		}
 	}
+	return ParseBench(data, path)
+}
+
+// ParseBench is ReadBench on data, the contents of the boot.bench at path
+// (for messages).
+func ParseBench(data []byte, path string) (*Bench, error) {
 	var out Bench
 	for l := range bytes.Lines(data) {
 		if t, ok := bytes.CutPrefix(l, []byte("# "+wire.FailedSamplePrefix)); ok {
@@ -67,6 +77,9 @@ func ReadBench(b *BootRecord) (*Bench, error) {
 		}
 		if t, ok := bytes.CutPrefix(l, []byte(wire.InsnsSchedKey+":")); ok {
 			out.InsnsSched = string(bytes.TrimSpace(t))
+		}
+		if t, ok := bytes.CutPrefix(l, []byte("# "+wire.InsnsNonePrefix)); ok {
+			out.NoCount = append(out.NoCount, string(bytes.TrimSpace(t)))
 		}
 	}
 	r := benchfmt.NewReader(bytes.NewReader(data), path)
@@ -94,7 +107,88 @@ func ReadBench(b *BootRecord) (*Bench, error) {
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
+	var warns []string
+	out.Lines, warns = checkCounts(out.Lines, path)
+	out.Warnings = append(out.Warnings, warns...)
 	return &out, nil
+}
+
+// checkCounts returns lines without the exact counts (stream.ExactUnit)
+// of each benchmark whose counts cannot be one boot's, with a warning
+// for each: the host writes one count of each exact unit per benchmark
+// per boot, so a second one (an edited file) says that neither is the
+// boot's; and a kernel share (KernelInsnsUnit) is part of its total
+// (InsnsUnit), so one without its total or above it is no count. A line
+// left with no values is dropped.
+func checkCounts(lines []Line, path string) ([]Line, []string) {
+	type counts struct {
+		n             map[string]int
+		total, kernel float64
+	}
+	by := map[string]*counts{}
+	var names []string
+	for _, l := range lines {
+		for _, v := range l.Values {
+			if !stream.ExactUnit(v.Unit) {
+				continue
+			}
+			c := by[l.Name]
+			if c == nil {
+				c = &counts{n: map[string]int{}}
+				by[l.Name] = c
+				names = append(names, l.Name)
+			}
+			c.n[v.Unit]++
+			if v.Unit == stream.InsnsUnit {
+				c.total = v.Value
+			} else {
+				c.kernel = v.Value
+			}
+		}
+	}
+	bad := map[string]bool{}
+	var warns []string
+	for _, name := range names {
+		c, why := by[name], ""
+		switch nt, nk := c.n[stream.InsnsUnit], c.n[stream.KernelInsnsUnit]; {
+		case nt > 1 || nk > 1:
+			why = fmt.Sprintf("%d %s and %d %s counts (the host writes one count per benchmark per boot)", nt, stream.InsnsUnit, nk, stream.KernelInsnsUnit)
+		case nk == 1 && nt == 0:
+			why = fmt.Sprintf("a kernel share (%s) without its total (%s)", stream.KernelInsnsUnit, stream.InsnsUnit)
+		case nk == 1 && c.kernel > c.total:
+			why = fmt.Sprintf("a kernel share of %g %s above its total of %g %s", c.kernel, stream.KernelInsnsUnit, c.total, stream.InsnsUnit)
+		default:
+			continue
+		}
+		bad[name] = true
+		warns = append(warns, fmt.Sprintf("%s: Benchmark%s: %s: its counts refused", path, name, why))
+	}
+	if len(bad) == 0 {
+		return lines, nil
+	}
+	return withoutCounts(lines, bad), warns
+}
+
+// withoutCounts is lines without the exact counts of the benchmarks in
+// bad, less any line left with no values.
+func withoutCounts(lines []Line, bad map[string]bool) []Line {
+	var out []Line
+	for _, l := range lines {
+		if bad[l.Name] {
+			var vs []benchfmt.Value
+			for _, v := range l.Values {
+				if !stream.ExactUnit(v.Unit) {
+					vs = append(vs, v)
+				}
+			}
+			if len(vs) == 0 {
+				continue
+			}
+			l.Values = vs
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // validStored applies the stream's checks to a Benchmark line read back

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -28,6 +27,8 @@ const (
 	KernelInsnsUnit = "kinsns/op"
 	// InsnsMethodKey is the boot.bench key that says how counts were made.
 	InsnsMethodKey = "insns-method"
+	// InsnsMethod is the value of InsnsMethodKey: how InsnsResults counts.
+	InsnsMethod = "tcg-plugin insncount/2: inline count per translated block, stretches paired with benchmarks by a tag of the name; per op, the most common count of the long stretches minus the most common of the short ones, where that is the most common difference within a pair (else an insns-none comment says why there is no count)"
 )
 
 // ExactUnit reports whether unit is an exact count rather than a
@@ -45,39 +46,46 @@ type stretch struct{ total, kernel uint64 }
 
 // InsnsFromFile is InsnsResults on the plugin's output file at path, read
 // as every stored file is (ReadStored: a regular file of bounded size).
-func InsnsFromFile(s *Stream, path string) ([]Result, error) {
+func InsnsFromFile(s *Stream, path string) ([]Result, []NoCount, error) {
 	raw, err := ReadStored(path)
 	if err != nil {
-		return nil, fmt.Errorf("instruction counts: %w", err)
+		return nil, nil, fmt.Errorf("instruction counts: %w", err)
 	}
 	return InsnsResults(s, raw)
 }
 
-// InsnsResults returns one Benchmark line per counted benchmark of s, from
-// raw, the plugin's output for the same boot: iterations the shorter
-// stretch's, values InsnsUnit and KernelInsnsUnit. Each is the difference
-// between the typical count of the long stretches and that of the short
-// ones (see typicalStretch), divided by the operations between them: the
-// difference cancels what surrounds the loop. An error names what does not fit: a count
-// phase with no counts, counts with no count phase, a stretch whose
+// InsnsResults returns one Benchmark line per counted benchmark of s whose
+// stretches give one answer, from raw, the plugin's output for the same
+// boot: iterations the shorter stretch's, values InsnsUnit and
+// KernelInsnsUnit. Each is the difference between the most common count of
+// the long stretches and that of the short ones, divided by the
+// operations between them: the difference cancels what surrounds the loop.
+// A benchmark whose stretches give no one answer (see phase.answer) has no
+// line but a NoCount that says why. An error names what does not fit: a
+// count phase with no counts, counts with no count phase, a stretch whose
 // kernel part exceeds its whole, a long stretch shorter than a short one.
-func InsnsResults(s *Stream, raw []byte) ([]Result, error) {
+func InsnsResults(s *Stream, raw []byte) ([]Result, []NoCount, error) {
 	phases, err := countPhases(s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	groups, _, err := parseInsnsRaw(raw, false)
+	r, err := parseInsnsRaw(raw, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := checkPhases(phases, groups); err != nil {
-		return nil, err
+	if err := checkPhases(phases, r); err != nil {
+		return nil, nil, err
 	}
 	var out []Result
+	var none []NoCount
 	for i, ph := range phases {
-		short, long, err := ph.typical(groups[i])
+		short, long, why, err := ph.answer(r.groups[i])
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if why != "" {
+			none = append(none, NoCount{ph.name, why})
+			continue
 		}
 		ops := float64(ph.iters * ph.ops)
 		out = append(out, Result{Name: ph.name, Iters: int(ph.iters * ph.ops), Values: []Value{
@@ -85,7 +93,7 @@ func InsnsResults(s *Stream, raw []byte) ([]Result, error) {
 			{float64(long.kernel-short.kernel) / ops, KernelInsnsUnit},
 		}})
 	}
-	return out, nil
+	return out, none, nil
 }
 
 // phase is a benchmark's count phase as the guest's "insns" comment
@@ -98,6 +106,7 @@ type phase struct {
 // countPhases reads the "insns" comments of s, in order.
 func countPhases(s *Stream) ([]phase, error) {
 	var phases []phase
+	seen := map[string]bool{}
 	for _, c := range s.Comments {
 		if !strings.HasPrefix(c, wire.InsnsCommentPrefix) {
 			continue
@@ -109,6 +118,10 @@ func countPhases(s *Stream) ([]phase, error) {
 		if err := ValidName(m[1]); err != nil {
 			return nil, fmt.Errorf("instruction counts: %v", err)
 		}
+		if seen[m[1]] {
+			return nil, fmt.Errorf("instruction counts: Benchmark%s: a second count phase (one count per benchmark per boot)", m[1])
+		}
+		seen[m[1]] = true
 		var n [3]uint64
 		for i := range n {
 			n[i], _ = strconv.ParseUint(m[2+i], 10, 64) // the pattern bounds them
@@ -118,59 +131,23 @@ func countPhases(s *Stream) ([]phase, error) {
 	return phases, nil
 }
 
-// checkPhases checks that the plugin counted as many benchmarks as the
-// guest says it ran, each with its stretches.
-func checkPhases(phases []phase, groups [][]stretch) error {
-	if len(groups) != len(phases) {
-		return fmt.Errorf("instruction counts: the plugin saw %d counted benchmarks, the guest says it ran %d", len(groups), len(phases))
+// checkPhases checks that the plugin counted the benchmarks the guest says
+// it ran, in the same order (each group's tag is its comment's
+// benchmark's, InsnsTag), each with its stretches.
+func checkPhases(phases []phase, r *insnsRaw) error {
+	if len(r.groups) != len(phases) {
+		return fmt.Errorf("instruction counts: the plugin saw %d counted benchmarks, the guest says it ran %d", len(r.groups), len(phases))
 	}
 	for i, ph := range phases {
-		if g := groups[i]; uint64(len(g)) != 2*ph.reps {
+		if want := wire.InsnsTag(ph.name); r.tags[i] != want {
+			return fmt.Errorf("instruction counts: counted benchmark %d: the plugin's stretches are tagged %s, the guest's comment says Benchmark%s (tag %s): the counts and the benchmarks are out of step",
+				i+1, r.tags[i], ph.name, want)
+		}
+		if g := r.groups[i]; uint64(len(g)) != 2*ph.reps {
 			return fmt.Errorf("instruction counts: %s: %d stretches counted, want %d", ph.name, len(g), 2*ph.reps)
 		}
 	}
 	return nil
-}
-
-// typical returns the typical short and long stretches of g, the
-// phase's stretches (see typicalStretch), or an error when the long one
-// counted fewer instructions than the short one.
-func (ph phase) typical(g []stretch) (short, long stretch, err error) {
-	short, long = typicalStretch(g, 0), typicalStretch(g, 1)
-	if long.total < short.total || long.kernel < short.kernel {
-		return short, long, fmt.Errorf("instruction counts: %s: the longest-running stretch counted fewer instructions (%d, %d in the kernel) than the short one (%d, %d)",
-			ph.name, long.total, long.kernel, short.total, short.kernel)
-	}
-	return short, long, nil
-}
-
-// typicalStretch returns the count that recurs most among every other
-// stretch of g, from first (0: the short stretches, 1: the long ones),
-// the smaller on a tie; when no count recurs, the smallest. Interrupts and
-// other tasks only add instructions to a stretch, but the scheduler now
-// and then takes a shorter path through a pipe round trip or a switch (a
-// wakeup that finds its task still running): the minimum would pick that,
-// and differ from boot to boot; the most common count is the path the
-// operation takes.
-func typicalStretch(g []stretch, first int) stretch {
-	count := map[stretch]int{}
-	best, bestN := stretch{math.MaxUint64, math.MaxUint64}, 0
-	low := best
-	for i := first; i < len(g); i += 2 {
-		x := g[i]
-		count[x]++
-		n := count[x]
-		if n > bestN || (n == bestN && x.total < best.total) {
-			best, bestN = x, n
-		}
-		if x.total < low.total {
-			low = x
-		}
-	}
-	if bestN < 2 {
-		return low
-	}
-	return best
 }
 
 // block is one P line of the plugin's profile mode: a kernel block's
@@ -183,84 +160,144 @@ type stretchProfile struct {
 	line   int
 }
 
-// parseInsnsRaw reads the plugin's output: a header line "insncount 1",
-// then "B" opening each benchmark and "S total kernel" for each stretch,
-// each S preceded in profile mode by its "P vaddr insns" lines. With
-// profile, it also returns each stretch's P lines, grouped as the
-// stretches are; without, P lines are checked and dropped.
-func parseInsnsRaw(raw []byte, profile bool) ([][]stretch, [][]stretchProfile, error) {
+// insnsHeader is the plugin file's first line: version 2 tags each
+// benchmark's "B" line.
+const insnsHeader = "insncount 2"
+
+// insnsRaw is the plugin's output, parsed: for each counted benchmark, in
+// order, the tag the guest sent before it, its stretches, and in profile
+// mode their P lines.
+type insnsRaw struct {
+	tags   []string
+	groups [][]stretch
+	profs  [][]stretchProfile
+}
+
+// parseInsnsRaw reads the plugin's output: a header line "insncount 2",
+// then "B TAG" opening each benchmark (TAG: the guest's InsnsTag for it)
+// and "S total kernel" for each stretch, each S preceded in profile mode
+// by its "P vaddr insns" lines. With profile, it also keeps each
+// stretch's P lines, grouped as the stretches are; without, P lines are
+// checked and dropped.
+func parseInsnsRaw(raw []byte, profile bool) (*insnsRaw, error) {
+	p := &rawParser{profile: profile, r: &insnsRaw{}}
 	sc := bufio.NewScanner(bytes.NewReader(raw))
-	line := 0
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("instruction counts: %s line %d: %s", InsnsFile, line, fmt.Sprintf(format, args...))
-	}
-	var groups [][]stretch
-	var profs [][]stretchProfile
-	var pending []block // P lines waiting for their S
-	pendingP := 0       // the first of them, 0 if none
 	for sc.Scan() {
-		line++
-		if line > maxInsnsLines {
-			return nil, nil, bad("more than %d lines", maxInsnsLines)
+		p.line++
+		if p.line > maxInsnsLines {
+			return nil, p.bad("more than %d lines", maxInsnsLines)
 		}
-		f := strings.Fields(sc.Text())
-		if pendingP != 0 && !(len(f) > 0 && (f[0] == "P" || f[0] == "S")) {
-			return nil, nil, bad("profile lines from line %d are not followed by their stretch's S line", pendingP)
-		}
-		switch {
-		case line == 1:
-			if len(f) != 2 || f[0] != "insncount" || f[1] != "1" {
-				return nil, nil, bad("not the counting plugin's output (want \"insncount 1\")")
-			}
-		case len(f) == 1 && f[0] == "B":
-			groups = append(groups, nil)
-			profs = append(profs, nil)
-		case len(f) == 3 && f[0] == "P":
-			if len(groups) == 0 {
-				return nil, nil, bad("a profile line before any benchmark")
-			}
-			v, err1 := strconv.ParseUint(f[1], 16, 64)
-			n, err2 := strconv.ParseUint(f[2], 10, 64)
-			if err1 != nil || err2 != nil || n == 0 {
-				return nil, nil, bad("bad profile line %q (want \"P <hex address> <instructions>\")", clipText(sc.Text()))
-			}
-			if pendingP == 0 {
-				pendingP = line
-			}
-			if profile {
-				pending = append(pending, block{v, n})
-			}
-		case len(f) == 3 && f[0] == "S":
-			if len(groups) == 0 {
-				return nil, nil, bad("a counted stretch before any benchmark")
-			}
-			t, err1 := strconv.ParseUint(f[1], 10, 64)
-			k, err2 := strconv.ParseUint(f[2], 10, 64)
-			if err1 != nil || err2 != nil || k > t {
-				return nil, nil, bad("bad stretch %q", clipText(sc.Text()))
-			}
-			g := len(groups) - 1
-			groups[g] = append(groups[g], stretch{t, k})
-			if profile {
-				profs[g] = append(profs[g], stretchProfile{pending, line})
-			}
-			pending, pendingP = nil, 0
-		case len(f) == 1 && f[0] == "F":
-			return nil, nil, bad("the plugin stopped at its line limit: the guest ran far more markers than its count phases")
-		case len(f) == 1 && f[0] == "E":
-			return nil, nil, bad("an end marker without a start: the guest's markers are out of step")
-		default:
-			return nil, nil, bad("unrecognised %q", clipText(sc.Text()))
+		if err := p.parse(sc.Text()); err != nil {
+			return nil, err
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, nil, fmt.Errorf("instruction counts: reading %s: %w", InsnsFile, err)
+		return nil, fmt.Errorf("instruction counts: reading %s: %w", InsnsFile, err)
 	}
-	if line == 0 {
-		return nil, nil, fmt.Errorf("instruction counts: %s is empty: the plugin did not start", InsnsFile)
+	if p.line == 0 {
+		return nil, fmt.Errorf("instruction counts: %s is empty: the plugin did not start", InsnsFile)
 	}
-	if pendingP != 0 {
-		return nil, nil, fmt.Errorf("instruction counts: %s line %d: profile lines at the end of the file without their stretch's S line", InsnsFile, pendingP)
+	if p.pendingP != 0 {
+		return nil, fmt.Errorf("instruction counts: %s line %d: profile lines at the end of the file without their stretch's S line", InsnsFile, p.pendingP)
 	}
-	return groups, profs, nil
+	return p.r, nil
+}
+
+// rawParser is parseInsnsRaw's state.
+type rawParser struct {
+	profile  bool
+	r        *insnsRaw
+	line     int
+	pending  []block // P lines waiting for their S
+	pendingP int     // the first of them, 0 if none
+}
+
+func (p *rawParser) bad(format string, args ...any) error {
+	return fmt.Errorf("instruction counts: %s line %d: %s", InsnsFile, p.line, fmt.Sprintf(format, args...))
+}
+
+// parse reads one line, text.
+func (p *rawParser) parse(text string) error {
+	f := strings.Fields(text)
+	if p.pendingP != 0 && !(len(f) > 0 && (f[0] == "P" || f[0] == "S")) {
+		return p.bad("profile lines from line %d are not followed by their stretch's S line", p.pendingP)
+	}
+	switch {
+	case p.line == 1:
+		if strings.Join(f, " ") == "insncount 1" {
+			return p.bad("written by an older counting plugin (insncount 1), whose benchmarks carry no tag")
+		}
+		if strings.Join(f, " ") != insnsHeader {
+			return p.bad("not the counting plugin's output (want %q)", insnsHeader)
+		}
+	case len(f) >= 1 && f[0] == "B":
+		if len(f) != 2 || !validTag(f[1]) {
+			return p.bad("a benchmark without its tag (want \"B\" and %d lower-case hex digits): %q", wire.InsnsTagDigits, clipText(text))
+		}
+		p.r.tags = append(p.r.tags, f[1])
+		p.r.groups = append(p.r.groups, nil)
+		p.r.profs = append(p.r.profs, nil)
+	case len(f) == 3 && f[0] == "P":
+		return p.profileLine(f, text)
+	case len(f) == 3 && f[0] == "S":
+		return p.stretchLine(f, text)
+	case len(f) == 1 && f[0] == "F":
+		return p.bad("the plugin stopped at its line limit: the guest ran far more markers than its count phases")
+	case len(f) == 1 && f[0] == "E":
+		return p.bad("an end marker without a start: the guest's markers are out of step")
+	default:
+		return p.bad("unrecognised %q", clipText(text))
+	}
+	return nil
+}
+
+// validTag reports whether s is an InsnsTag.
+func validTag(s string) bool {
+	if len(s) != wire.InsnsTagDigits {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isASCIIDigit(s[i]) && (s[i] < 'a' || s[i] > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// profileLine reads "P vaddr insns", fields f of text.
+func (p *rawParser) profileLine(f []string, text string) error {
+	if len(p.r.groups) == 0 {
+		return p.bad("a profile line before any benchmark")
+	}
+	v, err1 := strconv.ParseUint(f[1], 16, 64)
+	n, err2 := strconv.ParseUint(f[2], 10, 64)
+	if err1 != nil || err2 != nil || n == 0 {
+		return p.bad("bad profile line %q (want \"P <hex address> <instructions>\")", clipText(text))
+	}
+	if p.pendingP == 0 {
+		p.pendingP = p.line
+	}
+	if p.profile {
+		p.pending = append(p.pending, block{v, n})
+	}
+	return nil
+}
+
+// stretchLine reads "S total kernel", fields f of text.
+func (p *rawParser) stretchLine(f []string, text string) error {
+	if len(p.r.groups) == 0 {
+		return p.bad("a counted stretch before any benchmark")
+	}
+	t, err1 := strconv.ParseUint(f[1], 10, 64)
+	k, err2 := strconv.ParseUint(f[2], 10, 64)
+	if err1 != nil || err2 != nil || k > t {
+		return p.bad("bad stretch %q", clipText(text))
+	}
+	g := len(p.r.groups) - 1
+	p.r.groups[g] = append(p.r.groups[g], stretch{t, k})
+	if p.profile {
+		p.r.profs[g] = append(p.r.profs[g], stretchProfile{p.pending, p.line})
+	}
+	p.pending, p.pendingP = nil, 0
+	return nil
 }

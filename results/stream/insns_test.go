@@ -11,16 +11,18 @@ func insnsStream(comments ...string) *Stream { return &Stream{Comments: comments
 func TestInsnsResults(t *testing.T) {
 	s := insnsStream(
 		"calibrate BenchmarkNullSyscall/call=getppid iters=180000 warmup=1 target=100ms",
-		"insns BenchmarkNullSyscall/call=getppid iters=200 ops-per-iter=1 reps=3",
-		"insns BenchmarkCtxSwitch/procs=2/ws=0KiB iters=2 ops-per-iter=2 reps=1",
+		"insns BenchmarkNullSyscall/call=getppid iters=200 ops-per-iter=1 reps=4",
+		"insns BenchmarkCtxSwitch/procs=2/ws=0KiB iters=2 ops-per-iter=2 reps=2",
 	)
 	// The second short stretch was hit by an interrupt (more instructions,
 	// in the kernel), the third long one took a shorter path: the count
-	// that recurs is the operation's.
-	raw := "insncount 1\nB\nS 65002 64200\nS 130002 128400\nS 69000 68000\nS 130002 128400\nS 65002 64200\nS 129000 127000\nB\nS 20356 20300\nS 40712 40600\n"
-	got, err := InsnsResults(s, []byte(raw))
-	if err != nil {
-		t.Fatal(err)
+	// that recurs is the operation's, and so is the difference within the
+	// pairs that recurs.
+	raw := "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 65002 64200\nS 130002 128400\nS 69000 68000\nS 130002 128400\nS 65002 64200\nS 129000 127000\nS 65002 64200\nS 130002 128400\n" +
+		opens("CtxSwitch/procs=2/ws=0KiB") + "S 20356 20300\nS 40712 40600\nS 20356 20300\nS 40712 40600\n"
+	got, none, err := InsnsResults(s, []byte(raw))
+	if err != nil || len(none) != 0 {
+		t.Fatal(none, err)
 	}
 	if len(got) != 2 {
 		t.Fatalf("%d results, want 2: %+v", len(got), got)
@@ -54,22 +56,24 @@ func TestInsnsResultsErrors(t *testing.T) {
 	}{
 		{"empty file", one, "", "empty"},
 		{"not the plugin", one, "hello\n", "not the counting plugin"},
-		{"no counts", one, "insncount 1\n", "saw 0 counted benchmarks, the guest says it ran 1"},
-		{"counts without a phase", insnsStream(), "insncount 1\nB\nS 1 1\nS 2 2\n", "saw 1 counted benchmarks, the guest says it ran 0"},
-		{"stretch missing", one, "insncount 1\nB\nS 1 1\n", "1 stretches counted, want 2"},
-		{"kernel above total", one, "insncount 1\nB\nS 1 2\nS 4 2\n", "bad stretch"},
-		{"long shorter than short", one, "insncount 1\nB\nS 100 10\nS 50 20\n", "fewer instructions"},
-		{"line limit", one, "insncount 1\nB\nS 1 1\nF\n", "line limit"},
-		{"end without start", one, "insncount 1\nB\nE\n", "out of step"},
-		{"stretch before bench", one, "insncount 1\nS 1 1\n", "before any benchmark"},
-		{"garbage", one, "insncount 1\nB\nS x y\n", "bad stretch"},
-		{"negative", one, "insncount 1\nB\nS -1 0\nS 2 0\n", "bad stretch"},
-		{"overflow", one, "insncount 1\nB\nS 99999999999999999999999 0\nS 2 0\n", "bad stretch"},
-		{"bad comment", insnsStream("insns BenchmarkX iters=0 ops-per-iter=1 reps=1"), "insncount 1\n", "malformed comment"},
-		{"bad name", insnsStream("insns Benchmark../x iters=1 ops-per-iter=1 reps=1"), "insncount 1\n", "instruction counts"},
+		{"an older plugin", one, "insncount 1\nB\nS 1 1\nS 2 2\n", "older counting plugin"},
+		{"out of step", one, "insncount 2\n" + opens("X") + "S 1 1\nS 2 2\n", "out of step"},
+		{"no counts", one, "insncount 2\n", "saw 0 counted benchmarks, the guest says it ran 1"},
+		{"counts without a phase", insnsStream(), "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 1 1\nS 2 2\n", "saw 1 counted benchmarks, the guest says it ran 0"},
+		{"stretch missing", one, "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 1 1\n", "1 stretches counted, want 2"},
+		{"kernel above total", one, "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 1 2\nS 4 2\n", "bad stretch"},
+		{"long shorter than short", insnsStream("insns BenchmarkX iters=1 ops-per-iter=1 reps=2"), "insncount 2\n" + opens("X") + "S 100 10\nS 50 20\nS 100 10\nS 50 20\n", "fewer instructions"},
+		{"line limit", one, "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 1 1\nF\n", "line limit"},
+		{"end without start", one, "insncount 2\n" + opens("NullSyscall/call=getppid") + "E\n", "out of step"},
+		{"stretch before bench", one, "insncount 2\nS 1 1\n", "before any benchmark"},
+		{"garbage", one, "insncount 2\n" + opens("NullSyscall/call=getppid") + "S x y\n", "bad stretch"},
+		{"negative", one, "insncount 2\n" + opens("NullSyscall/call=getppid") + "S -1 0\nS 2 0\n", "bad stretch"},
+		{"overflow", one, "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 99999999999999999999999 0\nS 2 0\n", "bad stretch"},
+		{"bad comment", insnsStream("insns BenchmarkX iters=0 ops-per-iter=1 reps=1"), "insncount 2\n", "malformed comment"},
+		{"bad name", insnsStream("insns Benchmark../x iters=1 ops-per-iter=1 reps=1"), "insncount 2\n", "instruction counts"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := InsnsResults(tc.s, []byte(tc.raw))
+			got, _, err := InsnsResults(tc.s, []byte(tc.raw))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("InsnsResults = %+v, %v; want an error containing %q", got, err, tc.want)
 			}
@@ -80,11 +84,11 @@ func TestInsnsResultsErrors(t *testing.T) {
 // FuzzInsnsResults: whatever the plugin file holds, InsnsResults returns
 // finite non-negative counts or an error, and never panics.
 func FuzzInsnsResults(f *testing.F) {
-	f.Add("insncount 1\nB\nS 65002 64200\nS 130002 128400\n")
-	f.Add("insncount 1\nB\nS 1 0\nB\n")
+	f.Add("insncount 2\n" + opens("NullSyscall/call=getppid") + "S 65002 64200\nS 130002 128400\n")
+	f.Add("insncount 2\n" + opens("NullSyscall/call=getppid") + "S 1 0\nB\n")
 	f.Fuzz(func(t *testing.T, raw string) {
 		s := insnsStream("insns BenchmarkNullSyscall/call=getppid iters=200 ops-per-iter=1 reps=1")
-		rs, err := InsnsResults(s, []byte(raw))
+		rs, _, err := InsnsResults(s, []byte(raw))
 		if err != nil {
 			return
 		}
@@ -98,18 +102,20 @@ func FuzzInsnsResults(f *testing.F) {
 	})
 }
 
-// TestTypicalStretch: the recurring count wins over a lower outlier; with
-// nothing recurring, the smallest.
-func TestTypicalStretch(t *testing.T) {
-	g := []stretch{{11850, 11800}, {0, 0}, {11083, 11000}, {0, 0}, {11850, 11800}, {0, 0}, {12843, 12700}, {0, 0}}
-	if got := typicalStretch(g, 0); got != (stretch{11850, 11800}) {
-		t.Errorf("typicalStretch = %v, want the recurring 11850", got)
-	}
-	g = []stretch{{3, 1}, {9, 9}, {2, 1}, {9, 9}}
-	if got := typicalStretch(g, 0); got != (stretch{2, 1}) {
-		t.Errorf("typicalStretch = %v, want the smallest, 2", got)
-	}
-	if got := typicalStretch(g, 1); got != (stretch{9, 9}) {
-		t.Errorf("typicalStretch of the long ones = %v, want 9", got)
+// TestMode: the most common value, how often, and how many values are
+// that common.
+func TestMode(t *testing.T) {
+	for _, tc := range []struct {
+		xs            []int
+		best, n, ties int
+	}{
+		{[]int{3, 1, 3, 2}, 3, 2, 1},
+		{[]int{1, 2, 2, 1}, 1, 2, 2},
+		{[]int{5, 4}, 5, 1, 2},
+		{nil, 0, 0, 0},
+	} {
+		if best, n, ties := mode(tc.xs); best != tc.best || n != tc.n || ties != tc.ties {
+			t.Errorf("mode(%v) = %d, %d, %d; want %d, %d, %d", tc.xs, best, n, ties, tc.best, tc.n, tc.ties)
+		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"kharness/results/wire"
+
 	"golang.org/x/perf/benchfmt"
 )
 
@@ -199,6 +201,9 @@ func (p *streamParser) parseBenchmark(line []byte) error {
 		if err := ValidValue(v.Value, v.Unit); err != nil {
 			return p.garbled(line, "%v", err)
 		}
+		if ExactUnit(v.Unit) {
+			return p.garbled(line, "unit %s: only the host writes exact counts (from the counting plugin's file), never the guest", v.Unit)
+		}
 		r.Values = append(r.Values, v)
 	}
 	p.s.Results = append(p.s.Results, r)
@@ -209,6 +214,9 @@ func (p *streamParser) parseComment(line []byte) error {
 	text, ok := bytes.CutPrefix(line, []byte("# "))
 	if !ok {
 		return p.garbled(line, "comment does not start with \"# \"")
+	}
+	if bytes.HasPrefix(text, []byte(wire.InsnsNonePrefix)) {
+		return p.garbled(line, "only the host says where a benchmark has no exact count, never the guest")
 	}
 	if rest, ok := bytes.CutPrefix(text, []byte(skipPrefix)); ok {
 		name, reason, ok := strings.Cut(string(rest), " ")

@@ -69,10 +69,11 @@ func (p *BenchProfile) KernelPerOp() float64 { return float64(p.Kernel) / float6
 // PerOp is function f's kernel instructions per operation.
 func (p *BenchProfile) PerOp(f string) float64 { return float64(p.Funcs[f]) / float64(p.Ops) }
 
-// Profile returns one BenchProfile per counted benchmark of s, from raw,
-// the plugin's output for the same boot in profile mode. For each it takes
-// the first stretch of each length whose (total, kernel) count is the
-// typical one (see typicalStretch), names each of their blocks by the
+// Profile returns one BenchProfile per counted benchmark of s that has a
+// count (InsnsResults gives it a line), from raw, the plugin's output for
+// the same boot in profile mode. For each it takes the first stretch of
+// each length whose (total, kernel) count is the most common one (see
+// phase.answer), names each of their blocks by the
 // symbol at or below its address, and subtracts the short stretch's
 // instructions per function from the long one's. An error names what is
 // missing or does not fit: no symbols in the stream, a malformed P line
@@ -87,13 +88,14 @@ func Profile(s *Stream, raw []byte) ([]BenchProfile, error) {
 	if err != nil {
 		return nil, err
 	}
-	groups, profs, err := parseInsnsRaw(raw, true)
+	r, err := parseInsnsRaw(raw, true)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPhases(phases, groups); err != nil {
+	if err := checkPhases(phases, r); err != nil {
 		return nil, err
 	}
+	groups, profs := r.groups, r.profs
 	var out []BenchProfile
 	for i, ph := range phases {
 		g, ps := groups[i], profs[i]
@@ -107,9 +109,12 @@ func Profile(s *Stream, raw []byte) ([]BenchProfile, error) {
 					InsnsFile, ps[j].line, sum, st.kernel)
 			}
 		}
-		short, long, err := ph.typical(g)
+		short, long, why, err := ph.answer(g)
 		if err != nil {
 			return nil, err
+		}
+		if why != "" {
+			continue // no count, so no profile: the boot's insns-none comment says why
 		}
 		p := BenchProfile{Name: ph.name, Ops: ph.iters * ph.ops, Kernel: long.kernel - short.kernel, Funcs: map[string]int64{}}
 		for _, c := range []struct {

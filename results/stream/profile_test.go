@@ -42,7 +42,7 @@ ffffffff81e00000 entry_SYSCALL_64
 ffffffff81e00000 entry_SYSCALL_64_alias
 `
 
-// profileRaw is one null-syscall count phase of two reps, K = 100 calls
+// profileRaw is one null-syscall count phase of three reps, K = 100 calls
 // a short stretch: per call 10 instructions of entry, 6 of dispatch, 3 of
 // the handler, 2 of the pid lookup (21 in all); each stretch also runs
 // 40 kernel instructions of its own (a page fault on the way in), which
@@ -63,11 +63,12 @@ func profileRaw() string {
 		b.WriteString(fmt.Sprintf("S %d %d\n", kernel+4*calls+30, kernel))
 		return b.String()
 	}
-	return "insncount 1\nB\n" + stretch(100, 40, true) + stretch(200, 40, false) + stretch(100, 40, false) + stretch(200, 40, false)
+	return "insncount 2\n" + opens("NullSyscall/call=getppid") + stretch(100, 40, true) + stretch(200, 40, false) + stretch(100, 40, false) + stretch(200, 40, false) +
+		stretch(100, 40, false) + stretch(200, 40, false)
 }
 
 func profileStream(t testing.TB, extra ...string) *Stream {
-	cs := append([]string{"insns BenchmarkNullSyscall/call=getppid iters=100 ops-per-iter=1 reps=2"}, extra...)
+	cs := append([]string{"insns BenchmarkNullSyscall/call=getppid iters=100 ops-per-iter=1 reps=3"}, extra...)
 	return &Stream{Comments: append(cs, kallsymsComments(t, profileSymbols, 40)...)}
 }
 
@@ -95,7 +96,7 @@ func TestProfile(t *testing.T) {
 	for _, n := range p.Funcs {
 		sum += n
 	}
-	rs, err := InsnsResults(s, raw)
+	rs, _, err := InsnsResults(s, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,13 +118,13 @@ func TestProfileErrors(t *testing.T) {
 		{"no symbols", &Stream{Comments: []string{"insns BenchmarkNullSyscall/call=getppid iters=100 ops-per-iter=1 reps=2"}}, good, "no kernel symbols"},
 		{"guest had none", profileStream(t, KallsymsNonePrefix+"/proc/kallsyms shows every address as 0"), good, "every address as 0"},
 		{"bad base64", profileStream(t, KallsymsPrefix+"!!"), good, "kallsyms"},
-		{"no P lines", profileStream(t), "insncount 1\nB\nS 100 50\nS 200 100\nS 100 50\nS 200 100\n", "insns.raw line 3: the stretch's P lines add up to 0"},
+		{"no P lines", profileStream(t), "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 100 50\nS 200 100\nS 100 50\nS 200 100\nS 100 50\nS 200 100\n", "insns.raw line 3: the stretch's P lines add up to 0"},
 		{"P lines short", profileStream(t), strings.Replace(good, "P ffffffff81001200 300\n", "", 1), "add up to"},
 		{"bad P address", profileStream(t), strings.Replace(good, "P ffffffff81001200", "P 0xzz", 1), "insns.raw line 6: bad profile line"},
 		{"bad P count", profileStream(t), strings.Replace(good, "P ffffffff81001200 300", "P ffffffff81001200 -3", 1), "insns.raw line 6: bad profile line"},
 		{"zero P count", profileStream(t), strings.Replace(good, "P ffffffff81001200 300", "P ffffffff81001200 0", 1), "bad profile line"},
-		{"P before a benchmark", profileStream(t), "insncount 1\nP ffffffff81001200 3\n", "line 2: a profile line before any benchmark"},
-		{"P without its S", profileStream(t), "insncount 1\nB\nP ffffffff81001200 3\nB\n", "line 4: profile lines from line 3 are not followed"},
+		{"P before a benchmark", profileStream(t), "insncount 2\nP ffffffff81001200 3\n", "line 2: a profile line before any benchmark"},
+		{"P without its S", profileStream(t), "insncount 2\n" + opens("NullSyscall/call=getppid") + "P ffffffff81001200 3\n" + opens("NullSyscall/call=getppid"), "line 4: profile lines from line 3 are not followed"},
 		{"P at the end", profileStream(t), good + "P ffffffff81001200 3\n", "without their stretch's S line"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -148,8 +149,8 @@ func TestInsnsResultsWithProfile(t *testing.T) {
 			plain.WriteString(l)
 		}
 	}
-	a, err1 := InsnsResults(s, []byte(profileRaw()))
-	b, err2 := InsnsResults(s, []byte(plain.String()))
+	a, _, err1 := InsnsResults(s, []byte(profileRaw()))
+	b, _, err2 := InsnsResults(s, []byte(plain.String()))
 	if err1 != nil || err2 != nil || fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Errorf("with P lines %v, %v; without %v, %v", a, err1, b, err2)
 	}
@@ -193,7 +194,7 @@ func gz(t testing.TB, s string) []byte {
 // that add up to the kernel count, or an error, and never panics.
 func FuzzProfile(f *testing.F) {
 	f.Add(profileRaw())
-	f.Add("insncount 1\nB\nP ffffffff81001000 5\nS 9 5\nP ffffffff81001000 10\nS 19 10\n")
+	f.Add("insncount 2\n" + opens("NullSyscall/call=getppid") + "P ffffffff81001000 5\nS 9 5\nP ffffffff81001000 10\nS 19 10\n")
 	s := profileStream(f)
 	f.Fuzz(func(t *testing.T, raw string) {
 		ps, err := Profile(s, []byte(raw))

@@ -34,6 +34,10 @@ const (
 	// InsnsCommentPrefix starts the comment of a count phase,
 	// "insns BenchmarkX iters=K ops-per-iter=O reps=R".
 	InsnsCommentPrefix = "insns "
+	// InsnsNonePrefix starts the comment the host (never the guest)
+	// writes into boot.bench for a counted benchmark that has no count,
+	// "insns-none BenchmarkX: why": its stretches gave no one answer.
+	InsnsNonePrefix = "insns-none "
 	// KallsymsPrefix starts a chunk of the kernel's text symbols
 	// (kharness.kallsyms=1); KallsymsNonePrefix says why there are none.
 	KallsymsPrefix     = "kallsyms "
@@ -60,3 +64,25 @@ const (
 	// of the benchmarks with peer tasks ran: "fifo: ...".
 	InsnsSchedKey = "insns-sched"
 )
+
+// InsnsTagDigits is the length of InsnsTag's answer.
+const InsnsTagDigits = 8
+
+// InsnsTag is the tag of benchmark name (without "Benchmark") that the
+// guest sends the counting plugin before each count phase, one hex digit a
+// marker, and the plugin writes on the phase's "B" line: eight lower-case
+// hex digits of the name's 32-bit FNV-1a hash. The host pairs the plugin's
+// groups of stretches with the guest's "insns" comments by it.
+func InsnsTag(name string) string {
+	h := uint32(2166136261)
+	for i := 0; i < len(name); i++ {
+		h ^= uint32(name[i])
+		h *= 16777619
+	}
+	const hex = "0123456789abcdef"
+	var b [InsnsTagDigits]byte
+	for i := range b {
+		b[i] = hex[h>>(28-4*i)&0xf]
+	}
+	return string(b[:])
+}
