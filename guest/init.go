@@ -91,15 +91,12 @@ func InitMain() {
 }
 
 // cmdlineMode is the mode the kernel command line asks for (the last
-// kharness.mode=), ModeBench when none.
+// kharness.mode=), ModeBench when none: ParseCmdline's reading, which
+// applies every word before judging any, so a bad value elsewhere on the
+// line still leaves the mode (the guest reports the bad value itself).
 func cmdlineMode(cmdline string) Mode {
-	m := ModeBench
-	for _, w := range splitCmdline(cmdline) {
-		if v, ok := strings.CutPrefix(w, CmdlinePrefix+"mode="); ok {
-			m = Mode(v)
-		}
-	}
-	return m
+	p, _, _ := ParseCmdline(cmdline, DefaultParams())
+	return p.Mode
 }
 
 // setup mounts devtmpfs, sysfs and the tmpfs /tmp. (The benchmarks over

@@ -11,6 +11,9 @@ func TestCmdlineMode(t *testing.T) {
 		"kharness.mode=probe kharness.run=. kharness.mode=shell": ModeShell,
 		`kharness.run="a b" kharness.mode=probe`:                 ModeProbe,
 		"kharness.modes=shell":                                   ModeBench,
+		"kharness.count=ten kharness.mode=shell":                 ModeShell,
+		"kharness.mode=shell kharness.benchtime=fast":            ModeShell,
+		"kharness.fidelity=maybe kharness.mode=probe":            ModeProbe,
 	} {
 		if got := cmdlineMode(cmdline); got != want {
 			t.Errorf("cmdlineMode(%q) = %q, want %q", cmdline, got, want)

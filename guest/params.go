@@ -10,6 +10,7 @@
 package guest
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -116,58 +117,74 @@ const CmdlinePrefix = "kharness."
 // ParseCmdline applies the kharness.* words of a kernel command line (the
 // contents of /proc/cmdline) to base and validates the result. Other words,
 // and kharness.* words it does not know, are ignored; their names are
-// returned in ignored so the caller can log them. A bad value is an error
-// naming the parameter.
+// returned in ignored so the caller can log them. Every word is applied
+// before anything is judged, so p holds every good value even when err is
+// set (init reads the mode from it whatever else is wrong); err names each
+// bad parameter.
 func ParseCmdline(cmdline string, base Params) (p Params, ignored []string, err error) {
 	p = base
+	var errs []error
 	for _, word := range splitCmdline(cmdline) {
 		key, val, _ := strings.Cut(word, "=")
 		name, ok := strings.CutPrefix(key, CmdlinePrefix)
 		if !ok {
 			continue
 		}
-		switch name {
-		case "run":
-			p.Run = val
-		case "benchtime":
-			d, err := time.ParseDuration(val)
-			if err != nil {
-				return p, ignored, fmt.Errorf("kharness.benchtime=%q: %v", val, err)
-			}
-			p.Benchtime = d
-		case "count":
-			n, err := strconv.Atoi(val)
-			if err != nil {
-				return p, ignored, fmt.Errorf("kharness.count=%q: not an integer", val)
-			}
-			p.Count = n
-		case "mode":
-			p.Mode = Mode(val)
-		case "fidelity":
-			b, err := strconv.ParseBool(val)
-			if err != nil {
-				return p, ignored, fmt.Errorf("kharness.fidelity=%q: want 0 or 1", val)
-			}
-			p.Fidelity = b
-		case "insns":
-			b, err := strconv.ParseBool(val)
-			if err != nil {
-				return p, ignored, fmt.Errorf("kharness.insns=%q: want 0 or 1", val)
-			}
-			p.Insns = b
-		case "countsched":
-			p.CountSched = CountSched(val)
-		case "kallsyms":
-			b, err := strconv.ParseBool(val)
-			if err != nil {
-				return p, ignored, fmt.Errorf("kharness.kallsyms=%q: want 0 or 1", val)
-			}
-			p.Kallsyms = b
-		default:
+		known, err := p.apply(name, val)
+		if !known {
 			ignored = append(ignored, key)
 		}
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return p, ignored, p.Validate()
+	if len(errs) == 0 {
+		errs = append(errs, p.Validate())
+	}
+	return p, ignored, errors.Join(errs...)
+}
+
+// apply sets the field of one kharness.NAME=VAL word, whether name is
+// known, and an error naming the parameter for a value that does not parse
+// (the field then keeps what it held).
+func (p *Params) apply(name, val string) (known bool, err error) {
+	flag := func(set *bool) error {
+		b, err := strconv.ParseBool(val)
+		if err != nil {
+			return fmt.Errorf("kharness.%s=%q: want 0 or 1", name, val)
+		}
+		*set = b
+		return nil
+	}
+	switch name {
+	case "run":
+		p.Run = val
+	case "benchtime":
+		d, err := time.ParseDuration(val)
+		if err != nil {
+			return true, fmt.Errorf("kharness.benchtime=%q: %v", val, err)
+		}
+		p.Benchtime = d
+	case "count":
+		n, err := strconv.Atoi(val)
+		if err != nil {
+			return true, fmt.Errorf("kharness.count=%q: not an integer", val)
+		}
+		p.Count = n
+	case "mode":
+		p.Mode = Mode(val)
+	case "countsched":
+		p.CountSched = CountSched(val)
+	case "fidelity":
+		return true, flag(&p.Fidelity)
+	case "insns":
+		return true, flag(&p.Insns)
+	case "kallsyms":
+		return true, flag(&p.Kallsyms)
+	default:
+		return false, nil
+	}
+	return true, nil
 }
 
 // Args returns the kernel command-line words that hand p to the guest,

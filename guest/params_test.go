@@ -58,6 +58,18 @@ func TestParseCmdline(t *testing.T) {
 	}
 }
 
+// TestParseCmdlineAppliesEveryWord: a bad value does not stop the words
+// after it; the error names every bad parameter and p holds the good ones.
+func TestParseCmdlineAppliesEveryWord(t *testing.T) {
+	p, _, err := ParseCmdline("kharness.count=ten kharness.mode=shell kharness.insns=maybe kharness.run=Pipe", DefaultParams())
+	if err == nil || !strings.Contains(err.Error(), "kharness.count") || !strings.Contains(err.Error(), "kharness.insns") {
+		t.Errorf("error %v, want one naming kharness.count and kharness.insns", err)
+	}
+	if p.Mode != ModeShell || p.Run != "Pipe" || p.Count != DefaultParams().Count {
+		t.Errorf("got %+v, want mode shell, run Pipe and the default count", p)
+	}
+}
+
 func TestModes(t *testing.T) {
 	for _, m := range Modes {
 		if !m.Known() {
