@@ -137,8 +137,9 @@ func ReferenceValues(dir, cell, bench, unit string) (*Reference, error) {
 	}
 	ref := &Reference{Dir: dir}
 	var found []string
+	g := stats.Guard(boots, stats.DefaultSlowFactor) // loaded and guarded once, read per cell
 	for _, c := range slices.Sorted(maps.Keys(accel)) {
-		v, _, _, err := stats.BootSamples([]string{dir}, func(r *store.BootRecord) bool { return r.Cell == c }, re, unit, stats.StatMedian, 0)
+		v, _, _, err := g.Samples(func(r *store.BootRecord) bool { return r.Cell == c }, re, unit, stats.StatMedian)
 		if errors.Is(err, stats.ErrNoBenchmark) || (err == nil && len(v) == 0) {
 			continue
 		}

@@ -66,10 +66,22 @@ func BootSamplesCorrected(dirs []string, keep func(*store.BootRecord) bool, re *
 	}
 	g := Guard(boots, cmp.Or(slowFactor, DefaultSlowFactor))
 	g.Correct = correct
+	vals, name, failed, err = g.Samples(keep, re, unit, stat)
+	if err != nil && errors.Is(err, ErrNoBenchmark) {
+		err = fmt.Errorf("%w in %v", err, dirs)
+	}
+	return vals, name, failed, err
+}
+
+// Samples is BootSamples over the boots g guards, already loaded: a
+// caller that reads several cells or benchmarks of one run loads it and
+// computes the guard's levels once, and each boot's boot.bench is read
+// once however many calls read it.
+func (g *HostGuard) Samples(keep func(*store.BootRecord) bool, re *regexp.Regexp, unit string, stat BootStat) (vals []float64, name string, failed int, err error) {
 	var keys []Key
 	perBoot := map[Key][]float64{}
 	seen := false // a kept ok boot has the benchmark, guarded or not
-	for _, b := range boots {
+	for _, b := range g.boots {
 		if keep != nil && !keep(b) {
 			continue
 		}
@@ -101,7 +113,7 @@ func BootSamplesCorrected(dirs []string, keep func(*store.BootRecord) bool, re *
 		if failed > 0 || seen {
 			return nil, "", failed, nil
 		}
-		return nil, "", 0, fmt.Errorf("%w matching %q with unit %s in %v", ErrNoBenchmark, re, unit, dirs)
+		return nil, "", 0, fmt.Errorf("%w matching %q with unit %s", ErrNoBenchmark, re, unit)
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].Name < keys[j].Name })
 	return perBoot[keys[0]], keys[0].Name, failed, nil
