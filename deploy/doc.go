@@ -5,5 +5,7 @@
 // and resolves each pod's shard with kharness's own code, so that a
 // misspelled field, a completion count that disagrees with -shard, or pods
 // that would share a run directory fail `go test ./deploy` instead of a
-// cluster run.
+// cluster run. That the Job's arguments parse with `kharness run`'s flags is
+// checked where those flags are defined, by cmd/kharness's
+// TestDeployJobArgsParse.
 package deploy

@@ -2,9 +2,7 @@ package deploy
 
 import (
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -162,14 +160,10 @@ func resolvePod(job *batchv1.Job, c corev1.Container, i int, root string) (pod, 
 	if len(args) == 0 || args[0] != "run" {
 		return pod{}, nil, fmt.Errorf("args %q: want `run` and its flags", args)
 	}
-	fs := runFlags()
-	if err := fs.Parse(args[1:]); err != nil {
+	shardArg, out, cfgPath, err := runArgs(args[1:])
+	if err != nil {
 		return pod{}, nil, fmt.Errorf("args %q: %v", args, err)
 	}
-	if fs.NArg() != 1 {
-		return pod{}, nil, fmt.Errorf("args %q: want one config file after the flags", args)
-	}
-	shardArg, out := fs.Lookup("shard").Value.String(), fs.Lookup("o").Value.String()
 	if shardArg == "" {
 		return pod{}, nil, fmt.Errorf("args %q: no -shard: every pod would run the whole matrix", args)
 	}
@@ -194,7 +188,6 @@ func resolvePod(job *batchv1.Job, c corev1.Container, i int, root string) (pod, 
 		return pod{}, nil, err
 	}
 
-	cfgPath := fs.Arg(0)
 	if filepath.IsAbs(cfgPath) {
 		return pod{}, nil, fmt.Errorf("config %s: want a path in the source tree, relative to the image's WORKDIR", cfgPath)
 	}
@@ -205,20 +198,37 @@ func resolvePod(job *batchv1.Job, c corev1.Container, i int, root string) (pod, 
 	return pod{Index: i, Shard: shard, OutDir: out, Cells: shard.Cells(cfg)}, cfg, nil
 }
 
-// runFlags is `kharness run`'s flag set by name and kind (see
-// cmd/kharness/run.go, a main package a test cannot import); the check
-// reads -shard and -o. A flag the manifest passes and this lacks fails the
-// check: add it here if `kharness run` has it.
-func runFlags() *flag.FlagSet {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	for _, name := range []string{"o", "j", "accel", "cache", "qemu", "col", "max-boots", "alpha", "threshold", "slow-factor", "insns", "shard"} {
-		fs.String(name, "", "")
+// runArgs reads, from `kharness run`'s arguments, the values this check
+// needs: -shard's, -o's (as "-name value" or "-name=value", with one dash
+// or two, the last one given winning, as the flag package reads them) and
+// the config, the last argument. Which flags run has, and whether these
+// arguments parse, is not this package's to know: cmd/kharness's
+// TestDeployJobArgsParse parses job.yaml's arguments with run's own flag
+// set (a main package, which this test cannot import).
+func runArgs(args []string) (shard, out, config string, err error) {
+	if len(args) == 0 || strings.HasPrefix(args[len(args)-1], "-") {
+		return "", "", "", errors.New("want one config file after the flags")
 	}
-	for _, name := range []string{"v", "until-decided"} {
-		fs.Bool(name, false, "")
+	flags := args[:len(args)-1]
+	for i := 0; i < len(flags); i++ {
+		name, val, hasVal := strings.Cut(strings.TrimLeft(flags[i], "-"), "=")
+		if name != "shard" && name != "o" {
+			continue
+		}
+		if !hasVal {
+			if i+1 == len(flags) {
+				return "", "", "", fmt.Errorf("-%s has no value before the config", name)
+			}
+			i++
+			val = flags[i]
+		}
+		if name == "shard" {
+			shard = val
+		} else {
+			out = val
+		}
 	}
-	return fs
+	return shard, out, args[len(args)-1], nil
 }
 
 // podEnv is the container's environment in the pod with completion index
@@ -363,7 +373,7 @@ func TestJobCheckFails(t *testing.T) {
 		{"index defined by hand", "- name: JOB_NAME", "- name: JOB_COMPLETION_INDEX\n              value: \"0\"\n            - name: JOB_NAME", "env JOB_COMPLETION_INDEX"},
 		{"label the controller does not set", "labels['job-name']", "labels['jobname']", `fieldRef "metadata.labels['jobname']"`},
 		{"missing config", "configs/default.toml", "configs/nosuch.toml", "nosuch.toml"},
-		{"unknown run flag", `"run", `, `"run", "-shards", "2", `, "flag provided but not defined: -shards"},
+		{"no config", `, "configs/default.toml"]`, `]`, "-o has no value before the config"},
 		{"restart policy Always", "restartPolicy: Never", "restartPolicy: Always", `restartPolicy "Always"`},
 		{"command replaces the entrypoint", "args: [", "command: [sh]\n          args: [", "replaces the image's entrypoint"},
 	} {

@@ -16,29 +16,47 @@ import (
 	"kharness/results/stats"
 )
 
-func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+// runFlags are `kharness run`'s flags, defined once by newRunFlags: runCmd
+// parses its arguments with them, and TestDeployJobArgsParse parses
+// deploy/job.yaml's with them, so the manifest cannot pass a flag run lacks.
+type runFlags struct {
+	out, cache, qemu, col, insns, shard *string
+	jobs, maxBoots                      *int
+	verbose, until, decideTime          *bool
+	alpha, slow                         *float64
+	accel                               *accelValue
+	threshold                           thresholdFlag
+}
+
+// newRunFlags defines run's flags on a new flag set writing to stderr.
+func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	out := fs.String("o", "", "run directory (default runs/<config>-<time>); an existing one is resumed")
-	jobs := fs.Int("j", 0, "concurrent VMs (default: free host cores less one for QEMU, ÷ vCPUs; never more than cores ÷ vCPUs)")
-	accel := accelFlag(fs, "", "override the config's accelerator: auto, kvm or tcg")
-	cache := fs.String("cache", "", "cache for kernels and images (default $KHARNESS_CACHE or the XDG cache)")
-	qemu := fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
-	col := fs.String("col", "config", "table column axis: config or kernel")
-	verbose := fs.Bool("v", false, "log each boot's QEMU command line, quoted for pasting")
-	until := fs.Bool("until-decided", false, "after the configured boots, add boots to cells whose comparison (against the first -col value) is neither called nor clearly within -threshold, up to -max-boots")
-	maxBoots := fs.Int("max-boots", 20, "with -until-decided: most boots per cell")
-	decideTime := fs.Bool("decide-time", false, "with -until-decided: add boots for timed comparisons too where the benchmark has an exact count (by default, under TCG, the count decides)")
-	alpha := fs.Float64("alpha", 0.05, "significance level of calls")
-	threshold := thresholdFlag(0.02)
-	fs.Var(&threshold, "threshold", "smallest change called, as \"2%\" or 0.02")
-	slow := slowFactorFlag(fs)
-	insns := fs.String("insns", "", "override the config's exact instruction counts: auto, on or off")
-	shardFlag := fs.String("shard", "", "run only shard i/n of the matrix's cells (auto/n: i from JOB_COMPLETION_INDEX)")
+	f := &runFlags{threshold: thresholdFlag(0.02)}
+	f.out = fs.String("o", "", "run directory (default runs/<config>-<time>); an existing one is resumed")
+	f.jobs = fs.Int("j", 0, "concurrent VMs (default: free host cores less one for QEMU, ÷ vCPUs; never more than cores ÷ vCPUs)")
+	f.accel = accelFlag(fs, "", "override the config's accelerator: auto, kvm or tcg")
+	f.cache = fs.String("cache", "", "cache for kernels and images (default $KHARNESS_CACHE or the XDG cache)")
+	f.qemu = fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
+	f.col = fs.String("col", "config", "table column axis: config or kernel")
+	f.verbose = fs.Bool("v", false, "log each boot's QEMU command line, quoted for pasting")
+	f.until = fs.Bool("until-decided", false, "after the configured boots, add boots to cells whose comparison (against the first -col value) is neither called nor clearly within -threshold, up to -max-boots")
+	f.maxBoots = fs.Int("max-boots", 20, "with -until-decided: most boots per cell")
+	f.decideTime = fs.Bool("decide-time", false, "with -until-decided: add boots for timed comparisons too where the benchmark has an exact count (by default, under TCG, the count decides)")
+	f.alpha = fs.Float64("alpha", 0.05, "significance level of calls")
+	fs.Var(&f.threshold, "threshold", "smallest change called, as \"2%\" or 0.02")
+	f.slow = slowFactorFlag(fs)
+	f.insns = fs.String("insns", "", "override the config's exact instruction counts: auto, on or off")
+	f.shard = fs.String("shard", "", "run only shard i/n of the matrix's cells (auto/n: i from JOB_COMPLETION_INDEX)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness run [flags] CONFIG.toml")
 		fs.PrintDefaults()
 	}
+	return fs, f
+}
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, f := newRunFlags(stderr)
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -47,18 +65,18 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return errUsage
 	}
 	cfgPath := fs.Arg(0)
-	if err := checkRunFlags(*col, *alpha, *insns); err != nil {
+	if err := checkRunFlags(*f.col, *f.alpha, *f.insns); err != nil {
 		return badFlag(err)
 	}
-	sf, err := slowFactor(*slow)
+	sf, err := slowFactor(*f.slow)
 	if err != nil {
 		return badFlag(err)
 	}
-	th := float64(threshold)
+	th := float64(f.threshold)
 	if th == 0 {
 		th = -1 // CompareOptions reads 0 as the default; below 0 is no threshold
 	}
-	shard, err := harness.ParseShard(*shardFlag)
+	shard, err := harness.ParseShard(*f.shard)
 	if err != nil {
 		return badFlag(err)
 	}
@@ -66,22 +84,22 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if string(*accel) != "" {
-		cfg.Accel = string(*accel)
+	if string(*f.accel) != "" {
+		cfg.Accel = string(*f.accel)
 	}
-	if *out == "" {
-		*out = defaultRunDir(cfgPath, shard)
+	if *f.out == "" {
+		*f.out = defaultRunDir(cfgPath, shard)
 	}
-	src, err := cacheAndSource(cache)
+	src, err := cacheAndSource(f.cache)
 	if err != nil {
 		return err
 	}
 	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
-	p.Logf("run %s: %d kernels × %d configs × %d boots", *out, len(cfg.Kernels), len(cfg.Configs), cfg.Boots)
+	p.Logf("run %s: %d kernels × %d configs × %d boots", *f.out, len(cfg.Kernels), len(cfg.Configs), cfg.Boots)
 	sum, err := harness.Run(ctx, harness.RunOptions{
-		Config: cfg, ConfigPath: cfgPath, OutDir: *out, Jobs: *jobs, CacheDir: *cache,
-		SourceDir: src, QEMU: *qemu, Command: append([]string{"kharness", "run"}, args...), Progress: p, Verbose: *verbose, Shard: shard,
-		UntilDecided: *until, MaxBoots: *maxBoots, DecideTime: *decideTime, Column: *col, Alpha: *alpha, Threshold: th, SlowFactor: sf, Insns: *insns,
+		Config: cfg, ConfigPath: cfgPath, OutDir: *f.out, Jobs: *f.jobs, CacheDir: *f.cache,
+		SourceDir: src, QEMU: *f.qemu, Command: append([]string{"kharness", "run"}, args...), Progress: p, Verbose: *f.verbose, Shard: shard,
+		UntilDecided: *f.until, MaxBoots: *f.maxBoots, DecideTime: *f.decideTime, Column: *f.col, Alpha: *f.alpha, Threshold: th, SlowFactor: sf, Insns: *f.insns,
 	})
 	if errors.Is(err, harness.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
@@ -90,7 +108,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	p.Logf("accelerator %s; %d boots in %s (-j %d), %d failed attempts", sum.Accel.Accel, sum.Boots, sum.Wall.Round(time.Second), sum.Jobs, sum.Failed)
-	return runReport(stdout, stderr, sum, *out, stats.CompareOptions{Column: *col, Alpha: *alpha, Threshold: th, SlowFactor: sf}, *until)
+	return runReport(stdout, stderr, sum, *f.out, stats.CompareOptions{Column: *f.col, Alpha: *f.alpha, Threshold: th, SlowFactor: sf}, *f.until)
 }
 
 // checkRunFlags checks run's -col, -alpha and -insns.
