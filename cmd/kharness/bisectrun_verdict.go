@@ -34,6 +34,9 @@ func (f *bisectRunFlags) verdict(step *harness.TreeStep, ref *harness.Reference,
 	if len(step.Values) == 0 || (!exact && len(step.Values)*2 <= want) {
 		fmt.Fprintf(stderr, "%s: too few boots with a number: skip\n", head)
 		why := "every sample set aside by the host guard (see compare's guard line)"
+		if exact {
+			why = "no exact count: the count phase's stretches did not agree (each boot's boot.bench says why, under " + step.Dir + ")"
+		}
 		if len(step.Bad) > 0 {
 			why = strings.Join(step.Bad, "; ")
 		}
