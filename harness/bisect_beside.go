@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -39,10 +40,15 @@ func (kb *KernelBisect) Beside(ctx context.Context, i, boots int) (xs, g, b []fl
 	if _, err := Run(ctx, opt); err != nil {
 		return nil, nil, nil, fmt.Errorf("kernel %s beside the endpoints: %w", label, err)
 	}
+	recs, err := store.LoadBoots(opt.OutDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	guard := stats.Guard(recs, cmp.Or(kb.SlowFactor, stats.DefaultSlowFactor)) // loaded and guarded once, read per kernel
 	var out [3][]float64
 	for j, k := range []int{i, kb.Good, kb.Bad} {
 		keep := func(r *store.BootRecord) bool { return r.Kernel.Label == KernelLabel(kb.Kernels[k]) }
-		vals, _, _, err := stats.BootSamples([]string{opt.OutDir}, keep, re, kb.Unit, kb.Stat, kb.SlowFactor)
+		vals, _, _, err := guard.Samples(keep, re, kb.Unit, kb.Stat)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("kernel %s beside the endpoints: %w", label, err)
 		}
@@ -55,7 +61,7 @@ func (kb *KernelBisect) Beside(ctx context.Context, i, boots int) (xs, g, b []fl
 }
 
 // besideConfig is the matrix of kernel i beside both endpoints: the
-// kernels' [[kernel]] tables of kernelConfig, under one boot config.
+// kernels as kernelConfig names them, under one boot config.
 func (kb *KernelBisect) besideConfig(i int) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "# written by kharness: kernel %s beside the endpoints of a timed bisection\nboots = %d\nretries = 1\naccel = %q\ninsns = \"auto\"\ntimeout = \"120s\"\n",
@@ -63,7 +69,7 @@ func (kb *KernelBisect) besideConfig(i int) string {
 	fmt.Fprintf(&s, "[bench]\nrun = %q\nbenchtime = %q\ncount = %d\n", kb.Bench, kb.Benchtime, kb.Count)
 	for _, k := range []int{kb.Good, i, kb.Bad} {
 		c := kb.Kernels[k]
-		fmt.Fprintf(&s, "[[kernel]]\nname = %q\npackage = %q\n%s", KernelLabel(c), c.Package, suiteLine(c))
+		s.WriteString(KernelConfig{Name: KernelLabel(c), Package: c.Package, Suite: c.Suite}.toml())
 	}
 	fmt.Fprintf(&s, "[[config]]\nname = \"bisect\"\ncmdline = %q\n", kb.Cmdline)
 	return s.String()

@@ -163,13 +163,18 @@ func (step *TreeStep) run(ctx context.Context, o TreeStepOptions, try int) error
 	// rank test compares them: the host guard, which sets a slow boot
 	// aside, would only leave too few on a busy host (2 of 4 in a test
 	// beside other work). Alone, a step's samples are guarded as any run's.
-	guard := 0.0
+	guard := stats.DefaultSlowFactor
 	if o.RefKernel != nil {
 		guard = -1
 	}
+	boots, err := store.LoadBoots(step.Dirs...)
+	if err != nil {
+		return err
+	}
+	g := stats.Guard(boots, guard) // loaded and guarded once, read per cell
 	cellVals := func(kernel string) ([]float64, int, error) {
 		keep := func(r *store.BootRecord) bool { return r.Cell == store.CellName(kernel, treeConfigName) }
-		vals, _, failed, err := stats.BootSamples(step.Dirs, keep, re, step.Unit, stats.StatMedian, guard)
+		vals, _, failed, err := g.Samples(keep, re, step.Unit, stats.StatMedian)
 		if err != nil && !errors.Is(err, stats.ErrNoBenchmark) {
 			return nil, 0, err
 		}

@@ -43,11 +43,8 @@ func (f *bisectRunFlags) verdict(step *harness.TreeStep, ref *harness.Reference,
 		return &exitError2{bisectSkip, fmt.Errorf("%d boots gave no number: %s", step.Failed, why)}
 	}
 	value, unit := stats.Median(step.Values), step.Unit
-	if !exact && f.stat == "min" {
-		value = slices.Min(step.Values)
-	}
 	if !exact {
-		unit = "ns/op"
+		value, unit = statOf(f.stat, step.Values), "ns/op"
 	}
 	if f.measure {
 		fmt.Fprintf(stderr, "%s: %s %.2f %s; as a reference: -ref %s\n", head, f.bench, value, unit, step.Dir)
