@@ -132,6 +132,9 @@ func fidelityCaseOn(ctx context.Context, s *StreamWriter, p Params, b Benchmark,
 			return err
 		}
 	}
+	if p.Insns {
+		return fidelityCount(s, p, in, c, b, kref)
+	}
 	return nil
 }
 
@@ -155,7 +158,7 @@ func runKref(path, kcase string, iters uint64) (ns, raw float64, err error) {
 	}
 	defer r.Close()
 	cmd := exec.Command(path, kcase, strconv.FormatUint(iters, 10))
-	cmd.Stdout, cmd.Stderr = w, w
+	cmd.Stdout, cmd.Stderr, cmd.Env = w, w, krefEnv()
 	err = cmd.Start()
 	w.Close()
 	if err != nil {

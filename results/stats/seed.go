@@ -44,7 +44,14 @@ type FidelityRow struct {
 	// statistics of the binomial), and Pairs how many ratios there were.
 	Paired, PairedLo, PairedHi float64
 	Pairs                      int
+	// GoInsns, CInsns, GoKInsns and CKInsns are the exact instructions per
+	// operation of each loop, in all and in the kernel, where the boots
+	// were counted (0 otherwise): medians over boots.
+	GoInsns, CInsns, GoKInsns, CKInsns float64
 }
+
+// Counted reports whether both loops of r have exact counts.
+func (r FidelityRow) Counted() bool { return r.GoKInsns > 0 && r.CKInsns > 0 }
 
 // Ratio returns Go ÷ C.
 func (r FidelityRow) Ratio() float64 { return r.Go / r.C }
@@ -178,7 +185,9 @@ func Fidelity(dirs ...string) ([]FidelityRow, error) {
 				continue
 			}
 			rows = append(rows, FidelityRow{Kernel: c[0], Config: c[1], Case: n, Go: g, C: cv,
-				Boots: counts[c][Key{n + wire.ImplC, "sec/op"}]})
+				Boots:   counts[c][Key{n + wire.ImplC, "sec/op"}],
+				GoInsns: m[Key{n + wire.ImplGo, stream.InsnsUnit}], CInsns: m[Key{n + wire.ImplC, stream.InsnsUnit}],
+				GoKInsns: m[Key{n + wire.ImplGo, stream.KernelInsnsUnit}], CKInsns: m[Key{n + wire.ImplC, stream.KernelInsnsUnit}]})
 		}
 	}
 	if err := pairedRatios(g, boots, rows); err != nil {
