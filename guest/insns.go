@@ -5,6 +5,7 @@ package guest
 import (
 	"fmt"
 	"time"
+	"unsafe"
 
 	"kharness/results/wire"
 
@@ -165,7 +166,11 @@ const settleTime = 500 * time.Microsecond
 // blocks and no other thread of this process need wake it.
 func letOthersRun() {
 	ts := unix.NsecToTimespec(settleTime.Nanoseconds())
-	for unix.Nanosleep(&ts, &ts) == unix.EINTR {
+	for {
+		_, _, e := unix.RawSyscall(unix.SYS_NANOSLEEP, uintptr(unsafe.Pointer(&ts)), uintptr(unsafe.Pointer(&ts)), 0)
+		if e != unix.EINTR {
+			return
+		}
 	}
 }
 
