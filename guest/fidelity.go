@@ -16,16 +16,6 @@ import (
 	"kharness/results/wire"
 )
 
-// fidelityCases pairs the suite benchmarks of the fidelity check with the
-// case names of the C reference (fidelity/kref.c).
-var fidelityCases = []struct{ bench, kref string }{
-	{"NullSyscall/call=getppid", "null"},
-	{"Read/file=dev-zero/bytes=1", "read"},
-	{"Write/file=dev-null/bytes=1", "write"},
-	{"PipeRoundTrip/procs=2", "pipe"},
-	{ctxName(2, 0), "ctx"},
-}
-
 // Suffixes of the fidelity check's benchmark names.
 const (
 	ImplGo = wire.ImplGo
@@ -39,11 +29,12 @@ func fidelityOn(p Params) bool {
 	return p.Fidelity || strings.Contains(p.Run, "impl=")
 }
 
-// runFidelity runs the fidelity check when fidelityOn: for each case
+// runFidelity runs the fidelity check when fidelityOn: for each benchmark
+// of the suite with a C reference case (Benchmark.Kref), in suite order,
 // whose "/impl=go" name matches p.Run, it calibrates the Go loop, then
 // alternates Go and C samples of the same iteration count, so that drift
 // of the machine hits both alike.
-func runFidelity(ctx context.Context, s *StreamWriter, p Params, log io.Writer) error {
+func runFidelity(ctx context.Context, s *StreamWriter, suite Suite, p Params, log io.Writer) error {
 	if !fidelityOn(p) {
 		return nil
 	}
@@ -51,13 +42,11 @@ func runFidelity(ctx context.Context, s *StreamWriter, p Params, log io.Writer) 
 	if err != nil {
 		return err
 	}
-	byName := map[string]Benchmark{}
-	for _, b := range Benchmarks() {
-		byName[b.Name] = b
-	}
 	_, krefErr := os.Stat(p.Kref)
-	for _, fc := range fidelityCases {
-		b := byName[fc.bench]
+	for _, b := range suite.Benchmarks {
+		if b.Kref == "" {
+			continue
+		}
 		goName := b.Name + ImplGo
 		if !re.MatchString("Benchmark" + goName) {
 			continue
@@ -75,7 +64,7 @@ func runFidelity(ctx context.Context, s *StreamWriter, p Params, log io.Writer) 
 			continue
 		}
 		fmt.Fprintf(log, "kguest: fidelity %s: Go vs C\n", b.Name)
-		if err := fidelityCase(ctx, s, p, b, fc.kref); err != nil {
+		if err := fidelityCase(ctx, s, p, b, b.Kref); err != nil {
 			return fmt.Errorf("fidelity %s: %w", b.Name, err)
 		}
 	}

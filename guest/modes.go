@@ -14,13 +14,14 @@ import (
 const GarbageSize = 4096
 
 // WriteStream writes the result stream of mode p.Mode to w: the header built
-// from cfg (usually SystemConfig(p)), then what the mode asks for. Progress
+// from cfg (usually SystemConfig(suite, p)), then what the mode asks for,
+// running the benchmarks of suite. Progress
 // goes to log. It is the whole effect of the stream modes (see
 // Mode.HasStream) and never powers off, hangs or crashes anything; for other
 // modes it returns an error without writing.
 //
 // On an error the stream is left without an end marker.
-func WriteStream(ctx context.Context, w io.Writer, p Params, cfg []ConfigPair, log io.Writer) error {
+func WriteStream(ctx context.Context, w io.Writer, suite Suite, p Params, cfg []ConfigPair, log io.Writer) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
@@ -36,12 +37,12 @@ func WriteStream(ctx context.Context, w io.Writer, p Params, cfg []ConfigPair, l
 		return s.End()
 	case ModeTruncate:
 		// One Benchmark line, then stop as if the port died.
-		return runBenchmarks(ctx, s, p, 1, log)
+		return runBenchmarks(ctx, s, suite, p, 1, log)
 	}
-	if err := runBenchmarks(ctx, s, p, 0, log); err != nil {
+	if err := runBenchmarks(ctx, s, suite, p, 0, log); err != nil {
 		return err
 	}
-	if err := runFidelity(ctx, s, p, log); err != nil {
+	if err := runFidelity(ctx, s, suite, p, log); err != nil {
 		return err
 	}
 	if p.Kallsyms {

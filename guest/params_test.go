@@ -105,3 +105,16 @@ func TestArgsRoundTrip(t *testing.T) {
 		t.Errorf("Args of Insns alone = %q, want only kharness.insns=1", got)
 	}
 }
+
+func TestParseFidelity(t *testing.T) {
+	p, _, err := ParseCmdline("kharness.fidelity=1", DefaultParams())
+	if err != nil || !p.Fidelity || p.Kref != KrefPath {
+		t.Errorf("fidelity=1: %+v, %v", p, err)
+	}
+	if _, _, err := ParseCmdline("kharness.fidelity=maybe", DefaultParams()); err == nil {
+		t.Error("fidelity=maybe accepted")
+	}
+	if fidelityOn(Params{Run: "."}) || !fidelityOn(Params{Run: "impl="}) || !fidelityOn(Params{Run: ".", Fidelity: true}) {
+		t.Error("fidelityOn")
+	}
+}

@@ -4,6 +4,7 @@ package guest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,8 @@ type Options struct {
 	Output string
 	// Params are the run parameters (the base for the cmdline in guest mode).
 	Params Params
+	// Suite is what the stream modes run (cmd/kguest: guest/bench's).
+	Suite Suite
 	// Stdout and Stderr default to os.Stdout and os.Stderr.
 	Stdout, Stderr io.Writer
 }
@@ -37,6 +40,9 @@ const ErrorPrefix = "# kharness-error: "
 // to opts.Output and returns. In guest mode it never returns: it powers the
 // VM off, or hangs, floods or crashes it as the mode asks.
 func Run(ctx context.Context, opts Options) error {
+	if len(opts.Suite.Benchmarks) == 0 {
+		return errors.New("guest.Run: Options.Suite has no benchmarks")
+	}
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
 	}
@@ -68,7 +74,7 @@ func runHost(ctx context.Context, opts Options) error {
 		}
 		w = f
 	}
-	err := WriteStream(ctx, w, p, SystemConfig(p), opts.Stderr)
+	err := WriteStream(ctx, w, opts.Suite, p, SystemConfig(opts.Suite, p), opts.Stderr)
 	if err != nil {
 		writeError(w, err)
 	}
@@ -175,7 +181,7 @@ func runGuest(ctx context.Context, opts Options, m machine) {
 		m.SettleClock(log)
 	}
 	start := time.Now()
-	if err := WriteStream(ctx, port, p, SystemConfig(p), log); err != nil {
+	if err := WriteStream(ctx, port, opts.Suite, p, SystemConfig(opts.Suite, p), log); err != nil {
 		fail(err)
 		return
 	}

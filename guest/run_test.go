@@ -59,7 +59,7 @@ func TestRunGuestFake(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := &fakeMachine{cmdline: tc.cmdline, portErr: tc.portErr, crashErr: errors.New("no sysrq")}
-			runGuest(context.Background(), Options{Params: DefaultParams(), Stderr: io.Discard}, m)
+			runGuest(context.Background(), Options{Suite: testSuite(), Params: DefaultParams(), Stderr: io.Discard}, m)
 			if got := strings.Join(m.calls, " "); got != tc.calls {
 				t.Errorf("calls %q, want %q", got, tc.calls)
 			}
@@ -87,7 +87,7 @@ func TestRunGuestFake(t *testing.T) {
 func TestRunHost(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "out.txt")
 	p := testParams(ModeMiscount)
-	if err := Run(context.Background(), Options{Output: path, Params: p, Stderr: io.Discard}); err != nil {
+	if err := Run(context.Background(), Options{Suite: testSuite(), Output: path, Params: p, Stderr: io.Discard}); err != nil {
 		t.Fatal(err)
 	}
 	out, err := os.ReadFile(path)
@@ -99,14 +99,17 @@ func TestRunHost(t *testing.T) {
 	}
 	for _, m := range []Mode{ModeHang, ModeFlood, ModeCrash} {
 		var stdout bytes.Buffer
-		err := Run(context.Background(), Options{Params: testParams(m), Stdout: &stdout, Stderr: io.Discard})
+		err := Run(context.Background(), Options{Suite: testSuite(), Params: testParams(m), Stdout: &stdout, Stderr: io.Discard})
 		if err == nil || !strings.Contains(err.Error(), "-guest") || stdout.Len() != 0 {
 			t.Errorf("host Run(%s) = %v, wrote %q; want an error pointing at -guest", m, err, stdout.Bytes())
 		}
 	}
+	if err := Run(context.Background(), Options{Params: testParams(ModeBench), Stdout: io.Discard, Stderr: io.Discard}); err == nil || !strings.Contains(err.Error(), "Suite") {
+		t.Errorf("Run without a suite = %v, want an error naming the Suite", err)
+	}
 	bad := testParams(ModeBench)
 	bad.Count = 0
-	if err := Run(context.Background(), Options{Params: bad, Stdout: io.Discard, Stderr: io.Discard}); err == nil {
+	if err := Run(context.Background(), Options{Suite: testSuite(), Params: bad, Stdout: io.Discard, Stderr: io.Discard}); err == nil {
 		t.Error("count 0 accepted")
 	}
 }
@@ -115,7 +118,7 @@ func TestRunHostCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var out bytes.Buffer
-	err := Run(ctx, Options{Params: testParams(ModeBench), Stdout: &out, Stderr: io.Discard})
+	err := Run(ctx, Options{Suite: testSuite(), Params: testParams(ModeBench), Stdout: &out, Stderr: io.Discard})
 	if err == nil {
 		t.Fatal("canceled run succeeded")
 	}

@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -156,8 +155,9 @@ func SanitizeValue(v string) string {
 }
 
 // SystemConfig returns the configuration lines that follow
-// "kharness-stream: 1", read from the running kernel, for parameters p.
-func SystemConfig(p Params) []ConfigPair {
+// "kharness-stream: 1", read from the running kernel, for a run of suite
+// with parameters p.
+func SystemConfig(suite Suite, p Params) []ConfigPair {
 	release := "unknown"
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
@@ -168,8 +168,8 @@ func SystemConfig(p Params) []ConfigPair {
 		{"goarch", runtime.GOARCH},
 		{"kernel-release", release},
 		{"kernel-cmdline", readTrimmed("/proc/cmdline")},
-		{"cpu-model", cpuInfo("model name")},
-		{wire.CPUVendorKey, cpuInfo("vendor_id")},
+		{"cpu-model", CPUInfo("model name")},
+		{wire.CPUVendorKey, CPUInfo("vendor_id")},
 		{"clocksource", readTrimmed(clocksourcePath)},
 		{"guest-ncpu", strconv.Itoa(runtime.NumCPU())},
 		{"guest-benchtime", p.Benchtime.String()},
@@ -178,30 +178,10 @@ func SystemConfig(p Params) []ConfigPair {
 	if p.Insns {
 		cfg = append(cfg, ConfigPair{CountSchedKey, p.CountSched.Describe()})
 	}
-	if runs32(p) {
-		// Only boots that time the 32-bit entries start the helper to
-		// ask: every other boot would pay an exec for a line no one reads.
-		cfg = append(cfg, ConfigPair{wire.Vsyscall32Key, Vsyscall32()})
+	if suite.Header != nil {
+		cfg = append(cfg, suite.Header(suite.selected(p))...)
 	}
 	return append(cfg, vulnerabilities()...)
-}
-
-// runs32 reports whether p runs a benchmark of the 32-bit helper. A probe
-// runs no benchmark, whatever its run pattern matches.
-func runs32(p Params) bool {
-	if p.Mode == ModeProbe {
-		return false
-	}
-	re, err := regexp.Compile(p.Run)
-	if err != nil {
-		return false
-	}
-	for _, b := range entry32Benchmarks() {
-		if re.MatchString("Benchmark" + b.Name) {
-			return true
-		}
-	}
-	return false
 }
 
 // VulnPrefix starts the config keys of the kernel's view of the CPU's
@@ -250,9 +230,9 @@ func readTrimmed(path string) string {
 	return strings.TrimSpace(string(b))
 }
 
-// cpuInfo returns the first value of key in /proc/cpuinfo ("model name",
+// CPUInfo returns the first value of key in /proc/cpuinfo ("model name",
 // "vendor_id"), or "unknown".
-func cpuInfo(key string) string {
+func CPUInfo(key string) string {
 	b, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {
 		return "unknown"

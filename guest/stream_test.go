@@ -139,7 +139,7 @@ func testParams(mode Mode) Params {
 func writeStream(t *testing.T, p Params) []byte {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := WriteStream(context.Background(), &buf, p, SystemConfig(p), io.Discard); err != nil {
+	if err := WriteStream(context.Background(), &buf, testSuite(), p, SystemConfig(testSuite(), p), io.Discard); err != nil {
 		t.Fatalf("WriteStream(%s): %v", p.Mode, err)
 	}
 	return buf.Bytes()
@@ -212,31 +212,8 @@ func TestStreamModes(t *testing.T) {
 	for _, m := range []Mode{ModeHang, ModeFlood, ModeCrash} {
 		var buf bytes.Buffer
 		p := testParams(m)
-		if err := WriteStream(context.Background(), &buf, p, SystemConfig(p), io.Discard); err == nil || buf.Len() != 0 {
+		if err := WriteStream(context.Background(), &buf, testSuite(), p, SystemConfig(testSuite(), p), io.Discard); err == nil || buf.Len() != 0 {
 			t.Errorf("WriteStream(%s) = %v, wrote %d bytes; want an error and nothing", m, err, buf.Len())
-		}
-	}
-}
-
-// TestRuns32 checks that only a boot that times a 32-bit entry asks the
-// helper what __kernel_vsyscall executes: a probe matches every name with
-// its "." but times none, and pays no exec for it.
-func TestRuns32(t *testing.T) {
-	for _, c := range []struct {
-		mode Mode
-		run  string
-		want bool
-	}{
-		{ModeBench, ".", true},
-		{ModeBench, "NullSyscall32", true},
-		{ModeBench, "NullSyscall/call=getppid$", false},
-		{ModeProbe, ".", false},
-		{ModeTruncate, ".", true},
-	} {
-		p := testParams(c.mode)
-		p.Run = c.run
-		if got := runs32(p); got != c.want {
-			t.Errorf("runs32(mode %s, run %q) = %v, want %v", c.mode, c.run, got, c.want)
 		}
 	}
 }
@@ -316,7 +293,7 @@ func TestSanitizeValue(t *testing.T) {
 // has no such line.
 func TestSystemConfigCountSched(t *testing.T) {
 	find := func(p Params) (string, bool) {
-		for _, c := range SystemConfig(p) {
+		for _, c := range SystemConfig(testSuite(), p) {
 			if c.Key == CountSchedKey {
 				return c.Value, true
 			}

@@ -3,137 +3,66 @@
 package guest
 
 import (
-	"bytes"
-	"context"
-	"io"
-	"os"
-	"regexp"
-	"strconv"
-	"strings"
+	"reflect"
 	"testing"
-	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// The host validator's alphabets (results.ValidName and ValidUnit).
-var (
-	nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_/=.,:+-]*$`)
-	unitRE = regexp.MustCompile(`^[A-Za-z0-9/_%.-]{1,32}$`)
-)
+// testSuite is the suite the machinery's tests run: the null system call
+// as a Go loop of raw getppid calls, the operation of kguest's first
+// benchmark without its assembly (guest/bench holds the real suite, which
+// the machinery does not import).
+func testSuite() Suite {
+	return Suite{Benchmarks: []Benchmark{{Name: "NullSyscall/call=getppid", Loop: getppidGo}}}
+}
 
-// TestSuiteHost runs every benchmark of the suite on the host kernel, with
-// short samples, and checks what each one reports.
-func TestSuiteHost(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the whole suite (about 15 s)")
-	}
-	seen := map[string]bool{}
-	for _, b := range Benchmarks() {
-		if seen[b.Name] || !nameRE.MatchString(b.Name) || strings.Contains(b.Name, "..") {
-			t.Errorf("bad or duplicate name %q", b.Name)
-		}
-		seen[b.Name] = true
-		t.Run(b.Name, func(t *testing.T) {
-			if why := skipReason(b); why != "" {
-				t.Skipf("skip: %s", why)
-			}
-			var cal Calibration
-			var ov float64
-			var counted Counted
-			n := 0
-			err := measure(context.Background(), b, 5*time.Millisecond, 2,
-				func(c Calibration, in *Instance) error {
-					cal, ov = c, in.Overhead
-					t.Log(calibrateComment("Benchmark"+b.Name, c, in))
-					return nil
-				},
-				func(s Sample) error {
-					n++
-					if s.Failed != "" {
-						// On a loaded or nested host a thread hop and a pipe
-						// write and read can cost alike: no number, a reason.
-						if !strings.Contains(s.Failed, "not below the total") || s.NsPerOp > 0 {
-							t.Errorf("failed sample %+v", s)
-						}
-						t.Logf("failed sample: %s", s.Failed)
-						return nil
-					}
-					if s.Iters < cal.Iters || !(s.NsPerOp+ov > 0 && s.NsPerOp < 1e10) {
-						t.Errorf("sample %+v", s)
-					}
-					for _, v := range s.Extra {
-						if !unitRE.MatchString(v.Unit) || v.V < 0 {
-							t.Errorf("extra value %v %q", v.V, v.Unit)
-						}
-					}
-					if b.Counters && len(s.Extra) < 2 {
-						t.Errorf("no /proc/stat counters: %+v", s.Extra)
-					}
-					t.Logf("%d ops %.1f ns/op %v", s.Iters, s.NsPerOp, s.Extra)
-					return nil
-				},
-				// The counted stretches run too (their markers are no-ops
-				// here): every benchmark's loop must take the short lengths,
-				// under the guest's count policy where we may set it.
-				&CountPhase{Sched: testCountSched(), Done: func(cn Counted) error {
-					counted = cn
-					return nil
-				}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if n != 2 {
-				t.Errorf("%d samples", n)
-			}
-			if counted.Iters < 1 || counted.Iters > cal.Iters || (counted.Reps != InsnsReps && counted.Reps != InsnsSwitchReps) || counted.Ops < 1 {
-				t.Errorf("counted %+v (calibrated %d iterations)", counted, cal.Iters)
-			}
-		})
+// getppidGo calls getppid n times.
+func getppidGo(n uint64) {
+	for ; n > 0; n-- {
+		unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
 	}
 }
 
-// TestSuiteStream runs a few benchmarks of each kind into a stream and
-// checks that every line parses: names, several value-unit pairs.
-func TestSuiteStream(t *testing.T) {
-	p := Params{Run: "getppid$|Read/|PipeRoundTrip|CtxSwitch/procs=2/ws=0KiB|vsyscall", Benchtime: 5 * time.Millisecond, Count: 2, Mode: ModeBench}
-	var buf bytes.Buffer
-	if err := WriteStream(context.Background(), &buf, p, SystemConfig(p), io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	lines, skips := 0, 0
-	for _, line := range strings.Split(buf.String(), "\n") {
-		if strings.HasPrefix(line, "# skip Benchmark") {
-			skips++
-		}
-		if !strings.HasPrefix(line, "Benchmark") {
-			continue
-		}
-		lines++
-		f := strings.Fields(line)
-		if len(f) < 4 || len(f)%2 != 0 || !nameRE.MatchString(strings.TrimPrefix(f[0], "Benchmark")) {
-			t.Errorf("line %q", line)
-			continue
-		}
-		for i := 2; i < len(f); i += 2 {
-			if _, err := strconv.ParseFloat(f[i], 64); err != nil || !unitRE.MatchString(f[i+1]) {
-				t.Errorf("line %q: value %q unit %q", line, f[i], f[i+1])
+// TestSuiteHeader checks that a suite's header lines are asked for with
+// the benchmarks the run selects: a probe matches every name with its
+// "." but runs none, and a benchmark not selected costs nothing.
+func TestSuiteHeader(t *testing.T) {
+	var asked []string
+	s := Suite{
+		Benchmarks: []Benchmark{{Name: "A/x=1", Loop: getppidGo}, {Name: "B/x=2", Loop: getppidGo}},
+		Header: func(sel []Benchmark) []ConfigPair {
+			asked = nil
+			for _, b := range sel {
+				asked = append(asked, b.Name)
 			}
+			return []ConfigPair{{"suite-line", "v"}}
+		},
+	}
+	for _, c := range []struct {
+		mode Mode
+		run  string
+		want []string
+	}{
+		{ModeBench, ".", []string{"A/x=1", "B/x=2"}},
+		{ModeBench, "B/", []string{"B/x=2"}},
+		{ModeBench, "NoSuch", nil},
+		{ModeBench, "(", nil},
+		{ModeProbe, ".", nil},
+		{ModeTruncate, "A", []string{"A/x=1"}},
+	} {
+		p := testParams(c.mode)
+		p.Run = c.run
+		cfg := SystemConfig(s, p)
+		if !reflect.DeepEqual(asked, c.want) {
+			t.Errorf("mode %s, run %q: header asked for %q, want %q", c.mode, c.run, asked, c.want)
 		}
-		if strings.Contains(line, "CtxSwitch") && !(strings.Contains(line, " raw-ns/op") && strings.Contains(line, " ctxsw/s")) {
-			t.Errorf("lat_ctx line without raw-ns/op and counters: %q", line)
+		i := 0
+		for i < len(cfg) && cfg[i].Key != "suite-line" {
+			i++
+		}
+		if i == len(cfg) || (i+1 < len(cfg) && cfg[i+1].Key < VulnPrefix) {
+			t.Errorf("mode %s, run %q: the suite's line is missing or not just before the vulnerabilities: %v", c.mode, c.run, cfg)
 		}
 	}
-	if lines+2*skips < 8 {
-		t.Errorf("%d lines, %d skips:\n%s", lines, skips, buf.String())
-	}
-	t.Logf("\n%s", buf.String())
-}
-
-// testCountSched is the count policy the host tests run the count phase
-// under: the guest's, where this process may set it (root), else the
-// default.
-func testCountSched() CountSched {
-	if os.Geteuid() == 0 {
-		return DefaultParams().CountSched
-	}
-	return CountSchedDefault
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"kharness/guest"
+	"kharness/guest/bench"
 	"kharness/results/store"
 )
 
@@ -63,7 +64,7 @@ func TestSuiteBoot(t *testing.T) {
 			t.Logf("failed sample: %s", c)
 		}
 	}
-	for _, b := range guest.Benchmarks() {
+	for _, b := range bench.Benchmarks() {
 		if got[b.Name]+failed[b.Name] != 2 && skipped[b.Name] == "" {
 			t.Errorf("%s: %d lines, %d failed samples and no skip", b.Name, got[b.Name], failed[b.Name])
 		}

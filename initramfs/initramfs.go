@@ -42,7 +42,7 @@ const GuestPath = "/bin/kguest"
 const KrefPath = "/bin/kref"
 
 // Guest32Path is where the image holds the guest's 32-bit helper
-// (cmd/kguest32; guest.Kguest32Path names the same file).
+// (cmd/kguest32; bench.Kguest32Path names the same file).
 const Guest32Path = "/bin/kguest32"
 
 // KrefSource is the C reference's source file, relative to the module root.

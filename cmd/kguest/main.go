@@ -27,6 +27,7 @@ import (
 	"syscall"
 
 	"kharness/guest"
+	"kharness/guest/bench"
 )
 
 func main() {
@@ -65,12 +66,13 @@ func noAsyncPreempt() {
 // errUsage reports bad command-line arguments (already explained on stderr).
 var errUsage = errors.New("usage")
 
-// run parses args and runs guest.Run. With -guest it never returns.
+// run parses args and runs guest.Run on the suite of guest/bench. With
+// -guest it never returns.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	d := guest.DefaultParams()
 	fs := flag.NewFlagSet("kguest", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	opts := guest.Options{Stdout: stdout, Stderr: stderr}
+	opts := guest.Options{Suite: bench.Suite(), Stdout: stdout, Stderr: stderr}
 	fs.BoolVar(&opts.Guest, "guest", false, "run as the VM's uinit: read kharness.* from /proc/cmdline, write to "+guest.ResultsPort+", power off")
 	fs.StringVar(&opts.Output, "o", "-", "host mode: output `file` (- is stdout)")
 	fs.StringVar(&opts.Params.Run, "run", d.Run, "run benchmarks matching `regexp`")

@@ -10,6 +10,7 @@ var Flow = [][]string{
 	{"kharness/internal/atomicfile", "kharness/internal/filelock", "kharness/internal/golden", "kharness/internal/tail", "kharness/internal/testenv"},
 	{"kharness/results/wire"},
 	{"kharness/guest", "kharness/cmd/kguest32"},
+	{"kharness/guest/bench"},
 	{"kharness/cmd/kguest"},
 	{"kharness/kernels"},
 	{"kharness/initramfs"},

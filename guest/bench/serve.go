@@ -1,6 +1,6 @@
 //go:build linux
 
-package guest
+package bench
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 	"unsafe"
+
+	"kharness/guest"
 
 	"golang.org/x/sys/unix"
 )
@@ -41,11 +43,11 @@ var (
 const argServe = "-kguest-serve" // serve the file on fd 4 over the socket on fd 3: argServe METHOD SIZE
 
 // serveBenchmarks are the file-serving benchmarks.
-func serveBenchmarks() []Benchmark {
-	var bs []Benchmark
+func serveBenchmarks() []guest.Benchmark {
+	var bs []guest.Benchmark
 	for _, size := range serveSizes {
 		for _, m := range serveMethods {
-			bs = append(bs, Benchmark{
+			bs = append(bs, guest.Benchmark{
 				Name:     fmt.Sprintf("FileServe/method=%s/size=%s", m, sizeName(size)),
 				Start:    serveStart(m, size),
 				Counters: true,
@@ -91,8 +93,8 @@ func serveBody(size int) []byte {
 
 // serveStart starts a server peer for method and size and checks one
 // answer byte for byte before anything is timed.
-func serveStart(method string, size int) func(time.Duration) (*Instance, error) {
-	return func(time.Duration) (*Instance, error) {
+func serveStart(method string, size int) func(time.Duration) (*guest.Instance, error) {
+	return func(time.Duration) (*guest.Instance, error) {
 		body := serveBody(size)
 		f, err := os.CreateTemp("", "kguest-serve-")
 		if err != nil {
@@ -134,7 +136,7 @@ func serveStart(method string, size int) func(time.Duration) (*Instance, error) 
 		}
 		buf := make([]byte, min(len(want), 64<<10))
 		var loopErr error
-		return &Instance{
+		return &guest.Instance{
 			Loop: func(n uint64) {
 				for i := uint64(0); i < n && loopErr == nil; i++ {
 					loopErr = requestInto(a, buf, len(want))

@@ -1,11 +1,13 @@
 //go:build linux
 
-package guest
+package bench
 
 import (
 	"errors"
 	"fmt"
 	"time"
+
+	"kharness/guest"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,19 +19,28 @@ import (
 var ctxCases = [][2]int{{2, 0}, {2, 16}, {2, 64}, {4, 0}, {8, 16}, {8, 64}, {16, 0}, {16, 16}, {16, 64}}
 
 // processBenchmarks are the benchmarks that switch between processes.
-func processBenchmarks() []Benchmark {
-	bs := []Benchmark{
+func processBenchmarks() []guest.Benchmark {
+	bs := []guest.Benchmark{
 		{Name: "Fork/then=exit", Start: forkStart(false), Counters: true},
 		{Name: "Fork/then=exec", Start: forkStart(true), Counters: true},
-		{Name: "PipeRoundTrip/procs=2", Start: pipeStart, Counters: true},
+		{Name: "PipeRoundTrip/procs=2", Start: pipeStart, Counters: true, Kref: "pipe"},
 		{Name: "UnixStreamRoundTrip/procs=2", Start: unixStart, Counters: true},
 		{Name: "TCPLoopbackRoundTrip/procs=2", Start: tcpStart, Counters: true},
 	}
 	for _, c := range ctxCases {
-		bs = append(bs, Benchmark{Name: ctxName(c[0], c[1]), Start: ringStart(c[0], c[1]), Counters: true})
+		bs = append(bs, guest.Benchmark{Name: ctxName(c[0], c[1]), Start: ringStart(c[0], c[1]), Counters: true, Kref: ctxKref(c[0], c[1])})
 	}
 	bs = append(bs, threadBenchmarks()...)
 	return append(bs, serveBenchmarks()...)
+}
+
+// ctxKref is the C reference's case of the lat_ctx ring of n processes of
+// kib KiB: it has the 2-process ring without a working set.
+func ctxKref(n, kib int) string {
+	if n == 2 && kib == 0 {
+		return "ctx"
+	}
+	return ""
 }
 
 // ctxName is the name of the lat_ctx benchmark with n processes of kib KiB.
@@ -37,8 +48,8 @@ func ctxName(n, kib int) string { return fmt.Sprintf("CtxSwitch/procs=%d/ws=%dKi
 
 // forkStart forks a child that exits at once or execs this program in a
 // mode that exits at once (lat_proc fork and exec).
-func forkStart(exec bool) func(time.Duration) (*Instance, error) {
-	return func(time.Duration) (*Instance, error) {
+func forkStart(exec bool) func(time.Duration) (*guest.Instance, error) {
+	return func(time.Duration) (*guest.Instance, error) {
 		var path *byte
 		var argv, envp []uintptr
 		var keep [][]byte
@@ -53,7 +64,7 @@ func forkStart(exec bool) func(time.Duration) (*Instance, error) {
 		envp = []uintptr{0}
 		var status int32
 		var last uintptr
-		return &Instance{
+		return &guest.Instance{
 			Loop: func(n uint64) { last = forkLoop(uintptr(n), path, &argv[0], &envp[0], &status) },
 			Err: func() error {
 				_ = keep
@@ -70,10 +81,10 @@ func forkStart(exec bool) func(time.Duration) (*Instance, error) {
 }
 
 // pingInstance times 1-byte round trips over wfd and rfd with peers p.
-func pingInstance(p *peer, wfd, rfd int, words int, ws []uint32) *Instance {
+func pingInstance(p *peer, wfd, rfd int, words int, ws []uint32) *guest.Instance {
 	// One trip before timing: the peers are running once it returns.
 	left := hopLoop(1, uintptr(wfd), uintptr(rfd), &scratch[0], &ws[0], uintptr(words))
-	return &Instance{
+	return &guest.Instance{
 		Loop: func(n uint64) {
 			left = hopLoop(uintptr(n), uintptr(wfd), uintptr(rfd), &scratch[0], &ws[0], uintptr(words))
 		},
@@ -90,7 +101,7 @@ func pingInstance(p *peer, wfd, rfd int, words int, ws []uint32) *Instance {
 
 // pipeStart is lat_pipe: a 1-byte round trip over two pipes to a peer
 // process.
-func pipeStart(time.Duration) (*Instance, error) {
+func pipeStart(time.Duration) (*guest.Instance, error) {
 	r1, w1, err := pipe2()
 	if err != nil {
 		return nil, err
@@ -114,7 +125,7 @@ func pipeStart(time.Duration) (*Instance, error) {
 
 // unixStart is lat_unix: a 1-byte round trip over an AF_UNIX stream
 // socketpair to a peer process.
-func unixStart(time.Duration) (*Instance, error) {
+func unixStart(time.Duration) (*guest.Instance, error) {
 	sv, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
@@ -131,7 +142,7 @@ func unixStart(time.Duration) (*Instance, error) {
 
 // tcpStart is lat_tcp over loopback: a 1-byte round trip on a connected
 // TCP socket (TCP_NODELAY) to a peer process. It brings lo up if it is down.
-func tcpStart(time.Duration) (*Instance, error) {
+func tcpStart(time.Duration) (*guest.Instance, error) {
 	if err := loopbackUp(); err != nil {
 		return nil, err
 	}
@@ -232,10 +243,12 @@ func hopOverhead(words int) (loop func(uint64), check func() error, done func(),
 
 // withOverhead makes in subtract lat_ctx's hop overhead, timed beside
 // every sample (see Instance.OverheadLoop).
-func withOverhead(in *Instance, words int) (*Instance, error) {
+func withOverhead(in *guest.Instance, words int) (*guest.Instance, error) {
 	loop, check, done, err := hopOverhead(words)
 	if err != nil {
-		in.stop()
+		if in.Stop != nil {
+			in.Stop()
+		}
 		return nil, err
 	}
 	stop, errf := in.Stop, in.Err
@@ -261,8 +274,8 @@ func withOverhead(in *Instance, words int) (*Instance, error) {
 // ring of n pipes pass a byte, each summing its own kib KiB first. One
 // iteration is one trip round the ring, n operations; the hop overhead,
 // timed beside each sample, is subtracted from each.
-func ringStart(n, kib int) func(time.Duration) (*Instance, error) {
-	return func(target time.Duration) (*Instance, error) {
+func ringStart(n, kib int) func(time.Duration) (*guest.Instance, error) {
+	return func(target time.Duration) (*guest.Instance, error) {
 		words := kib * 1024 / 4
 		rs, ws, err := pipes(n)
 		if err != nil {

@@ -1,6 +1,12 @@
 //go:build linux
 
-package guest
+// Package bench is kguest's suite: each benchmark's set-up and loop (Go
+// assembly issuing SYSCALL), its peers and its skip probes. The machinery
+// that runs any benchmark (calibration, samples, the count phase, the
+// stream, the fidelity check, guest mode) is package guest, which this
+// one imports and which never imports it: a new benchmark is an entry in
+// Benchmarks and the code it names, here and nowhere else.
+package bench
 
 import (
 	"fmt"
@@ -9,21 +15,43 @@ import (
 	"time"
 	"unsafe"
 
+	"kharness/guest"
+
 	"golang.org/x/sys/unix"
 )
 
+// Suite returns the suite as the machinery takes it (guest.Options.Suite):
+// the benchmarks and the header line of the 32-bit helper.
+func Suite() guest.Suite {
+	return guest.Suite{Benchmarks: Benchmarks(), Header: header}
+}
+
 // Benchmarks returns the suite, in the order it runs. Each name says what
-// it crosses: the system call and its entry path, or what switches.
-func Benchmarks() []Benchmark {
-	bs := []Benchmark{
-		{Name: "NullSyscall/call=getppid", Loop: getppidLoop},
+// it crosses: the system call and its entry path, or what switches. Where
+// the assembly loops are missing, those without a Go loop are skipped.
+func Benchmarks() []guest.Benchmark {
+	bs := append(append(syscallBenchmarks(), entry32Benchmarks()...), processBenchmarks()...)
+	if !asmLoops {
+		for i := range bs {
+			if bs[i].Loop == nil {
+				bs[i].Skip = func() string { return "needs the amd64 assembly loops" }
+			}
+		}
+	}
+	return bs
+}
+
+// syscallBenchmarks are the benchmarks of one process making system calls.
+func syscallBenchmarks() []guest.Benchmark {
+	return []guest.Benchmark{
+		{Name: "NullSyscall/call=getppid", Loop: getppidLoop, Kref: "null"},
 		{Name: "NullSyscall/call=getppid/entry=int80", Loop: func(n uint64) { int80Loop(n) }, Skip: int80Skip},
 		{Name: "NullSyscall/call=getppid/timing=percall", Start: percallStart},
 		{Name: "ClockGettime/clock=monotonic/entry=vdso", Start: vdsoStart},
 		{Name: "ClockGettime/clock=monotonic/entry=syscall", Loop: clockSyscallLoop},
 		{Name: "Gettimeofday/entry=vsyscall", Loop: func(n uint64) { vsyscallLoop(n, &scratch[0]) }, Skip: vsyscallSkip},
-		{Name: "Read/file=dev-zero/bytes=1", Start: rwStart("/dev/zero", unix.O_RDONLY, unix.SYS_READ)},
-		{Name: "Write/file=dev-null/bytes=1", Start: rwStart("/dev/null", unix.O_WRONLY, unix.SYS_WRITE)},
+		{Name: "Read/file=dev-zero/bytes=1", Start: rwStart("/dev/zero", unix.O_RDONLY, unix.SYS_READ), Kref: "read"},
+		{Name: "Write/file=dev-null/bytes=1", Start: rwStart("/dev/null", unix.O_WRONLY, unix.SYS_WRITE), Kref: "write"},
 		{Name: "Stat/file=tmp", Start: fileStart(statLoop)},
 		{Name: "Fstat/file=tmp", Start: fileStart(fstatLoop)},
 		{Name: "OpenClose/file=tmp", Start: fileStart(openCloseStart)},
@@ -36,7 +64,6 @@ func Benchmarks() []Benchmark {
 		{Name: "PageFault/mapping=file-shared/size=1MiB", Start: fileStart(faultStart)},
 		{Name: "MmapMunmap/mapping=file-shared/size=1MiB", Start: fileStart(mmapStart)},
 	}
-	return append(append(bs, entry32Benchmarks()...), processBenchmarks()...)
 }
 
 // scratch is the buffer the loops read into and write from: a package
@@ -60,23 +87,23 @@ func clockSyscallLoop(n uint64) {
 }
 
 // vdsoStart finds __vdso_clock_gettime and calls it from assembly.
-func vdsoStart(time.Duration) (*Instance, error) {
+func vdsoStart(time.Duration) (*guest.Instance, error) {
 	fn, err := vdsoSymbol("__vdso_clock_gettime")
 	if err != nil {
 		return nil, err
 	}
-	return &Instance{Loop: func(n uint64) { vdsoLoop(uintptr(n), fn, unix.CLOCK_MONOTONIC, &scratch[0]) }}, nil
+	return &guest.Instance{Loop: func(n uint64) { vdsoLoop(uintptr(n), fn, unix.CLOCK_MONOTONIC, &scratch[0]) }}, nil
 }
 
 // rwStart opens path and makes 1-byte system call nr (read or write) on it.
-func rwStart(path string, flag int, nr uintptr) func(time.Duration) (*Instance, error) {
-	return func(time.Duration) (*Instance, error) {
+func rwStart(path string, flag int, nr uintptr) func(time.Duration) (*guest.Instance, error) {
+	return func(time.Duration) (*guest.Instance, error) {
 		fd, err := unix.Open(path, flag|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", path, err)
 		}
 		var last uintptr
-		return &Instance{
+		return &guest.Instance{
 			Loop: func(n uint64) { last = sysLoop(uintptr(n), nr, uintptr(fd), bp(scratch[:]), 1, 0, 0) },
 			Err: func() error {
 				if e := errno(last); e != nil {
@@ -94,8 +121,8 @@ const tmpFileSize = 1 << 20
 
 // fileStart creates a 1 MiB temporary file and passes its path and an open
 // descriptor to start; the file goes away when the instance stops.
-func fileStart(start func(path string, fd int) (*Instance, error)) func(time.Duration) (*Instance, error) {
-	return func(time.Duration) (*Instance, error) {
+func fileStart(start func(path string, fd int) (*guest.Instance, error)) func(time.Duration) (*guest.Instance, error) {
+	return func(time.Duration) (*guest.Instance, error) {
 		dir, err := os.MkdirTemp("", "kguest-")
 		if err != nil {
 			return nil, err
@@ -138,11 +165,11 @@ func resultErr(last *uintptr) func() error {
 }
 
 // statLoop stats path, with newfstatat as glibc's stat(3) does.
-func statLoop(path string, _ int) (*Instance, error) {
+func statLoop(path string, _ int) (*guest.Instance, error) {
 	p := cpath(path)
 	var last uintptr
 	cwd := unix.AT_FDCWD
-	return &Instance{
+	return &guest.Instance{
 		Loop: func(n uint64) {
 			last = sysLoop(uintptr(n), unix.SYS_NEWFSTATAT, uintptr(cwd), bp(p), bp(scratch[:]), 0, 0)
 		},
@@ -151,19 +178,19 @@ func statLoop(path string, _ int) (*Instance, error) {
 }
 
 // fstatLoop fstats the open file.
-func fstatLoop(_ string, fd int) (*Instance, error) {
+func fstatLoop(_ string, fd int) (*guest.Instance, error) {
 	var last uintptr
-	return &Instance{
+	return &guest.Instance{
 		Loop: func(n uint64) { last = sysLoop(uintptr(n), unix.SYS_FSTAT, uintptr(fd), bp(scratch[:]), 0, 0, 0) },
 		Err:  resultErr(&last),
 	}, nil
 }
 
 // openCloseStart opens and closes path.
-func openCloseStart(path string, _ int) (*Instance, error) {
+func openCloseStart(path string, _ int) (*guest.Instance, error) {
 	p := cpath(path)
 	var last uintptr
-	return &Instance{Loop: func(n uint64) { last = openCloseLoop(n, &p[0]) }, Err: resultErr(&last)}, nil
+	return &guest.Instance{Loop: func(n uint64) { last = openCloseLoop(n, &p[0]) }, Err: resultErr(&last)}, nil
 }
 
 // openN opens path n times read-only and returns the descriptors and a
@@ -193,8 +220,8 @@ var selectSet, selectWork [2]uint64
 var selectTV [2]uint64
 
 // selectStart selects for reading on n descriptors of a regular file.
-func selectStart(n int) func(string, int) (*Instance, error) {
-	return func(path string, _ int) (*Instance, error) {
+func selectStart(n int) func(string, int) (*guest.Instance, error) {
+	return func(path string, _ int) (*guest.Instance, error) {
 		fds, closeAll, err := openN(path, n)
 		if err != nil {
 			return nil, err
@@ -210,7 +237,7 @@ func selectStart(n int) func(string, int) (*Instance, error) {
 			maxfd = max(maxfd, fd)
 		}
 		var last uintptr
-		return &Instance{
+		return &guest.Instance{
 			Loop: func(k uint64) {
 				last = selectLoop(uintptr(k), uintptr(maxfd+1), &selectSet[0], &selectWork[0], &selectTV[0])
 			},
@@ -232,8 +259,8 @@ func selectStart(n int) func(string, int) (*Instance, error) {
 var pollFds [100]unix.PollFd
 
 // pollStart polls n descriptors of a regular file for reading.
-func pollStart(n int) func(string, int) (*Instance, error) {
-	return func(path string, _ int) (*Instance, error) {
+func pollStart(n int) func(string, int) (*guest.Instance, error) {
+	return func(path string, _ int) (*guest.Instance, error) {
 		fds, closeAll, err := openN(path, n)
 		if err != nil {
 			return nil, err
@@ -242,7 +269,7 @@ func pollStart(n int) func(string, int) (*Instance, error) {
 			pollFds[i] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
 		}
 		var last uintptr
-		return &Instance{
+		return &guest.Instance{
 			Loop: func(k uint64) {
 				last = sysLoop(uintptr(k), unix.SYS_POLL, uintptr(unsafe.Pointer(&pollFds[0])), uintptr(n), 0, 0, 0)
 			},
@@ -254,19 +281,19 @@ func pollStart(n int) func(string, int) (*Instance, error) {
 
 // faultStart maps the file shared and faults its pages in, one per
 // operation (each pass of 256 pages also pays one madvise).
-func faultStart(_ string, fd int) (*Instance, error) {
+func faultStart(_ string, fd int) (*guest.Instance, error) {
 	m, err := unix.Mmap(fd, 0, tmpFileSize, unix.PROT_READ, unix.MAP_SHARED)
 	if err != nil {
 		return nil, err
 	}
-	return &Instance{
+	return &guest.Instance{
 		Loop: func(n uint64) { faultLoop(uintptr(n), bp(m), tmpFileSize/4096) },
 		Stop: func() error { return unix.Munmap(m) },
 	}, nil
 }
 
 // mmapStart maps and unmaps the whole file.
-func mmapStart(_ string, fd int) (*Instance, error) {
+func mmapStart(_ string, fd int) (*guest.Instance, error) {
 	var last uintptr
-	return &Instance{Loop: func(n uint64) { last = mmapLoop(uintptr(n), tmpFileSize, uintptr(fd)) }, Err: resultErr(&last)}, nil
+	return &guest.Instance{Loop: func(n uint64) { last = mmapLoop(uintptr(n), tmpFileSize, uintptr(fd)) }, Err: resultErr(&last)}, nil
 }

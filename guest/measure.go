@@ -37,6 +37,42 @@ type Benchmark struct {
 	// must see its descriptors: its thread keeps the shared descriptor
 	// table (see onOwnThread).
 	Threads bool
+	// Kref, when not empty, is the case of the C reference
+	// (fidelity/kref.c) that makes the same operation: the fidelity check
+	// runs the two in turn (see runFidelity).
+	Kref string
+}
+
+// Suite is what the machinery runs: a program's benchmarks, given as a
+// value. The machinery never names a benchmark itself; kguest's are in
+// package guest/bench, and cmd/kguest hands them over.
+type Suite struct {
+	// Benchmarks are the suite, in the order they run.
+	Benchmarks []Benchmark
+	// Header, if not nil, returns configuration lines for the stream's
+	// header of a run of the benchmarks selected (those the run pattern
+	// matches; none in a probe), placed after the machinery's own lines
+	// and before the vulnerabilities. Benchmarks not selected cost nothing.
+	Header func(selected []Benchmark) []ConfigPair
+}
+
+// selected returns the benchmarks of s that p runs: those p.Run
+// matches, none in a probe or with a pattern that does not compile.
+func (s Suite) selected(p Params) []Benchmark {
+	if p.Mode == ModeProbe {
+		return nil
+	}
+	re, err := regexp.Compile(p.Run)
+	if err != nil {
+		return nil
+	}
+	var out []Benchmark
+	for _, b := range s.Benchmarks {
+		if re.MatchString("Benchmark" + b.Name) {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // onOwnThread runs f on a new OS thread that ends with it, with the GC
@@ -166,11 +202,13 @@ type CountPhase struct {
 	Done func(Counted) error
 }
 
-// measure starts b, calibrates it and calls sample for each of count
+// Measure starts b, calibrates it and calls sample for each of count
 // samples, on its own OS thread with the GC off (see onOwnThread). When
 // counted is not nil, it then runs the counted stretches of the
 // instruction-counting plugin (see countInsns) and calls counted.Done.
-func measure(ctx context.Context, b Benchmark, target time.Duration, count int,
+// It is what a stream does with each benchmark, less the lines; a set-up
+// that fails is an error that says "setting up".
+func Measure(ctx context.Context, b Benchmark, target time.Duration, count int,
 	calibrated func(Calibration, *Instance) error, sample func(Sample) error, counted *CountPhase) error {
 	runtime.GC()
 	return onOwnThread(b.Threads, func() error { return measureOn(ctx, b, target, count, calibrated, sample, counted) })
@@ -260,15 +298,15 @@ type startError struct{ err error }
 
 func (e *startError) Error() string { return "setting up: " + e.err.Error() }
 
-// runBenchmarks runs the benchmarks of p.Run and writes their lines to s.
+// runBenchmarks runs the benchmarks of suite that p.Run matches and writes their lines to s.
 // It stops after maxLines Benchmark lines when maxLines > 0.
-func runBenchmarks(ctx context.Context, s *StreamWriter, p Params, maxLines int, log io.Writer) error {
+func runBenchmarks(ctx context.Context, s *StreamWriter, suite Suite, p Params, maxLines int, log io.Writer) error {
 	re, err := regexp.Compile(p.Run)
 	if err != nil {
 		return fmt.Errorf("kharness.run=%q: %v", p.Run, err)
 	}
 	errStop := fmt.Errorf("enough lines")
-	for _, b := range Benchmarks() {
+	for _, b := range suite.Benchmarks {
 		full := "Benchmark" + b.Name
 		if !re.MatchString(full) {
 			continue
@@ -284,7 +322,7 @@ func runBenchmarks(ctx context.Context, s *StreamWriter, p Params, maxLines int,
 		if p.Insns {
 			counted = &CountPhase{Sched: p.CountSched, Done: func(cn Counted) error { return s.Comment(cn.Comment(full)) }}
 		}
-		err := measure(ctx, b, p.Benchtime, p.Count,
+		err := Measure(ctx, b, p.Benchtime, p.Count,
 			func(c Calibration, in *Instance) error {
 				return s.Comment(calibrateComment(full, c, in))
 			},
@@ -321,9 +359,6 @@ func runBenchmarks(ctx context.Context, s *StreamWriter, p Params, maxLines int,
 
 // skipReason returns why b cannot run here, or "".
 func skipReason(b Benchmark) string {
-	if !asmLoops && b.Loop == nil {
-		return "needs the amd64 assembly loops"
-	}
 	if b.Skip != nil {
 		return b.Skip()
 	}

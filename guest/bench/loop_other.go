@@ -1,6 +1,6 @@
 //go:build linux && !amd64
 
-package guest
+package bench
 
 import "golang.org/x/sys/unix"
 
@@ -43,11 +43,3 @@ func forkEcho(rfd, wfd uintptr, buf *byte, ws *uint32, words uintptr, closefds *
 func vdsoLoop(n, fn, clock uintptr, ts *byte) { noAsm() }
 func vsyscallLoop(n uint64, tv *byte)         { noAsm() }
 func sigAddrs() (handler, restorer uintptr)   { noAsm(); return 0, 0 }
-
-// The counting plugin's markers are x86-64 instructions; elsewhere they do
-// nothing.
-func markBench() {}
-func markStart() {}
-func markEnd()   {}
-
-var markDigits [16]func()

@@ -66,12 +66,10 @@ func TestCalibrate(t *testing.T) {
 	t.Errorf("iters %d for 1µs ops and a %v target, want about 20000", c.Iters, target)
 }
 
-func TestGetppidLoop(t *testing.T) {
-	getppidLoop(0)
-	getppidLoop(1)
+func TestMeasure(t *testing.T) {
 	var cal Calibration
 	var samples []float64
-	err := measure(context.Background(), Benchmarks()[0], 10*time.Millisecond, 3,
+	err := Measure(context.Background(), testSuite().Benchmarks[0], 10*time.Millisecond, 3,
 		func(c Calibration, _ *Instance) error { cal = c; return nil },
 		func(s Sample) error {
 			if s.Iters != cal.Iters {
@@ -92,12 +90,6 @@ func TestGetppidLoop(t *testing.T) {
 		}
 	}
 	t.Logf("getppid: %+v, ns/op %.1f", cal, samples)
-}
-
-func TestGetppidLoopNoAlloc(t *testing.T) {
-	if n := testing.AllocsPerRun(10, func() { timeLoop(getppidLoop, 100) }); n != 0 {
-		t.Errorf("%v allocations per timed loop", n)
-	}
 }
 
 // TestOnOwnThreadFiles checks that a benchmark thread's descriptors are
@@ -173,7 +165,7 @@ func TestOverheadBesideEachSample(t *testing.T) {
 				return &Instance{Loop: spin(tc.loop), OverheadLoop: spin(tc.over)}, nil
 			}}
 			var got []Sample
-			err := measure(context.Background(), b, 2*time.Millisecond, 3,
+			err := Measure(context.Background(), b, 2*time.Millisecond, 3,
 				func(Calibration, *Instance) error { return nil },
 				func(s Sample) error { got = append(got, s); return nil }, nil)
 			if err != nil {

@@ -1,10 +1,12 @@
 //go:build linux
 
-package guest
+package bench
 
 import (
 	"slices"
 	"time"
+
+	"kharness/guest"
 )
 
 // Per-call tail latency: the null system call with the time stamp counter
@@ -29,7 +31,7 @@ const (
 	TSCOverheadUnit = "tsc-overhead-ns"
 )
 
-func percallStart(time.Duration) (*Instance, error) {
+func percallStart(time.Duration) (*guest.Instance, error) {
 	buf := make([]uint32, percallBuf)
 	// A thinned copy of every stretch's deltas: percentiles of up to 4 Mi
 	// calls a sample without storing them all.
@@ -50,9 +52,9 @@ func percallStart(time.Duration) (*Instance, error) {
 		tsc1, t1 = rdtsc(), time.Now()
 	}
 	empty := make([]uint32, 4096)
-	return &Instance{
+	return &guest.Instance{
 		Loop: loop,
-		Extra: func(n uint64) []Value {
+		Extra: func(n uint64) []guest.Value {
 			deltas := kept
 			if len(deltas) == 0 {
 				deltas = buf[:min(n, percallBuf)]
@@ -68,9 +70,9 @@ func percallStart(time.Duration) (*Instance, error) {
 			emptyTSCLoop(uint64(len(empty)), &empty[0])
 			e := slices.Clone(empty)
 			slices.Sort(e)
-			return []Value{
-				{q(0.50), P50Unit}, {q(0.99), P99Unit}, {q(0.999), P999Unit},
-				{float64(e[len(e)/2]) * perTick, TSCOverheadUnit},
+			return []guest.Value{
+				{V: q(0.50), Unit: P50Unit}, {V: q(0.99), Unit: P99Unit}, {V: q(0.999), Unit: P999Unit},
+				{V: float64(e[len(e)/2]) * perTick, Unit: TSCOverheadUnit},
 			}
 		},
 	}, nil

@@ -1,12 +1,14 @@
 //go:build linux
 
-package guest
+package bench
 
 import (
 	"errors"
 	"fmt"
 	"runtime"
 	"time"
+
+	"kharness/guest"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,10 +30,10 @@ import (
 var threadCases = [][2]int{{2, 0}, {8, 16}}
 
 // threadBenchmarks are the thread-switch benchmarks.
-func threadBenchmarks() []Benchmark {
-	bs := []Benchmark{{Name: "PipeRoundTrip/threads=2", Start: threadRingStart(2, 0, false), Counters: true, Threads: true}}
+func threadBenchmarks() []guest.Benchmark {
+	bs := []guest.Benchmark{{Name: "PipeRoundTrip/threads=2", Start: threadRingStart(2, 0, false), Counters: true, Threads: true}}
 	for _, c := range threadCases {
-		bs = append(bs, Benchmark{
+		bs = append(bs, guest.Benchmark{
 			Name:     fmt.Sprintf("CtxSwitch/threads=%d/ws=%dKiB", c[0], c[1]),
 			Start:    threadRingStart(c[0], c[1], true),
 			Counters: true,
@@ -45,8 +47,8 @@ func threadBenchmarks() []Benchmark {
 // byte over n pipes, each summing its own kib KiB first. With sub, the hop
 // overhead is subtracted and results are per hop, as lat_ctx; without, an
 // iteration is one round trip (n = 2: lat_pipe between threads).
-func threadRingStart(n, kib int, sub bool) func(time.Duration) (*Instance, error) {
-	return func(target time.Duration) (*Instance, error) {
+func threadRingStart(n, kib int, sub bool) func(time.Duration) (*guest.Instance, error) {
+	return func(target time.Duration) (*guest.Instance, error) {
 		words := kib * 1024 / 4
 		rs, ws, err := pipes(n)
 		if err != nil {

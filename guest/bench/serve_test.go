@@ -1,6 +1,6 @@
 //go:build linux
 
-package guest
+package bench
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"kharness/guest"
 )
 
 // TestServeThroughput checks that each file-serving benchmark reports its
@@ -18,9 +20,9 @@ func TestServeThroughput(t *testing.T) {
 	for _, b := range serveBenchmarks() {
 		t.Run(b.Name, func(t *testing.T) {
 			var bytes uint64
-			err := measure(context.Background(), b, 2*time.Millisecond, 2,
-				func(_ Calibration, in *Instance) error { bytes = in.Bytes; return nil },
-				func(s Sample) error {
+			err := guest.Measure(context.Background(), b, 2*time.Millisecond, 2,
+				func(_ guest.Calibration, in *guest.Instance) error { bytes = in.Bytes; return nil },
+				func(s guest.Sample) error {
 					var mbs float64
 					for _, v := range s.Extra {
 						if v.Unit == "MB/s" {
@@ -95,10 +97,10 @@ func TestThreadRingRestores(t *testing.T) {
 			t.Errorf("ring of %d: GOMAXPROCS %d while running", n, got)
 		}
 		in.Loop(50)
-		if err := in.check(); err != nil {
+		if err := in.Err(); err != nil {
 			t.Error(err)
 		}
-		if err := in.stop(); err != nil {
+		if err := in.Stop(); err != nil {
 			t.Error(err)
 		}
 		runtime.UnlockOSThread()

@@ -1,11 +1,13 @@
 //go:build linux
 
-package guest
+package bench
 
 import (
 	"fmt"
 	"time"
 	"unsafe"
+
+	"kharness/guest"
 
 	"golang.org/x/sys/unix"
 )
@@ -39,12 +41,12 @@ func rtSigaction(sig int, act, old *kernelSigaction) error {
 
 // sigactionStart installs SIGUSR1's current action (the Go runtime's) again
 // and again, like lat_sig install.
-func sigactionStart(time.Duration) (*Instance, error) {
+func sigactionStart(time.Duration) (*guest.Instance, error) {
 	if err := rtSigaction(int(unix.SIGUSR1), nil, &sigAct); err != nil {
 		return nil, fmt.Errorf("rt_sigaction: %w", err)
 	}
 	var last uintptr
-	return &Instance{
+	return &guest.Instance{
 		Loop: func(n uint64) {
 			last = sysLoop(uintptr(n), unix.SYS_RT_SIGACTION, uintptr(unix.SIGUSR1), uintptr(unsafe.Pointer(&sigAct)), 0, 8, 0)
 		},
@@ -57,7 +59,7 @@ func sigactionStart(time.Duration) (*Instance, error) {
 // this thread with tgkill: "kill self" in a threaded process. As lat_sig
 // does, the cost of the same call with signal 0 is measured first and
 // subtracted, leaving the delivery and the handler's entry and return.
-func sigCatchStart(target time.Duration) (*Instance, error) {
+func sigCatchStart(target time.Duration) (*guest.Instance, error) {
 	h, r := sigAddrs()
 	sigAct = kernelSigaction{handler: uint64(h), flags: saOnstack | saRestart | saRestorer, restorer: uint64(r)}
 	if err := rtSigaction(int(unix.SIGUSR1), &sigAct, &sigOld); err != nil {
@@ -68,7 +70,7 @@ func sigCatchStart(target time.Duration) (*Instance, error) {
 	kill := func(sig uintptr) func(uint64) {
 		return func(n uint64) { last = sysLoop(uintptr(n), unix.SYS_TGKILL, pid, tid, sig, 0, 0) }
 	}
-	in := &Instance{
+	in := &guest.Instance{
 		Loop:         kill(uintptr(unix.SIGUSR1)),
 		OverheadLoop: kill(0),
 		Err:          resultErr(&last),

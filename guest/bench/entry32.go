@@ -1,6 +1,6 @@
 //go:build linux
 
-package guest
+package bench
 
 import (
 	"bufio"
@@ -13,6 +13,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"kharness/guest"
+	"kharness/results/wire"
 )
 
 // The 2002 discussion's path: the null system call from a 32-bit process.
@@ -26,14 +29,17 @@ import (
 // Kguest32Path is where the image holds the 32-bit helper.
 const Kguest32Path = "/bin/kguest32"
 
+// entry32Prefix starts the names of the 32-bit entries' benchmarks.
+const entry32Prefix = "NullSyscall32/call=getppid/entry="
+
 // Entries32 are the 32-bit entries, in the order they run.
 var Entries32 = []string{"int80", "vsyscall", "sysenter", "syscall"}
 
-func entry32Benchmarks() []Benchmark {
-	var bs []Benchmark
+func entry32Benchmarks() []guest.Benchmark {
+	var bs []guest.Benchmark
 	for _, e := range Entries32 {
-		bs = append(bs, Benchmark{
-			Name:  "NullSyscall32/call=getppid/entry=" + e,
+		bs = append(bs, guest.Benchmark{
+			Name:  entry32Prefix + e,
 			Start: entry32Start(e),
 			Skip:  func() string { return entry32Skip(e) },
 		})
@@ -49,7 +55,7 @@ func entry32Skip(entry string) string {
 	if _, err := os.Stat(Kguest32Path); err != nil {
 		return "no 32-bit helper in the image (" + Kguest32Path + ")"
 	}
-	switch vendor := cpuInfo("vendor_id"); {
+	switch vendor := guest.CPUInfo("vendor_id"); {
 	case entry == "syscall" && vendor == "GenuineIntel":
 		// Under TCG QEMU does not fault either: it jumps through
 		// MSR_CSTAR, which Linux leaves unset on Intel, and the kernel
@@ -74,6 +80,19 @@ func entry32Skip(entry string) string {
 	return fmt.Sprintf("running %s: %v", Kguest32Path, err)
 }
 
+// header is the suite's header line: what __kernel_vsyscall executes
+// (wire.Vsyscall32Key), when the run times a 32-bit entry. Only those boots
+// start the helper to ask: every other boot would pay an exec for a line
+// no one reads.
+func header(selected []guest.Benchmark) []guest.ConfigPair {
+	for _, b := range selected {
+		if strings.HasPrefix(b.Name, entry32Prefix) {
+			return []guest.ConfigPair{{Key: wire.Vsyscall32Key, Value: Vsyscall32()}}
+		}
+	}
+	return nil
+}
+
 // Vsyscall32 says what __kernel_vsyscall executes in this boot (sysenter,
 // syscall or int80), or why that is unknown.
 func Vsyscall32() string {
@@ -89,8 +108,8 @@ func Vsyscall32() string {
 
 // entry32Start starts the helper serving entry and returns an Instance whose
 // Loop asks it for n calls.
-func entry32Start(entry string) func(time.Duration) (*Instance, error) {
-	return func(time.Duration) (*Instance, error) {
+func entry32Start(entry string) func(time.Duration) (*guest.Instance, error) {
+	return func(time.Duration) (*guest.Instance, error) {
 		cmd := exec.Command(Kguest32Path, "serve", entry)
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
@@ -137,7 +156,7 @@ func entry32Start(entry string) func(time.Duration) (*Instance, error) {
 				failed = fmt.Errorf("getppid through %s in the 32-bit helper returned an error", entry)
 			}
 		}
-		return &Instance{
+		return &guest.Instance{
 			Loop:         ask,
 			CountStretch: func(n uint64) { ask(n | 1<<63) },
 			// One request of no calls: the round trip every request pays.
