@@ -63,6 +63,7 @@ func syscallBenchmarks() []guest.Benchmark {
 		{Name: "SignalCatch/sig=usr1", Start: sigCatchStart},
 		{Name: "PageFault/mapping=file-shared/size=1MiB", Start: fileStart(faultStart)},
 		{Name: "MmapMunmap/mapping=file-shared/size=1MiB", Start: fileStart(mmapStart)},
+		{Name: "SchedYield/procs=1", Start: schedYieldStart},
 	}
 }
 
@@ -84,6 +85,17 @@ func errno(r uintptr) error {
 // clockSyscallLoop is clock_gettime(CLOCK_MONOTONIC) as a real system call.
 func clockSyscallLoop(n uint64) {
 	sysLoop(uintptr(n), unix.SYS_CLOCK_GETTIME, unix.CLOCK_MONOTONIC, bp(scratch[:]), 0, 0, 0)
+}
+
+// schedYieldStart yields the CPU with sched_yield(2), the only task of
+// this process that runs (its peers are none): the scheduler's full
+// pick path, which finds no other task to run and returns.
+func schedYieldStart(time.Duration) (*guest.Instance, error) {
+	var last uintptr
+	return &guest.Instance{
+		Loop: func(n uint64) { last = sysLoop(uintptr(n), unix.SYS_SCHED_YIELD, 0, 0, 0, 0, 0) },
+		Err:  resultErr(&last),
+	}, nil
 }
 
 // vdsoStart finds __vdso_clock_gettime and calls it from assembly.

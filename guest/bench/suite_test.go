@@ -95,6 +95,39 @@ func TestSuiteHost(t *testing.T) {
 	}
 }
 
+// TestSchedYield runs the sched_yield benchmark as a stream does, count
+// phase included: every call returns 0 and, with no peer tasks, its count
+// plan is that of a plain system call.
+func TestSchedYield(t *testing.T) {
+	var b guest.Benchmark
+	for _, c := range Benchmarks() {
+		if c.Name == "SchedYield/procs=1" {
+			b = c
+		}
+	}
+	if b.Start == nil {
+		t.Fatal("no SchedYield/procs=1 in the suite")
+	}
+	var counted guest.Counted
+	samples := 0
+	err := guest.Measure(context.Background(), b, 5*time.Millisecond, 2,
+		func(guest.Calibration, *guest.Instance) error { return nil },
+		func(s guest.Sample) error {
+			samples++
+			if s.Failed != "" || s.Iters == 0 || !(s.NsPerOp > 0) {
+				t.Errorf("sample %+v", s)
+			}
+			return nil
+		},
+		&guest.CountPhase{Sched: testCountSched(), Done: func(cn guest.Counted) error { counted = cn; return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if samples != 2 || counted.Reps != guest.InsnsReps || counted.Ops != 1 || counted.Iters < 1 {
+		t.Errorf("%d samples, counted %+v; want 2 and the plan of a plain call (%d reps, 1 op)", samples, counted, guest.InsnsReps)
+	}
+}
+
 func TestGetppidLoopNoAlloc(t *testing.T) {
 	getppidLoop(0)
 	getppidLoop(1)
