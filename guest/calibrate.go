@@ -51,12 +51,18 @@ func roundUp(n uint64) uint64 {
 // the iteration count until one run lasts at least target and returns it.
 // The caller has locked the OS thread and disabled the GC.
 func calibrate(loop func(uint64), target time.Duration) Calibration {
+	return calibrateBy(func(n uint64) time.Duration { return timeLoop(loop, n) }, target)
+}
+
+// calibrateBy is calibrate with run(n) running the loop n times and
+// returning how long it took.
+func calibrateBy(run func(uint64) time.Duration, target time.Duration) Calibration {
 	c := Calibration{Target: target}
 	warm := target / 10
 	n := uint64(1)
 	var spent, d time.Duration
 	for {
-		d = timeLoop(loop, n)
+		d = run(n)
 		c.Warmup += n
 		spent += d
 		if spent >= warm || n >= maxIters {
@@ -66,10 +72,10 @@ func calibrate(loop func(uint64), target time.Duration) Calibration {
 	}
 	// Time n afresh: the first runs may have paid for cold caches or a
 	// peer process still starting.
-	d = timeLoop(loop, n)
+	d = run(n)
 	for d < target && n < maxIters {
 		n = predict(n, d, target)
-		d = timeLoop(loop, n)
+		d = run(n)
 	}
 	// Trim the headroom: aim at target from the last, longest run.
 	if d > 0 {

@@ -49,21 +49,33 @@ func spin(perOp time.Duration) func(uint64) {
 
 func TestCalibrate(t *testing.T) {
 	target := 20 * time.Millisecond
-	// About target/1µs = 20000 iterations. A loaded host that takes the
-	// CPU away during a calibration run makes it choose fewer: up to three
-	// tries, one of which must land near.
-	var c Calibration
-	for try := 0; try < 3; try++ {
-		c = calibrate(spin(time.Microsecond), target)
-		if c.Target != target || c.Warmup == 0 {
-			t.Fatalf("calibration %+v", c)
+	// Runs timed on a clock of their own (1 µs an iteration, and the first
+	// runs dearer, as cold caches make them), so that no host load moves
+	// the answer: about target/1µs = 20000 iterations.
+	var runs []uint64
+	run := func(n uint64) time.Duration {
+		runs = append(runs, n)
+		d := time.Duration(n) * time.Microsecond
+		if len(runs) <= 2 {
+			d *= 3
 		}
-		if c.Iters >= 5000 && c.Iters <= 40000 {
-			return
-		}
-		t.Logf("try %d: iters %d", try+1, c.Iters)
+		return d
 	}
-	t.Errorf("iters %d for 1µs ops and a %v target, want about 20000", c.Iters, target)
+	c := calibrateBy(run, target)
+	if c.Target != target || c.Warmup == 0 {
+		t.Fatalf("calibration %+v", c)
+	}
+	if c.Iters != 20000 {
+		t.Errorf("iters %d for 1µs ops and a %v target, want 20000 (runs %v)", c.Iters, target, runs)
+	}
+	if last := runs[len(runs)-1]; time.Duration(last)*time.Microsecond < target {
+		t.Errorf("the last run, of %d iterations, was shorter than the target: runs %v", last, runs)
+	}
+	// A run slowed threefold (the host took the CPU away) trims to fewer.
+	slow := calibrateBy(func(n uint64) time.Duration { return 3 * time.Duration(n) * time.Microsecond }, target)
+	if slow.Iters >= c.Iters {
+		t.Errorf("iters %d at 3 µs an op, want fewer than %d", slow.Iters, c.Iters)
+	}
 }
 
 func TestMeasure(t *testing.T) {

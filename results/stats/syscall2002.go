@@ -22,7 +22,7 @@ import (
 // boots; the exact instructions of each; beside Linus Torvalds's Pentium 4
 // numbers of 2002.
 
-// Benchmarks the table reads (guest/entry32.go).
+// Benchmarks the table reads (guest/bench/entry32.go).
 const (
 	Int80Bench32    = "NullSyscall32/call=getppid/entry=int80"
 	VsyscallBench32 = "NullSyscall32/call=getppid/entry=vsyscall"
