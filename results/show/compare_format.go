@@ -7,6 +7,7 @@ import (
 	"kharness/results/stats"
 	"kharness/results/stream"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -44,8 +45,16 @@ func WriteText(w io.Writer, t *stats.Table) error {
 	}
 	tw.Flush() // cannot fail: it writes to a bytes.Buffer
 	var b strings.Builder
-	for line := range strings.Lines(tab.String()) {
+	// The table's lines: "columns:", a blank line, the header, then one
+	// a row, each followed by its why lines (outside the tabwriter, so
+	// that they do not widen its columns).
+	for i, line := range slices.Collect(strings.Lines(tab.String())) {
 		b.WriteString(strings.TrimRight(line, " \n") + "\n")
+		if r := i - 3; r >= 0 && r < len(t.Rows) {
+			for _, l := range whyLines(t, t.Rows[r]) {
+				b.WriteString(l + "\n")
+			}
+		}
 	}
 	fmt.Fprintf(&b, "\naccel %s; QEMU %s; guest CPU %s; host CPU %s; -j %s\n",
 		list(t.Accel), list(t.QEMUVersion), list(t.GuestCPU), list(t.HostCPU), list(t.Jobs))
@@ -84,6 +93,9 @@ func WriteText(w io.Writer, t *stats.Table) error {
 	}
 	for _, l := range t.DetectLines() {
 		fmt.Fprintf(&b, "%s\n", l)
+	}
+	if t.NoWhy != "" {
+		fmt.Fprintf(&b, "why: %s\n", stream.Printable(t.NoWhy, 600))
 	}
 	for _, w := range t.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", w)
