@@ -7,7 +7,6 @@ import (
 	"kharness/results/stats"
 	"kharness/results/stream"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -45,17 +44,7 @@ func WriteText(w io.Writer, t *stats.Table) error {
 	}
 	tw.Flush() // cannot fail: it writes to a bytes.Buffer
 	var b strings.Builder
-	// The table's lines: "columns:", a blank line, the header, then one
-	// a row, each followed by its why lines (outside the tabwriter, so
-	// that they do not widen its columns).
-	for i, line := range slices.Collect(strings.Lines(tab.String())) {
-		b.WriteString(strings.TrimRight(line, " \n") + "\n")
-		if r := i - 3; r >= 0 && r < len(t.Rows) {
-			for _, l := range whyLines(t, t.Rows[r]) {
-				b.WriteString(l + "\n")
-			}
-		}
-	}
+	writeTableLines(&b, t, tab.String())
 	fmt.Fprintf(&b, "\naccel %s; QEMU %s; guest CPU %s; host CPU %s; -j %s\n",
 		list(t.Accel), list(t.QEMUVersion), list(t.GuestCPU), list(t.HostCPU), list(t.Jobs))
 	fmt.Fprintf(&b, "n = boots per cell; ± is the %s%% CI of the median over boots\n",

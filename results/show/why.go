@@ -3,6 +3,7 @@ package show
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -96,4 +97,19 @@ func whyCSV(w *stats.Why) string {
 		parts = append(parts, p.Name+" "+Signed(p.Delta))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// writeTableLines writes the tabwriter's lines of t, table, to b: the
+// "columns:" line, a blank line, the header, then one line a row, each
+// followed by its why lines (outside the tabwriter, so that they do not
+// widen its columns).
+func writeTableLines(b *strings.Builder, t *stats.Table, table string) {
+	for i, line := range slices.Collect(strings.Lines(table)) {
+		b.WriteString(strings.TrimRight(line, " \n") + "\n")
+		if r := i - 3; r >= 0 && r < len(t.Rows) {
+			for _, l := range whyLines(t, t.Rows[r]) {
+				b.WriteString(l + "\n")
+			}
+		}
+	}
 }
