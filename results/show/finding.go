@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 
 	"kharness/internal/atomicfile"
@@ -44,11 +46,15 @@ type FindingSide struct {
 	Boots  []string // the directories of the boots behind Value
 }
 
-// Findings is one Finding for each called exact cell of t, in the table's
-// order, its sides' kernels, configs and boots read from boots (the
-// committed attempts of the table's runs); reproduce goes in each.
+// Findings is one Finding for each called exact change of t, in the
+// table's order: for each benchmark and pair of cells one, of kinsns/op
+// where the kernel's count moved as much as the whole (no change in user
+// space), else of insns/op. Its sides' kernels, configs and boots come
+// from boots (the committed attempts of the table's runs); reproduce goes
+// in each, with an attribute command where only the kernels differ.
 func Findings(t *stats.Table, boots []*store.BootRecord, reproduce []string) []Finding {
 	var out []Finding
+	at := map[[3]string]int{} // benchmark, row, column: index in out
 	for _, r := range t.Rows {
 		if !stream.ExactUnit(r.Unit) {
 			continue
@@ -62,10 +68,44 @@ func Findings(t *stats.Table, boots []*store.BootRecord, reproduce []string) []F
 			if f.Why == nil {
 				f.NoWhy = t.NoWhy
 			}
-			out = append(out, f)
+			if f.A.Kernel.Label != f.B.Kernel.Label && f.A.Config.Cmdline == f.B.Config.Cmdline {
+				f.Reproduce = append(slices.Clone(reproduce), attributeCommand(&f))
+			}
+			key := [3]string{r.Benchmark, r.Key, t.Columns[i]}
+			j, seen := at[key]
+			switch {
+			case !seen:
+				at[key] = len(out)
+				out = append(out, f)
+			case r.Unit == stream.KernelInsnsUnit && out[j].Delta == f.Delta:
+				out[j] = f
+			}
 		}
 	}
 	return out
+}
+
+// attributeCommand is the command that names f's functions again: kharness
+// attribute on both kernels, f's benchmark and command line.
+func attributeCommand(f *Finding) string {
+	argv := []string{"kharness", "attribute", "-a", kernelArg(f.A.Kernel), "-b", kernelArg(f.B.Kernel), "-bench", "^" + regexp.QuoteMeta(f.Benchmark) + "$"}
+	if f.A.Config.Cmdline != "" {
+		argv = append(argv, "-cmdline", f.A.Config.Cmdline)
+	}
+	for i, a := range argv {
+		if a == "" || strings.ContainsFunc(a, func(r rune) bool {
+			return !(r == '-' || r == '_' || r == '.' || r == '/' || r == '+' || r == '=' || r == ',' || r == ':' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'))
+		}) {
+			argv[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return stream.Printable(strings.Join(argv, " "), 1000)
+}
+
+// kernelArg names kernel k for attribute's -a and -b: its package, else
+// where it came from.
+func kernelArg(k store.KernelInfo) string {
+	return cmpOr(k.Package, cmpOr(k.Source, k.Label))
 }
 
 // findingSide is cell c's side: the kernel and config of its ok boots, and

@@ -24,13 +24,21 @@ ffffffff81002000 pti_switch_cr3
 ffffffff81e00000 entry_SYSCALL_64
 `
 
-// whyBoot commits boot i of kernel k, config c: a null syscall whose
+// WhyBase and WhyPTI are a null syscall's kernel instructions per call by
+// function address (of a small kernel's symbols): WhyPTI adds 4 to the
+// entry code and runs 4 in pti_switch_cr3.
+var (
+	WhyBase = map[uint64]uint64{0xffffffff81e00000: 10, 0xffffffff81001000: 6, 0xffffffff81001200: 5}
+	WhyPTI  = map[uint64]uint64{0xffffffff81e00000: 14, 0xffffffff81001000: 6, 0xffffffff81001200: 5, 0xffffffff81002000: 4}
+)
+
+// WhyBoot commits boot i of kernel k, config c: a null syscall whose
 // kernel runs perCall instructions per call in each function (and user
 // more at user addresses), counted over 100 and 200 calls. A profiled
 // boot has the plugin's P lines and the guest's symbols.
-func whyBoot(t testing.TB, s *store.Store, c string, i int, profiled bool, perCall map[uint64]uint64, user uint64) {
+func WhyBoot(t testing.TB, s *store.Store, k store.KernelInfo, c string, i int, profiled bool, perCall map[uint64]uint64, user uint64) {
 	t.Helper()
-	a, err := s.NewAttempt(store.CellName("k", c), i, 1)
+	a, err := s.NewAttempt(store.CellName(k.Label, c), i, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +78,7 @@ func whyBoot(t testing.TB, s *store.Store, c string, i int, profiled bool, perCa
 		}
 	}
 	sum := sha256.Sum256([]byte(bench))
-	rec := &store.BootRecord{Kernel: store.KernelInfo{Label: "k"}, Config: store.BootConfig{Name: c}, Boot: i, Accel: "tcg", Status: store.StatusOK,
+	rec := &store.BootRecord{Kernel: k, Config: store.BootConfig{Name: c}, Boot: i, Accel: "tcg", Status: store.StatusOK,
 		BenchSHA256: hex.EncodeToString(sum[:]), Argv: []string{"qemu-system-x86_64", "-plugin", "/cache/insncount.so,out=insns.raw"}}
 	if profiled {
 		rec.Argv[2] += ",profile=on"
@@ -81,8 +89,9 @@ func whyBoot(t testing.TB, s *store.Store, c string, i int, profiled bool, perCa
 }
 
 // WhyRun is a run of one kernel under default and pti-on, two boots each,
-// the first profiled where profile is set: pti-on adds 4 instructions to
-// the entry code, runs 4 in pti_switch_cr3 and 1 more in user space.
+// the first profiled where profile is set: pti-on (WhyPTI) adds 4
+// instructions to the entry code, runs 4 in pti_switch_cr3 and 1 more in
+// user space.
 func WhyRun(t testing.TB, profile bool) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "run")
@@ -91,11 +100,9 @@ func WhyRun(t testing.TB, profile bool) string {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	base := map[uint64]uint64{0xffffffff81e00000: 10, 0xffffffff81001000: 6, 0xffffffff81001200: 5}
-	pti := map[uint64]uint64{0xffffffff81e00000: 14, 0xffffffff81001000: 6, 0xffffffff81001200: 5, 0xffffffff81002000: 4}
 	for i := range 2 {
-		whyBoot(t, s, "default", i, profile && i == 0, base, 4)
-		whyBoot(t, s, "pti-on", i, profile && i == 0, pti, 5)
+		WhyBoot(t, s, store.KernelInfo{Label: "k"}, "default", i, profile && i == 0, WhyBase, 4)
+		WhyBoot(t, s, store.KernelInfo{Label: "k"}, "pti-on", i, profile && i == 0, WhyPTI, 5)
 	}
 	return dir
 }
