@@ -84,7 +84,7 @@ func historyKernel(t *testing.T, history, label, version string, started time.Ti
 // whose count did not move, or that has no kernel before it, gets none.
 func TestNightlyFindings(t *testing.T) {
 	history := t.TempDir()
-	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	t0 := nightlyTime(0)
 	base := map[uint64]uint64{0xffffffff81e00000: 42, 0xffffffff81001000: 92}
 	plus := map[uint64]uint64{0xffffffff81e00000: 42, 0xffffffff81001000: 91, 0xffffffff81002000: 40}
 	first := historyKernel(t, history, "7.0.13", "7.0.13-1", t0, base)
@@ -124,3 +124,6 @@ func TestNightlyFindings(t *testing.T) {
 		t.Errorf("a findings directory for a kernel with none: %v", err)
 	}
 }
+
+// nightlyTime is a night's start: day d of December 2026.
+func nightlyTime(d int) time.Time { return time.Date(2026, 12, 1+d, 0, 0, 0, 0, time.UTC) }

@@ -69,7 +69,7 @@ func Findings(t *stats.Table, boots []*store.BootRecord, reproduce []string) []F
 				f.NoWhy = t.NoWhy
 			}
 			if f.A.Kernel.Label != f.B.Kernel.Label && f.A.Config.Cmdline == f.B.Config.Cmdline {
-				f.Reproduce = append(slices.Clone(reproduce), attributeCommand(&f))
+				f.Reproduce = append(slices.Clone(reproduce), AttributeCommand(&f))
 			}
 			key := [3]string{r.Benchmark, r.Key, t.Columns[i]}
 			j, seen := at[key]
@@ -85,9 +85,9 @@ func Findings(t *stats.Table, boots []*store.BootRecord, reproduce []string) []F
 	return out
 }
 
-// attributeCommand is the command that names f's functions again: kharness
+// AttributeCommand is the command that names f's functions again: kharness
 // attribute on both kernels, f's benchmark and command line.
-func attributeCommand(f *Finding) string {
+func AttributeCommand(f *Finding) string {
 	argv := []string{"kharness", "attribute", "-a", kernelArg(f.A.Kernel), "-b", kernelArg(f.B.Kernel), "-bench", "^" + regexp.QuoteMeta(f.Benchmark) + "$"}
 	if f.A.Config.Cmdline != "" {
 		argv = append(argv, "-cmdline", f.A.Config.Cmdline)
