@@ -43,7 +43,7 @@ func TestAttributionFindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
-		"Subject: NullSyscall/call=getppid: +39 kernel instructions (+13.4%) from 7.0.13 to 7.1.3, in prandom_u32_state and do_syscall_64\n",
+		"Subject: NullSyscall/call=getppid: +39 kernel instructions (+13.4%) from 7.0.13 to 7.1.3, in prandom_u32_state\n",
 		"kernel command line \"mitigations=off\"",
 		"  kharness bisect -good 7.0.13 -bad 7.3.4\n  kharness attribute -a linux-image-7.0.13 -b linux-image-7.1.3 -bench '^NullSyscall/call=getppid$' -cmdline mitigations=off\n",
 	} {

@@ -106,7 +106,7 @@ func TestNightlyFindings(t *testing.T) {
 	}
 	text := string(b)
 	for _, want := range []string{
-		"Subject: NullSyscall/call=getppid: +39 kernel instructions (+29.1%) from 7.0.13 to 7.1.3, in prandom_u32_state and do_syscall_64\n",
+		"Subject: NullSyscall/call=getppid: +39 kernel instructions (+29.1%) from 7.0.13 to 7.1.3, in prandom_u32_state\n",
 		"  prandom_u32_state       0     40    +40\n",
 		"kharness attribute -a linux-image-7.0.13 -b linux-image-7.1.3 -bench '^NullSyscall/call=getppid$'",
 	} {

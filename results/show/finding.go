@@ -157,11 +157,16 @@ func (f *Finding) Subject() string {
 		s += fmt.Sprintf(" from %s %s to %s %s", va, f.A.Config.Name, vb, f.B.Config.Name)
 	}
 	if f.Why != nil {
+		// The functions that move the count the way it moved, largest
+		// first, until they account for all of it.
 		var names []string
+		acc := 0.0
 		for _, fn := range f.Why.Funcs {
-			if !zeroCount(fn.Delta) {
-				names = append(names, fn.Name)
+			if zeroCount(fn.Delta) || (fn.Delta > 0) != (f.Delta > 0) || math.Abs(acc) >= math.Abs(f.Delta)-0.005 {
+				continue
 			}
+			names = append(names, fn.Name)
+			acc += fn.Delta
 		}
 		switch {
 		case len(names) == 1:
