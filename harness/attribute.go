@@ -1,18 +1,17 @@
 package harness
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
 	"kharness/kernels"
+	"kharness/results/stats"
 	"kharness/results/store"
 	"kharness/results/stream"
 )
@@ -85,7 +84,7 @@ type Attribution struct {
 // benchmarks of o.Bench, and returns each one's kernel instructions per
 // operation by function on both kernels. The boots go through Run, into
 // o.Run.OutDir; the profiles are read back from the boots' files
-// (profileBoot). An error says why: a kernel that does not
+// (stats.ProfileBoot). An error says why: a kernel that does not
 // resolve, a kernel none of whose boots succeeded (with their reasons), a
 // boot whose profile does not parse, a benchmark one kernel ran and the
 // other did not.
@@ -186,7 +185,7 @@ func profiles(boots []*store.BootRecord, cell string) (map[string][]stream.Bench
 		if b.Cell != cell || !b.Status.OK() {
 			continue
 		}
-		ps, err := profileBoot(b.Dir)
+		ps, err := stats.ProfileBoot(b.Dir)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", b.Dir, err)
 		}
@@ -225,7 +224,7 @@ func sortedNames(a, b map[string][]stream.BenchProfile) []string {
 
 // attribute pairs one benchmark's profiles of both kernels.
 func attribute(name string, pa, pb []stream.BenchProfile) BenchAttribution {
-	ra, rb := representative(pa), representative(pb)
+	ra, rb := stats.Representative(pa), stats.Representative(pb)
 	ba := BenchAttribution{Name: name, A: ra.KernelPerOp(), B: rb.KernelPerOp()}
 	for _, p := range pa {
 		ba.BootsA = append(ba.BootsA, p.KernelPerOp())
@@ -248,41 +247,4 @@ func attribute(name string, pa, pb []stream.BenchProfile) BenchAttribution {
 		return cmp.Or(cmp.Compare(math.Abs(y.Delta), math.Abs(x.Delta)), cmp.Compare(x.Name, y.Name))
 	})
 	return ba
-}
-
-// representative is the first of ps whose kernel count is the one most
-// of them have (the first on a tie): a boot that took the operation's
-// usual path.
-func representative(ps []stream.BenchProfile) *stream.BenchProfile {
-	best, bestN := 0, 0
-	for i, p := range ps {
-		n := 0
-		for _, q := range ps {
-			if q.KernelPerOp() == p.KernelPerOp() {
-				n++
-			}
-		}
-		if n > bestN {
-			best, bestN = i, n
-		}
-	}
-	return &ps[best]
-}
-
-// profileBoot is Profile on a stored boot attempt's directory: its results
-// stream and its plugin file, read as every stored file is.
-func profileBoot(dir string) ([]stream.BenchProfile, error) {
-	rawStream, err := stream.ReadStored(filepath.Join(dir, store.RawFile))
-	if err != nil {
-		return nil, fmt.Errorf("profile: %w", err)
-	}
-	s, err := stream.Parse(bytes.NewReader(rawStream), stream.ProfileStreamLimit)
-	if err != nil {
-		return nil, fmt.Errorf("profile: %s: %w", filepath.Join(dir, store.RawFile), err)
-	}
-	raw, err := stream.ReadStored(filepath.Join(dir, stream.InsnsFile))
-	if err != nil {
-		return nil, fmt.Errorf("profile: %w", err)
-	}
-	return stream.Profile(s, raw)
 }

@@ -3,10 +3,10 @@ package harness
 import (
 	"fmt"
 	"io"
-	"math"
 	"slices"
-	"strconv"
 	"strings"
+
+	"kharness/results/show"
 )
 
 // WriteAttribution prints a: the kernels, then per benchmark a line
@@ -70,20 +70,7 @@ func writeRows(w io.Writer, rows [][4]string) {
 	}
 }
 
-// count formats an instruction count per operation: whole numbers as
-// such, others to two decimals.
-func count(x float64) string {
-	if r := math.Round(x); math.Abs(x-r) < 0.005 {
-		return strconv.FormatFloat(r+0, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(x, 'f', 2, 64)
-}
-
-// signed is count with a sign.
-func signed(x float64) string {
-	s := count(x)
-	if !strings.HasPrefix(s, "-") {
-		s = "+" + s
-	}
-	return s
-}
+// count and signed format instructions per operation as finding reports
+// and compare's why lines do: whole numbers as such, others to two
+// decimals; signed with a sign.
+var count, signed = show.Count, show.Signed

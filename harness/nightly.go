@@ -31,18 +31,24 @@ type NightlyOptions struct {
 // NightlyRecord is HISTORY/<kernel>/nightly.json: written when a kernel's
 // run ends, so the next night knows it has been done.
 type NightlyRecord struct {
-	Kernel  store.KernelInfo `json:"kernel"`
-	Status  string           `json:"status"` // "complete" or "failed"
-	Reason  string           `json:"reason,omitempty"`
-	Started time.Time        `json:"started"`
-	Wall    float64          `json:"wall_seconds"`
+	Kernel store.KernelInfo `json:"kernel"`
+	Status string           `json:"status"` // "complete" or "failed"
+	Reason string           `json:"reason,omitempty"`
+	// Watch is the config's [[kernel]] entry the kernel came from: a new
+	// kernel's findings are against the one before it of the same entry.
+	Watch   string    `json:"watch,omitempty"`
+	Started time.Time `json:"started"`
+	Wall    float64   `json:"wall_seconds"`
 }
 
 // NightlyResult is what one night did.
 type NightlyResult struct {
 	Ran, Skipped, Failed []string
-	Report               string
-	KCIDB                string // the history's results in KCIDB's JSON, beside Report
+	// Findings holds the finding reports written: one a called exact
+	// change of a new kernel against the kernel before it.
+	Findings []string
+	Report   string
+	KCIDB    string // the history's results in KCIDB's JSON, beside Report
 }
 
 const nightlyFile = "nightly.json"
@@ -56,7 +62,7 @@ func Nightly(ctx context.Context, opt NightlyOptions) (*NightlyResult, error) {
 	if err := os.MkdirAll(opt.History, 0o755); err != nil {
 		return nil, fmt.Errorf("creating history: %w", err)
 	}
-	var todo []kernels.Candidate
+	var todo []nightlyTodo
 	res := &NightlyResult{}
 	for _, kc := range cfg.Kernels {
 		var cs []kernels.Candidate
@@ -87,7 +93,7 @@ func Nightly(ctx context.Context, opt NightlyOptions) (*NightlyResult, error) {
 			case err == nil && (rec.Status == "complete" || !opt.RetryFailed):
 				res.Skipped = append(res.Skipped, KernelLabel(c))
 			case err == nil || errors.Is(err, os.ErrNotExist):
-				todo = append(todo, c)
+				todo = append(todo, nightlyTodo{c, kc.Name})
 			default:
 				return nil, err
 			}
@@ -102,7 +108,7 @@ func Nightly(ctx context.Context, opt NightlyOptions) (*NightlyResult, error) {
 		return nil, err
 	}
 	for _, c := range todo {
-		if err := nightlyKernel(ctx, opt, c, res); err != nil {
+		if err := nightlyKernel(ctx, opt, c.c, c.watch, res); err != nil {
 			return res, err
 		}
 	}
@@ -110,8 +116,17 @@ func Nightly(ctx context.Context, opt NightlyOptions) (*NightlyResult, error) {
 	return res, writeHistoryReport(opt.History, res.Report, res.KCIDB)
 }
 
-// nightlyKernel runs one kernel into the history and records the outcome.
-func nightlyKernel(ctx context.Context, opt NightlyOptions, c kernels.Candidate, res *NightlyResult) error {
+// nightlyTodo is a kernel a night runs, and the [[kernel]] entry it came
+// from.
+type nightlyTodo struct {
+	c     kernels.Candidate
+	watch string
+}
+
+// nightlyKernel runs one kernel into the history, records the outcome
+// and, for a complete kernel, writes its findings against the kernel
+// before it (a failure to is logged: the kernel's results stand).
+func nightlyKernel(ctx context.Context, opt NightlyOptions, c kernels.Candidate, watch string, res *NightlyResult) error {
 	label := KernelLabel(c)
 	one := *opt.Run.Config
 	one.Kernels = []KernelConfig{{Name: label, Package: c.Package}}
@@ -125,7 +140,8 @@ func nightlyKernel(ctx context.Context, opt NightlyOptions, c kernels.Candidate,
 	}
 	run := opt.Run
 	run.Config, run.ConfigPath, run.OutDir = cfg, label+".toml", filepath.Join(opt.History, label)
-	rec := NightlyRecord{Kernel: store.KernelInfo{Label: label, Package: c.Package, Version: c.Version, Release: c.Release}, Started: time.Now().UTC()}
+	run.ProfileFirst = true // the functions of the findings
+	rec := NightlyRecord{Kernel: store.KernelInfo{Label: label, Package: c.Package, Version: c.Version, Release: c.Release}, Watch: watch, Started: time.Now().UTC()}
 	sum, err := Run(ctx, run)
 	rec.Wall = time.Since(rec.Started).Seconds()
 	switch {
@@ -147,7 +163,15 @@ func nightlyKernel(ctx context.Context, opt NightlyOptions, c kernels.Candidate,
 	if err := os.MkdirAll(run.OutDir, 0o755); err != nil {
 		return err
 	}
-	return atomicfile.WriteJSON(filepath.Join(run.OutDir, nightlyFile), &rec)
+	if err := atomicfile.WriteJSON(filepath.Join(run.OutDir, nightlyFile), &rec); err != nil || rec.Status != "complete" {
+		return err
+	}
+	paths, err := nightlyFindings(opt.History, &rec)
+	if err != nil {
+		opt.Run.Progress.Logf("%s: no findings against the kernel before it: %v", label, err)
+	}
+	res.Findings = append(res.Findings, paths...)
+	return nil
 }
 
 // writeHistoryReport renders the trend report over every kernel's run

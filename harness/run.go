@@ -64,8 +64,13 @@ type RunOptions struct {
 	Insns string
 	// Profile runs the counting plugin in profile mode and has the guest
 	// send its kernel's symbols (see Attribute): each boot's insns.raw
-	// and results.raw then hold what profileBoot (attribute.go) reads.
+	// and results.raw then hold what stats.ProfileBoot reads.
 	Profile bool
+	// ProfileFirst profiles the first boot of each cell (boot 0, each of
+	// its attempts) as Profile does every boot, when the run counts: the
+	// boots compare reads to name the functions behind a called exact
+	// change. The other boots run unprofiled.
+	ProfileFirst bool
 }
 
 // RunSummary is what a run did.

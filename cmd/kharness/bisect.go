@@ -15,6 +15,7 @@ import (
 
 	"kharness/harness"
 	"kharness/kernels"
+	"kharness/results/show"
 	"kharness/results/stats"
 	"kharness/results/stream"
 )
@@ -174,15 +175,17 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if r.FirstBad < 0 {
 		return &exitError2{exitUndecided, nil}
 	}
-	return explainFirstBad(ctx, kb, r, stdout, p)
+	return explainFirstBad(ctx, kb, r, append([]string{"kharness", "bisect"}, args...), stdout, p)
 }
 
 // explainFirstBad ends an exact bisection with the attribution of the
 // first bad kernel against the last good one: the kernel functions that
 // account for the step, from one profiled boot of each (harness.Attribute,
-// into -o DIR/attribute/). A failed attribution is said, not fatal: the
-// bisection's answer stands.
-func explainFirstBad(ctx context.Context, kb *harness.KernelBisect, r *harness.BisectResult, stdout io.Writer, p *harness.Progress) error {
+// into -o DIR/attribute/), also written as a finding report into -o
+// DIR/findings/ (show.WriteFinding) that names argv, the bisection's
+// command. A failed attribution is said, not fatal: the bisection's answer
+// stands.
+func explainFirstBad(ctx context.Context, kb *harness.KernelBisect, r *harness.BisectResult, argv []string, stdout io.Writer, p *harness.Progress) error {
 	if !stream.ExactUnit(kb.Unit) {
 		return nil
 	}
@@ -203,6 +206,17 @@ func explainFirstBad(ctx context.Context, kb *harness.KernelBisect, r *harness.B
 	}
 	fmt.Fprintf(stdout, "\nwhy: %s against %s, by kernel function\n", harness.KernelLabel(bad), harness.KernelLabel(good))
 	harness.WriteAttribution(stdout, a, 10)
+	fs, err := harness.AttributionFindings(a, kb.Cmdline, []string{harness.QuoteArgv(argv)})
+	if err == nil {
+		var paths []string
+		paths, err = show.WriteFindings(filepath.Join(kb.Run.OutDir, "findings"), fs)
+		for _, path := range paths {
+			fmt.Fprintf(stdout, "finding: %s\n", path)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stdout, "no finding report: %v\n", err)
+	}
 	return nil
 }
 

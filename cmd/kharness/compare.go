@@ -4,8 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"kharness/harness"
 	"kharness/results/show"
 	"kharness/results/stats"
+	"kharness/results/store"
 	"math"
 	"slices"
 	"strconv"
@@ -16,6 +18,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cf := newCompareFlags(fs, "column axis: config, kernel, or run (before/after: each RUN a column)", "config", "kernel", "run")
+	findings := fs.String("findings", "", "write one plain-text report a called exact change (insns/op, kinsns/op) into this directory: subject, the functions behind it, both sides' kernels and configs, the boots, the command that reproduces it")
 	format := fs.String("format", "text", "output format: text, csv, json or kcidb (KCIDB's JSON, schema v4.5: a checkout and build per kernel, a test per cell and per benchmark and unit)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness compare [flags] RUN...")
@@ -48,6 +51,11 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := write(stdout, tab); err != nil {
 		return err
+	}
+	if *findings != "" {
+		if err := writeCompareFindings(*findings, fs.Args(), args, tab, stderr); err != nil {
+			return err
+		}
 	}
 	if n := tab.Regressions(); n > 0 {
 		return &exitError2{exitRegression, fmt.Errorf("%d cells called a regression (p < %v and a change of more than %s)", n, opt.Alpha, cf.threshold.String())}
@@ -161,5 +169,28 @@ func (f *thresholdFlag) Set(s string) error {
 		return fmt.Errorf("%s would be %s%%; write %s%% if that is meant", s, strconv.FormatFloat(v*100, 'g', -1, 64), s)
 	}
 	*f = thresholdFlag(v)
+	return nil
+}
+
+// writeCompareFindings writes the findings of tab, the comparison of dirs
+// that compare's args asked for, into dir, and says where on stderr. Each
+// reproduces with the runs' own commands (from run.json) and compare's.
+func writeCompareFindings(dir string, dirs, args []string, tab *stats.Table, stderr io.Writer) error {
+	boots, err := store.LoadBoots(dirs...)
+	if err != nil {
+		return err
+	}
+	var repro []string
+	for _, d := range dirs {
+		if rec, err := store.ReadRunDir(d); err == nil && len(rec.Command) > 0 {
+			repro = append(repro, harness.QuoteArgv(rec.Command)+"   # the run, into "+d)
+		}
+	}
+	repro = append(repro, harness.QuoteArgv(append([]string{"kharness", "compare"}, args...)))
+	paths, err := show.WriteFindings(dir, show.Findings(tab, boots, repro))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "%d findings (called exact changes) written to %s\n", len(paths), dir)
 	return nil
 }

@@ -117,3 +117,35 @@ func TestCompareMachineFormats(t *testing.T) {
 		t.Errorf("json = %+v, %v", j, err)
 	}
 }
+
+// TestCompareFindings: -findings writes one report a called exact change
+// of a stored run (pti=on on both kernels' five benchmarks: 10 changes,
+// kinsns/op as user space did not move), each with its subject and the
+// commands that reproduce it; a run without profiled boots says how to
+// get the functions.
+func TestCompareFindings(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "findings")
+	run1 := filepath.Join("..", "..", "results", "testdata", "runs", "mkrun")
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"compare", "-findings", dir, run1}, &out, &errb); exitCode(err, &errb) != exitRegression {
+		t.Fatalf("compare: %v\n%s", err, errb.String())
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil || len(ents) != 10 || !strings.Contains(errb.String(), "10 findings (called exact changes) written to "+dir) {
+		t.Fatalf("%d findings (%v); stderr %s", len(ents), err, errb.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "NullSyscall_call_getppid_kinsns-op_6.1-cloud-default_to_6.1-cloud-pti-on.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Subject: NullSyscall/call=getppid: +8 kernel instructions (+2.5%) from default to pti-on on 6.1.",
+		"config pti-on, kernel command line \"pti=on\"",
+		"No functions: ", "-profile first",
+		"reproduce:\n", "kharness compare -findings " + dir + " " + run1 + "\n",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("finding lacks %q:\n%s", want, b)
+		}
+	}
+}

@@ -19,7 +19,7 @@ func nightlyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	jobs := fs.Int("j", 0, "concurrent VMs (default: free host cores less one for QEMU, ÷ vCPUs)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness nightly -history DIR CONFIG.toml")
-		fmt.Fprintln(stderr, "Runs the config's matrix on every kernel of its families that the history lacks, then rewrites DIR/report.html\nand DIR/kcidb.json (the history's results in KCIDB's JSON, as compare -format kcidb writes them).")
+		fmt.Fprintln(stderr, "Runs the config's matrix on every kernel of its families that the history lacks, then rewrites DIR/report.html\nand DIR/kcidb.json (the history's results in KCIDB's JSON, as compare -format kcidb writes them). Each new kernel\nwhose exact count moved against the kernel before it gets one report a change in DIR/<kernel>/findings/.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -52,6 +52,9 @@ func nightlyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	for _, k := range res.Failed {
 		fmt.Fprintln(stdout, "  failed:", k)
+	}
+	for _, f := range res.Findings {
+		fmt.Fprintln(stdout, "  finding:", f)
 	}
 	if res.Report != "" {
 		fmt.Fprintln(stdout, "report:", res.Report)

@@ -20,12 +20,12 @@ import (
 // parses its arguments with them, and TestDeployJobArgsParse parses
 // deploy/job.yaml's with them, so the manifest cannot pass a flag run lacks.
 type runFlags struct {
-	out, cache, qemu, col, insns, shard *string
-	jobs, maxBoots                      *int
-	verbose, until, decideTime          *bool
-	alpha, slow                         *float64
-	accel                               *accelValue
-	threshold                           thresholdFlag
+	out, cache, qemu, col, insns, shard, profile *string
+	jobs, maxBoots                               *int
+	verbose, until, decideTime                   *bool
+	alpha, slow                                  *float64
+	accel                                        *accelValue
+	threshold                                    thresholdFlag
 }
 
 // newRunFlags defines run's flags on a new flag set writing to stderr.
@@ -47,6 +47,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.Var(&f.threshold, "threshold", "smallest change called, as \"2%\" or 0.02")
 	f.slow = slowFactorFlag(fs)
 	f.insns = fs.String("insns", "", "override the config's exact instruction counts: auto, on or off")
+	f.profile = fs.String("profile", "first", "under TCG counting, profile kernel functions on the first boot of each cell (first), every boot (all) or none (off): compare then names the functions behind each called exact change")
 	f.shard = fs.String("shard", "", "run only shard i/n of the matrix's cells (auto/n: i from JOB_COMPLETION_INDEX)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness run [flags] CONFIG.toml")
@@ -67,6 +68,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfgPath := fs.Arg(0)
 	if err := checkRunFlags(*f.col, *f.alpha, *f.insns); err != nil {
 		return badFlag(err)
+	}
+	if !slices.Contains([]string{"first", "all", "off"}, *f.profile) {
+		return badFlag(fmt.Errorf("-profile %q: want first, all or off", *f.profile))
 	}
 	sf, err := slowFactor(*f.slow)
 	if err != nil {
@@ -100,6 +104,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		Config: cfg, ConfigPath: cfgPath, OutDir: *f.out, Jobs: *f.jobs, CacheDir: *f.cache,
 		SourceDir: src, QEMU: *f.qemu, Command: append([]string{"kharness", "run"}, args...), Progress: p, Verbose: *f.verbose, Shard: shard,
 		UntilDecided: *f.until, MaxBoots: *f.maxBoots, DecideTime: *f.decideTime, Column: *f.col, Alpha: *f.alpha, Threshold: th, SlowFactor: sf, Insns: *f.insns,
+		Profile: *f.profile == "all", ProfileFirst: *f.profile == "first",
 	})
 	if errors.Is(err, harness.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}

@@ -42,6 +42,9 @@ type JSONTable struct {
 	// includes; NoCount is the first, with its reason.
 	NoCounts int    `json:"no_counts,omitempty"`
 	NoCount  string `json:"no_count,omitempty"`
+	// NoWhy says why some called exact cells name no functions, and how
+	// to get them.
+	NoWhy string `json:"no_why,omitempty"`
 }
 
 // JSONResult is one cell of a JSONTable, with the fields of a row of
@@ -65,6 +68,9 @@ type JSONResult struct {
 	// change of the table's detect fraction; 0 without -detect.
 	BootsToDetect int      `json:"boots_to_detect,omitempty"`
 	Notes         []string `json:"notes"` // statistical caveats and the most common failure of a cell with no ok boot
+	// Why names the kernel functions behind a called exact change, from
+	// the profiled boots of both cells (see stats.Why).
+	Why *stats.Why `json:"why,omitempty"`
 }
 
 // JSON returns the table in the form WriteJSON writes.
@@ -75,12 +81,12 @@ func JSON(t *stats.Table) *JSONTable {
 		Accel: nonNil(t.Accel), QEMUVersion: nonNil(t.QEMUVersion), GuestCPU: nonNil(t.GuestCPU),
 		HostCPU: nonNil(t.HostCPU), Jobs: nonNil(t.Jobs),
 		Regressions: t.Regressions(), Results: []JSONResult{}, Warnings: nonNil(t.Warnings), HostGuard: t.Guard, FailedSamples: t.FailedSamples,
-		NoCounts: t.NoCounts, NoCount: t.NoCount,
+		NoCounts: t.NoCounts, NoCount: t.NoCount, NoWhy: t.NoWhy,
 	}
 	for _, r := range t.Rows {
 		for i, c := range r.Cells {
 			res := JSONResult{Benchmark: r.Benchmark, Unit: r.Unit, Kernel: c.Kernel, Config: c.Config,
-				N: c.Boots, Failed: c.Failed, Call: c.Call, Notes: []string{}}
+				N: c.Boots, Failed: c.Failed, Call: c.Call, Notes: []string{}, Why: c.Why}
 			if c.Boots > 0 {
 				res.Median, res.Lo, res.Hi = finite(c.Center), finite(c.Lo), finite(c.Hi)
 				if res.Spread = finite(c.Spread); res.Spread != nil && t.Detect > 0 && !stream.ExactUnit(r.Unit) {
@@ -116,12 +122,13 @@ func WriteJSON(w io.Writer, t *stats.Table) error {
 // WriteCSV writes t as CSV: a header, then one record for each
 // benchmark, unit, row and column with the fields of a JSONResult in the
 // order benchmark, unit, the row axis's value, the column axis's value,
-// n, failed, median, lo, hi, ratio, p, call, note. The header names the
+// n, failed, median, lo, hi, ratio, p, call, note, why. The header names the
 // row and column axes ("kernel", "config"). Numbers are unrounded, in base
-// units; a field with no value is empty; note joins the notes with "; ".
+// units; a field with no value is empty; note joins the notes with "; ";
+// why the functions behind a called exact change (WhyParts), "; "-separated.
 func WriteCSV(w io.Writer, t *stats.Table) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"benchmark", "unit", t.Row, t.Column, "n", "failed", "median", "lo", "hi", "ratio", "p", "call", "note"})
+	cw.Write([]string{"benchmark", "unit", t.Row, t.Column, "n", "failed", "median", "lo", "hi", "ratio", "p", "call", "note", "why"})
 	for _, r := range JSON(t).Results {
 		row, col := r.Kernel, r.Config
 		if t.Column == "kernel" {
@@ -130,7 +137,7 @@ func WriteCSV(w io.Writer, t *stats.Table) error {
 		// Quoting keeps a newline inside its field, but a terminal or
 		// spreadsheet still acts on control characters: none pass.
 		cw.Write([]string{stream.Printable(r.Benchmark, 200), stream.Printable(r.Unit, 40), stream.Printable(row, 80), stream.Printable(col, 80), strconv.Itoa(r.N), strconv.Itoa(r.Failed),
-			num(r.Median), num(r.Lo), num(r.Hi), num(r.Ratio), num(r.P), string(r.Call), stream.Printable(strings.Join(r.Notes, "; "), 2000)})
+			num(r.Median), num(r.Lo), num(r.Hi), num(r.Ratio), num(r.P), string(r.Call), stream.Printable(strings.Join(r.Notes, "; "), 2000), whyCSV(r.Why)})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {

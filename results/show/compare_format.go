@@ -44,9 +44,7 @@ func WriteText(w io.Writer, t *stats.Table) error {
 	}
 	tw.Flush() // cannot fail: it writes to a bytes.Buffer
 	var b strings.Builder
-	for line := range strings.Lines(tab.String()) {
-		b.WriteString(strings.TrimRight(line, " \n") + "\n")
-	}
+	writeTableLines(&b, t, tab.String())
 	fmt.Fprintf(&b, "\naccel %s; QEMU %s; guest CPU %s; host CPU %s; -j %s\n",
 		list(t.Accel), list(t.QEMUVersion), list(t.GuestCPU), list(t.HostCPU), list(t.Jobs))
 	fmt.Fprintf(&b, "n = boots per cell; ± is the %s%% CI of the median over boots\n",
@@ -84,6 +82,9 @@ func WriteText(w io.Writer, t *stats.Table) error {
 	}
 	for _, l := range t.DetectLines() {
 		fmt.Fprintf(&b, "%s\n", l)
+	}
+	if t.NoWhy != "" {
+		fmt.Fprintf(&b, "why: %s\n", stream.Printable(t.NoWhy, 600))
 	}
 	for _, w := range t.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", w)

@@ -113,6 +113,8 @@ type reportView struct {
 type tableRowView struct {
 	Benchmark, Unit, Key string
 	Cells                []tableCellView
+	Why                  []whyChartView // the called exact cells' functions
+	Span                 int            // the table's columns
 }
 
 type tableCellView struct {
@@ -157,7 +159,7 @@ func (v *reportView) tableView(t *stats.Table, ax axes) {
 		})
 	}
 	for _, r := range rows {
-		rv := tableRowView{Benchmark: r.Benchmark, Unit: r.Unit, Key: r.Key}
+		rv := tableRowView{Benchmark: r.Benchmark, Unit: r.Unit, Key: r.Key, Why: whyCharts(t, r), Span: 3 + len(v.Header)}
 		for i, c := range r.Cells {
 			cv := tableCellView{Median: "-", Ratio: "-"}
 			switch {
@@ -178,6 +180,9 @@ func (v *reportView) tableView(t *stats.Table, ax axes) {
 				cv.Class = "none"
 				if c.Compared {
 					cv.Ratio = fmt.Sprintf("×%.2f p=%.3f%s", c.Ratio, c.P, markers(c.PNotes))
+					if stream.ExactUnit(r.Unit) { // no p-value: the call is on the boots' ranges
+						cv.Ratio = fmt.Sprintf("×%.4f %s exact", c.Ratio, Signed(c.Delta))
+					}
 					cv.Call, cv.Class = string(c.Call), callClass(c.Call)
 				}
 			}

@@ -36,6 +36,13 @@ th { background: #f4f4f4; font-weight: 600; }
 td.num { text-align: right; }
 .reason { font-family: system-ui, sans-serif; color: #a00; font-size: 12px; max-width: 24em; text-align: left; }
 td.call { white-space: nowrap; }
+tr.why td { border-top: none; }
+figure.why { margin: 0.2em 0 0.6em 1.5em; }
+figure.why figcaption { font-size: 85%; color: #555; }
+figure.why text { font: 11px monospace; }
+figure.why rect.up { fill: #c0392b; }
+figure.why rect.down { fill: #27ae60; }
+figure.why line.axis { stroke: #888; }
 .regression { background: #fde2e2; color: #a50000; }
 .improvement { background: #dcf3e2; color: #11662e; }
 .same { color: #777; }
@@ -88,7 +95,8 @@ const reportHTML = `<!DOCTYPE html>
 <thead><tr><th>benchmark</th><th>unit</th><th>{{.Table.Row}}</th>{{range .Header}}<th>{{.}}</th>{{end}}</tr></thead>
 <tbody>
 {{range .Rows}}<tr><td><code>{{.Benchmark}}</code></td><td>{{.Unit}}</td><td>{{.Key}}</td>{{range $i, $c := .Cells}}<td class="num" title="{{.Title}}">{{.Median}}{{if .Failed}}<div class="reason">{{.Failed}}</div>{{end}}</td><td class="ci">{{.CI}}</td><td>{{.N}}</td>{{if $i}}<td class="call {{.Class}}">{{.Ratio}} <b>{{.Call}}</b></td>{{end}}{{end}}</tr>
-{{end}}</tbody>
+{{if .Why}}<tr class="why"><td colspan="{{.Span}}">{{range .Why}}<figure class="why"><figcaption>{{.Caption}}</figcaption><svg xmlns="http://www.w3.org/2000/svg" width="{{.W}}" height="{{.H}}" role="img" aria-label="{{.Caption}}"><line x1="{{.Axis}}" x2="{{.Axis}}" y1="0" y2="{{.H}}" class="axis"/>{{range .Bars}}<text x="0" y="{{.TextY}}">{{.Name}}</text><rect x="{{.X}}" y="{{.Y}}" width="{{.Width}}" height="12" class="{{.Class}}"/><text x="{{.ValueX}}" y="{{.TextY}}" text-anchor="{{.Anchor}}">{{.Value}}</text>{{end}}</svg></figure>{{end}}</td></tr>
+{{end}}{{end}}</tbody>
 </table>
 <p class="meta">{{.Setup}}</p>
 {{if .Notes}}<ul class="notes">{{range .Notes}}<li>{{.}}</li>{{end}}</ul>{{end}}

@@ -106,6 +106,9 @@ type Table struct {
 	NoCount  string
 	Notes    []string // statistical caveats, which cells refer to by number from 1
 	Warnings []string // directories skipped and lines that did not parse
+	// NoWhy, when not empty, says why some called exact cells have no Why
+	// and how to get one.
+	NoWhy string
 }
 
 // Row is one row of a Table.
@@ -136,6 +139,10 @@ type Cell struct {
 	// The notes of the table (Table.Notes, numbered from 1) that the
 	// cell's interval, its p-value and its failures refer to.
 	CINotes, PNotes, FailNotes []int
+
+	// Why names the kernel functions behind a called exact change, from
+	// the profiled boots of both cells; nil otherwise (see Table.NoWhy).
+	Why *Why
 }
 
 // Key is a benchmark and unit.
@@ -206,6 +213,7 @@ func Compare(dirs []string, opt CompareOptions) (*Table, error) {
 	} else {
 		t.fill(cells, keys, kernels, configs)
 	}
+	t.attribute(boots)
 	return t, nil
 }
 
