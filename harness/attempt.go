@@ -75,7 +75,7 @@ func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (re
 	if accel.Plugin != "" {
 		vmo.Plugin, vmo.PluginOut = accel.Plugin, att.Path(stream.InsnsFile)
 		vmo.Cmdline += " " + strings.Join(guest.Params{Insns: true}.Args(), " ")
-		if opt.Profile || (opt.ProfileFirst && j.boot == 0) {
+		if opt.Profile || (opt.ProfileFirst && j.boot == 0 && max(cfg.Boots, opt.Boots) >= 2) {
 			// The plugin profiles kernel blocks; the guest sends the
 			// symbols that name them, about a megabyte.
 			vmo.PluginProfile = true
@@ -106,7 +106,7 @@ func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (re
 		SMP: j.config.SMP, MemoryMB: vmo.withDefaults().MemoryMB, HostCPU: hostCPU(), Jobs: jobs, HostLoad: load,
 		Argv: argv, Started: started, WallSeconds: v.Wall.Seconds(), BootSeconds: v.FirstResult.Seconds(),
 		Status: v.Status, Reason: v.Reason, ConsoleTail: v.ConsoleTail, PanicLines: v.PanicLines, Oops: v.Oops,
-		Tainted: len(v.Oops) > 0,
+		Tainted: len(v.Oops) > 0, Profiled: vmo.PluginProfile,
 	}
 	if v.Status.OK() && vmo.Plugin != "" {
 		if err := addInsns(v.Stream, vmo.PluginOut); err != nil {

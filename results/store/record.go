@@ -103,6 +103,10 @@ type BootRecord struct {
 	Jobs           int        `json:"jobs"`
 	HostLoad       [3]float64 `json:"host_load"`
 	Argv           []string   `json:"argv"`
+	// Profiled says the counting plugin ran in profile mode: the boot's
+	// counts are as good as any, its times are not (ReadBench sets them
+	// aside).
+	Profiled bool `json:"profiled,omitempty"`
 
 	Started     time.Time `json:"started"`
 	WallSeconds float64   `json:"wall_seconds"`
