@@ -140,9 +140,14 @@ func lavaJob(opt RunOptions, lo LavaOptions, j job, image, plugin, dir string) (
 	// make the machine kharness's: no default devices, its machine, CPU
 	// and memory, the console (ttyS0) to a file and the results port
 	// (ttyS1) to QEMU's stdio, which is what LAVA reads.
+	// A lab's worker has no such path: its console goes nowhere.
+	console := "file:" + filepath.Join(dir, "console.log")
+	if lo.URL != "" {
+		console = "null"
+	}
 	extra := []string{
 		"-nodefaults -no-user-config -machine pc -accel tcg -cpu " + vmo.CPU + fmt.Sprintf(" -smp %d -no-reboot", vmo.SMP),
-		"-serial file:" + filepath.Join(dir, "console.log") + " -serial stdio",
+		"-serial " + console + " -serial stdio",
 	}
 	if vmo.Firmware != "" {
 		extra = append(extra, "-bios "+vmo.Firmware)
