@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -25,7 +24,13 @@ import (
 // options, and a count cannot depend on who started QEMU.
 func TestLavaRunMatchesOwnBoot(t *testing.T) {
 	bootFixture(t)
-	lavaRun := testenv.Need(t, "apt-get install lava-dispatcher (.ci/deps test installs it)", "lava-run")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	lavaRun, err := FindLavaRun(ctx, fixture.cache)
+	if err != nil {
+		testenv.Missing(t, err.Error())
+	}
+	t.Logf("running %s", lavaRun.Desc)
 	src := `boots = 1
 retries = 0
 accel = "tcg"
@@ -51,8 +56,6 @@ cmdline = ""
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
 	srcDir, _ := filepath.Abs("..")
 	opt := RunOptions{Config: cfg, ConfigPath: cfgPath, CacheDir: fixture.cache, SourceDir: srcDir}
 	opt.OutDir = filepath.Join(tmp, "lava-run")
@@ -87,7 +90,7 @@ cmdline = ""
 
 // runLava runs the job in dir under lava-run in its own process group,
 // which the test's cleanup kills, so no QEMU outlives the test.
-func runLava(ctx context.Context, t *testing.T, lavaRun, dir, tmp string) {
+func runLava(ctx context.Context, t *testing.T, lavaRun *LavaRun, dir, tmp string) {
 	t.Helper()
 	logf, err := os.Create(filepath.Join(dir, LavaLogFile))
 	if err != nil {
@@ -96,7 +99,7 @@ func runLava(ctx context.Context, t *testing.T, lavaRun, dir, tmp string) {
 	defer logf.Close()
 	// lava-run keeps its files under /var/lib/lava/dispatcher/tmp/<job id>:
 	// an id of this process's own keeps two tests apart.
-	cmd := exec.CommandContext(ctx, lavaRun, "--device", filepath.Join(dir, LavaDeviceFile),
+	cmd := lavaRun.Command(ctx, "--device", filepath.Join(dir, LavaDeviceFile),
 		"--job-id", fmt.Sprintf("%d", 900000+os.Getpid()%100000), "--output-dir", filepath.Join(tmp, "lava-out"),
 		filepath.Join(dir, LavaJobFile))
 	cmd.Stderr = logf
