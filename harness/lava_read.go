@@ -196,7 +196,7 @@ func readLavaBoot(st *store.Store, cfg *Config, j job, dir string) (ok bool, err
 		Cell: j.cell, Kernel: j.info, Boot: j.boot, Attempt: 1,
 		Config: store.BootConfig{Name: j.config.Name, Cmdline: j.config.Cmdline, CPU: j.config.CPU},
 		Accel:  "tcg", AccelRequested: "tcg", AccelNote: "booted by LAVA (" + LavaLogFile + ")",
-		QEMUVersion: "LAVA " + l.qemu, Machine: "pc", Firmware: FirmwareName(vmo.Firmware), QEMUBinary: DefaultQEMU,
+		QEMUVersion: lavaQEMUVersion(l.qemu), Machine: "pc", Firmware: FirmwareName(vmo.Firmware), QEMUBinary: DefaultQEMU,
 		GuestCPU: vmo.CPU, SMP: vmo.SMP, MemoryMB: vmo.MemoryMB, HostCPU: hostCPU(), Jobs: 1, Started: l.started,
 	}
 	s := lavaVerdict(rec, l, raw)
@@ -213,6 +213,20 @@ func readLavaBoot(st *store.Store, cfg *Config, j job, dir string) (ok bool, err
 		}
 	}
 	return rec.Status.OK(), att.Commit(rec)
+}
+
+// lavaQEMUVersion is a LAVA boot's QEMU version in the form of kharness's
+// own boots, "7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)" from QMP, as far
+// as the log says it: LAVA logs the version of the Debian package
+// qemu-system-x86 (dpkg's, pkg), which is what QMP's package string holds
+// after "Debian ", but not QEMU's own three numbers. "LAVA" stands in for
+// those, which also keeps compare from mixing LAVA's boots with
+// kharness's unless -force.
+func lavaQEMUVersion(pkg string) string {
+	if pkg == "" {
+		return "LAVA (QEMU package version not in the log)"
+	}
+	return "LAVA (Debian " + pkg + ")"
 }
 
 // lavaVerdict judges a LAVA boot's stream as Boot judges kharness's own,
