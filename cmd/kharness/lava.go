@@ -26,6 +26,7 @@ func lavaCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "usage: kharness lava [-o DIR] [-url BASE] [-insns auto|on|off] CONFIG.toml")
 		fmt.Fprintln(stderr, "       kharness lava -read DIR")
 		fmt.Fprintln(stderr, "writes DIR/lava/<cell>/boot-NN/{job,device}.yaml; put each job's log in log.yaml there, then -read")
+		fmt.Fprintln(stderr, "prints a line a job that runs it under lava-run: the system's, or Debian's lava-dispatcher unpacked into the cache ("+harness.LavaEnv+"=system|unpacked picks)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -72,8 +73,19 @@ func lavaCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	lavaRun := "lava-run"
+	if *url == "" && len(jobs) > 0 {
+		// The lava-run that runs here: the system's, or Debian's
+		// unpacked into the cache (harness.LavaEnv picks).
+		if r, err := harness.FindLavaRun(ctx, *cache); err != nil {
+			fmt.Fprintf(stderr, "kharness lava: no lava-run to run the jobs here: %v\n", err)
+		} else {
+			lavaRun = r.Shell()
+			fmt.Fprintf(stderr, "kharness lava: %s\n", r.Desc)
+		}
+	}
 	for i, j := range jobs {
-		fmt.Fprintf(stdout, "lava-run --device %s --job-id %d --output-dir %s %s 2> %s\n",
+		fmt.Fprintf(stdout, "%s --device %s --job-id %d --output-dir %s %s 2> %s\n", lavaRun,
 			filepath.Join(j.Dir, harness.LavaDeviceFile), i+1, filepath.Join(j.Dir, "out"),
 			filepath.Join(j.Dir, harness.LavaJobFile), filepath.Join(j.Dir, harness.LavaLogFile))
 	}
