@@ -17,6 +17,9 @@ import (
 // has installed: lava-run's own modules come from the cache, and guestfs
 // from python3-guestfs or else kharness's stub, which refuses every use.
 func TestLavaRunUnpacked(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fetches Debian packages; not in -short mode")
+	}
 	cache, err := testCacheDir()
 	if err != nil {
 		t.Fatal(err)

@@ -21,8 +21,9 @@ import (
 )
 
 // lavaLog is what ReadLava takes from a LAVA job's log: the lines the
-// device wrote (lvl target), the QEMU version the dispatcher reported, and
-// the errors and the job's result it logged.
+// device wrote (lvl target, and feedback after the test), the QEMU
+// version the dispatcher reported, and the errors and the job's result
+// it logged.
 type lavaLog struct {
 	target  []string
 	qemu    string
@@ -68,8 +69,12 @@ func parseLavaLog(path string) (*lavaLog, error) {
 		switch msg := e.Msg.(type) {
 		case string:
 			switch e.Lvl {
-			case "target":
-				// LAVA's shell logger escapes double quotes.
+			case "target", "feedback":
+				// The device's lines. LAVA logs as feedback what the
+				// finalize action reads after the test action ended:
+				// the end marker, where the monitor's end pattern
+				// matched before its newline came. LAVA's shell
+				// logger escapes double quotes.
 				l.target = append(l.target, strings.ReplaceAll(msg, `\"`, `"`))
 			case "error":
 				l.errors = append(l.errors, msg)
