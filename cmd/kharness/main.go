@@ -37,6 +37,7 @@ commands:
   kernels [-suite S] [-family 7]                           list the Debian kernels of every suite kharness knows, in version order
   nightly -history DIR CONFIG.toml                         run every kernel of the config's families the history lacks; trend report
   bisect-run -ref-ns N|-ref RUN [-C TREE] [-config F]     for git bisect run: build the tree's kernel, boot; exit 0 good, 1 bad, 125 skip
+  lava [-o DIR] [-url BASE] CONFIG.toml | lava -read DIR   LAVA jobs (qemu device) for the matrix; read their logs back into a run
   shell [-accel A] KERNEL [-- kernel args...]              boot a kernel with the benchmark image and get a shell on its console
   attribute -a K1 -b K2 [-bench RE] [-top N] [-o DIR]     under TCG: each benchmark's kernel instructions per op by kernel function, A vs B
   seed RUN... | fidelity RUN...                            the seed post's lat_ctx table (configs/seed.toml); Go ÷ C (configs/fidelity.toml)
@@ -124,6 +125,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return interruptible(ctx, func() error { return kernelsCmd(ctx, args[1:], stdout, stderr) })
 	case "bisect-run":
 		return bisectRunCmd(ctx, args[1:], stdout, stderr)
+	case "lava":
+		return lavaCmd(ctx, args[1:], stdout, stderr)
 	case "shell":
 		return shellCmd(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "attribute":
