@@ -47,7 +47,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.Var(&f.threshold, "threshold", "smallest change called, as \"2%\" or 0.02")
 	f.slow = slowFactorFlag(fs)
 	f.insns = fs.String("insns", "", "override the config's exact instruction counts: auto, on or off")
-	f.shard = fs.String("shard", "", "run only shard i/n of the matrix's cells (auto/n: i from JOB_COMPLETION_INDEX)")
+	f.shard = fs.String("shard", "", "run only shard i/n of the matrix's cells (auto/n: i from JOB_COMPLETION_INDEX or a Slurm array task's SLURM_ARRAY_TASK_ID)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness run [flags] CONFIG.toml")
 		fs.PrintDefaults()
