@@ -174,10 +174,10 @@ func (c *slurmCluster) command(ctx context.Context, name string, args ...string)
 	return cmd
 }
 
-// waitFor polls cond for up to 2 minutes (a generous bound on a daemon's
+// waitFor polls cond for up to 5 minutes (a generous bound on a daemon's
 // start; it measures nothing), failing with the daemons' logs.
 func (c *slurmCluster) waitFor(t *testing.T, what string, cond func() (bool, string)) {
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		ok, last := cond()
 		if ok {
@@ -189,7 +189,7 @@ func (c *slurmCluster) waitFor(t *testing.T, what string, cond func() (bool, str
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: still not after 2 minutes (last: %s)\n%s", what, strings.TrimSpace(last), c.logs())
+			t.Fatalf("waiting for %s: still not after 5 minutes (last: %s)\n%s", what, strings.TrimSpace(last), c.logs())
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
