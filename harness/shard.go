@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"errors"
 	"fmt"
 	"kharness/results/store"
 	"os"
@@ -16,9 +17,9 @@ type Shard struct {
 	Index, Count int // 0 <= Index < Count; Count 0 or 1 means the whole matrix
 }
 
-// ParseShard reads "i/n" (0-based i), or "auto/n" to take i from
-// JOB_COMPLETION_INDEX, the index a Kubernetes Indexed Job gives each pod.
-// An empty string is the whole matrix.
+// ParseShard reads "i/n" (0-based i), or "auto/n" to take i from the
+// environment the scheduler gives each task (autoIndex). An empty string
+// is the whole matrix.
 func ParseShard(s string) (Shard, error) {
 	if s == "" {
 		return Shard{}, nil
@@ -32,9 +33,8 @@ func ParseShard(s string) (Shard, error) {
 		return Shard{}, fmt.Errorf("-shard %q: shard count %q: want 1..10000", s, ns)
 	}
 	if is == "auto" {
-		is = os.Getenv("JOB_COMPLETION_INDEX")
-		if is == "" {
-			return Shard{}, fmt.Errorf("-shard %q: JOB_COMPLETION_INDEX is not set", s)
+		if is, err = autoIndex(n); err != nil {
+			return Shard{}, fmt.Errorf("-shard %q: %v", s, err)
 		}
 	}
 	i, err := strconv.Atoi(is)
@@ -42,6 +42,34 @@ func ParseShard(s string) (Shard, error) {
 		return Shard{}, fmt.Errorf("-shard %q: index %q: want 0..%d", s, is, n-1)
 	}
 	return Shard{Index: i, Count: n}, nil
+}
+
+// autoIndex is the shard index of this task of n: JOB_COMPLETION_INDEX,
+// the index a Kubernetes Indexed Job gives each pod, or else the task's
+// place in a Slurm job array, SLURM_ARRAY_TASK_ID less SLURM_ARRAY_TASK_MIN,
+// so that --array=0-3 and --array=1-4 both give 0..3. The array must be n
+// tasks with consecutive IDs (no step), or some shard would run in no task.
+func autoIndex(n int) (string, error) {
+	if i := os.Getenv("JOB_COMPLETION_INDEX"); i != "" {
+		return i, nil
+	}
+	id := os.Getenv("SLURM_ARRAY_TASK_ID")
+	if id == "" {
+		return "", errors.New("neither JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) nor SLURM_ARRAY_TASK_ID (a Slurm job array) is set")
+	}
+	var v [4]int
+	for k, name := range []string{"SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX", "SLURM_ARRAY_TASK_COUNT"} {
+		x, err := strconv.Atoi(os.Getenv(name))
+		if err != nil || x < 0 {
+			return "", fmt.Errorf("%s=%q: want a whole number", name, os.Getenv(name))
+		}
+		v[k] = x
+	}
+	id0, lo, hi, count := v[0], v[1], v[2], v[3]
+	if count != n || hi-lo+1 != count {
+		return "", fmt.Errorf("the Slurm array runs %d tasks, IDs %d-%d: want %d with consecutive IDs, as --array=0-%d submits", count, lo, hi, n, n-1)
+	}
+	return strconv.Itoa(id0 - lo), nil
 }
 
 // Has reports whether the cell with the given index (kernel-major order:

@@ -56,3 +56,52 @@ func TestParseShard(t *testing.T) {
 		}
 	}
 }
+
+// TestParseShardSlurm: auto/n in a Slurm array task takes its place in the
+// array, whether the array's IDs start at 0 or 1, and refuses an array
+// that does not run every shard once.
+func TestParseShardSlurm(t *testing.T) {
+	t.Setenv("JOB_COMPLETION_INDEX", "")
+	slurm := func(id, lo, hi, count string) {
+		t.Setenv("SLURM_ARRAY_TASK_ID", id)
+		t.Setenv("SLURM_ARRAY_TASK_MIN", lo)
+		t.Setenv("SLURM_ARRAY_TASK_MAX", hi)
+		t.Setenv("SLURM_ARRAY_TASK_COUNT", count)
+	}
+	for _, tc := range []struct {
+		id, lo, hi, count string
+		want              Shard
+	}{
+		{"0", "0", "3", "4", Shard{0, 4}},
+		{"3", "0", "3", "4", Shard{3, 4}},
+		{"1", "1", "4", "4", Shard{0, 4}},
+		{"4", "1", "4", "4", Shard{3, 4}},
+		{"12", "10", "13", "4", Shard{2, 4}},
+	} {
+		slurm(tc.id, tc.lo, tc.hi, tc.count)
+		got, err := ParseShard("auto/4")
+		if err != nil || got != tc.want {
+			t.Errorf("task %s of array %s-%s: ParseShard(auto/4) = %v, %v; want %v", tc.id, tc.lo, tc.hi, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ id, lo, hi, count, want string }{
+		{"0", "0", "2", "3", "runs 3 tasks, IDs 0-2: want 4"},            // fewer tasks than shards
+		{"0", "0", "4", "5", "runs 5 tasks, IDs 0-4: want 4"},            // more
+		{"2", "0", "6", "4", "runs 4 tasks, IDs 0-6: want 4 with conse"}, // --array=0-6:2
+		{"x", "0", "3", "4", `SLURM_ARRAY_TASK_ID="x"`},
+		{"1", "0", "3", "", `SLURM_ARRAY_TASK_COUNT=""`},
+		{"", "", "", "", "neither JOB_COMPLETION_INDEX"},
+	} {
+		slurm(tc.id, tc.lo, tc.hi, tc.count)
+		if _, err := ParseShard("auto/4"); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "-shard") {
+			t.Errorf("task %q of array %s-%s (%s tasks): err = %v; want one containing %q", tc.id, tc.lo, tc.hi, tc.count, err, tc.want)
+		}
+	}
+	// A Kubernetes index wins: a pod has no Slurm variables, and a Slurm
+	// task's environment has no JOB_COMPLETION_INDEX unless it was set.
+	slurm("1", "0", "3", "4")
+	t.Setenv("JOB_COMPLETION_INDEX", "2")
+	if got, err := ParseShard("auto/4"); err != nil || got != (Shard{2, 4}) {
+		t.Errorf("with both set: %v, %v; want JOB_COMPLETION_INDEX's shard 2/4", got, err)
+	}
+}
