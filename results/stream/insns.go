@@ -38,8 +38,12 @@ func ExactUnit(unit string) bool { return unit == InsnsUnit || unit == KernelIns
 // insnsCommentRE is the guest's comment for one benchmark's count phase.
 var insnsCommentRE = regexp.MustCompile(`^insns Benchmark(\S+) iters=([1-9][0-9]{0,9}) ops-per-iter=([1-9][0-9]{0,3}) reps=([1-9][0-9]{0,3})$`)
 
-// maxInsnsLines caps the plugin file: a stream of 1 MiB cannot describe more.
-const maxInsnsLines = 1 << 20
+// maxInsnsLines caps the plugin file. A counted boot's file has two lines
+// a stretch (a few thousand); a profiled boot's has a line per function
+// that ran in each stretch besides: 1.1 million lines (22 MB) for the 21
+// switching benchmarks of configs/switches.toml, 100 pairs of stretches
+// each. The cap leaves room for every benchmark of the suite profiled.
+const maxInsnsLines = 1 << 24
 
 // stretch is one counted stretch: all instructions, and those in the kernel.
 type stretch struct{ total, kernel uint64 }
