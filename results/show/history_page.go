@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"strings"
 )
 
 // historyPlot is one benchmark's section of the history page.
@@ -58,7 +59,11 @@ func WriteHistory(w io.Writer, pg *HistoryPage) error {
 		Rows    []historyRow
 		Plots   []historyPlot
 		Largest []historyStepView
+		Heads   []string
 	}{HistoryPage: pg, Steps: len(steps)}
+	for _, b := range pg.Benches {
+		data.Heads = append(data.Heads, shortBench(b))
+	}
 	byTo := map[[2]any]HistoryStep{}
 	for _, s := range steps {
 		byTo[[2]any{s.Bench, s.To}] = s
@@ -84,8 +89,10 @@ func WriteHistory(w io.Writer, pg *HistoryPage) error {
 	for bi, b := range pg.Benches {
 		data.Plots = append(data.Plots, historyPlotOf(pg, bi, b, steps))
 	}
-	for _, s := range LargestSteps(steps, "", 10) {
-		data.Largest = append(data.Largest, stepView(pg, s))
+	for _, b := range pg.Benches {
+		for _, s := range LargestSteps(steps, b, 3) {
+			data.Largest = append(data.Largest, stepView(pg, s))
+		}
 	}
 	return historyTmpl.Execute(w, data)
 }
@@ -107,7 +114,7 @@ func stepView(pg *HistoryPage, s HistoryStep) historyStepView {
 // historyPlotOf lays out one benchmark's plot: kernels evenly along x in
 // the page's order, the count on y.
 func historyPlotOf(pg *HistoryPage, bi int, bench string, steps []HistoryStep) historyPlot {
-	p := historyPlot{ID: fmt.Sprintf("bench-%d", bi), Bench: bench, W: historyPlotW, H: historyPlotH, L: 70, R: historyPlotW - 16, B: historyPlotH - 150}
+	p := historyPlot{ID: fmt.Sprintf("bench-%d", bi), Bench: bench, W: historyPlotW, H: historyPlotH, L: 70, R: historyPlotW - 70, B: historyPlotH - 110}
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, k := range pg.Kernels {
 		if v, ok := k.Points[bench]; ok {
@@ -125,7 +132,11 @@ func historyPlotOf(pg *HistoryPage, bi int, bench string, steps []HistoryStep) h
 	x := func(i int) px { return p.L + 10 + px(float64(i)/float64(n))*(p.R-p.L-20) }
 	for t := range 5 {
 		v := lo + (hi-lo)*float64(t)/4
-		p.YTicks = append(p.YTicks, tick{X: p.L - 6, Y: y(v), Label: fmt.Sprintf("%.0f", v)})
+		label := fmt.Sprintf("%.0f", v)
+		if hi-lo < 20 {
+			label = fmt.Sprintf("%.1f", v)
+		}
+		p.YTicks = append(p.YTicks, tick{X: p.L - 6, Y: y(v), Label: label})
 	}
 	to := map[int]HistoryStep{}
 	for _, s := range steps {
@@ -135,7 +146,7 @@ func historyPlotOf(pg *HistoryPage, bi int, bench string, steps []HistoryStep) h
 		}
 	}
 	for i, k := range pg.Kernels {
-		p.XTicks = append(p.XTicks, tick{X: x(i), Y: p.B + 8, Label: k.Release})
+		p.XTicks = append(p.XTicks, tick{X: x(i), Y: p.B + 8, Label: strings.TrimSuffix(k.Release, "-cloud-amd64")})
 		v, ok := k.Points[bench]
 		if !ok {
 			continue
@@ -167,10 +178,11 @@ circle.pt{fill:#1f77b4}circle.up{fill:#d62728;r:5}circle.down{fill:#2ca02c;r:5}
 {{.Steps}} steps between adjacent kernels (red: more instructions, green: fewer). Each count links to the boot it comes from.
 Reproduce: <code>{{.Command}}</code></p>
 <h2 id="largest">Largest steps</h2>
+<p>The three largest of each benchmark; every step is in its benchmark's section below.</p>
 <table><tr><th>from</th><th>to</th><th>step</th><th>functions (from → to, change)</th></tr>
 {{range .Largest}}{{template "step" .}}{{end}}</table>
 <h2 id="table">Every kernel</h2>
-<table><tr><th>kernel</th><th>version</th><th>suite</th>{{range .Benches}}<th>{{.}}</th>{{end}}</tr>
+<table><tr><th>kernel</th><th>version</th><th>suite</th>{{range .Heads}}<th>{{.}}</th>{{end}}</tr>
 {{range .Rows}}<tr><td class="k">{{.K.Release}}</td><td class="k">{{.K.Version}}</td><td class="k">{{.K.Suite}}</td>
 {{range .Cells}}{{if .Value}}<td class="{{.Class}}"><a href="{{.Link}}">{{.Value}}</a>{{if .Step}} <small>({{.Step}})</small>{{end}}</td>{{else}}<td{{if .Why}} title="{{.Why}}"{{end}}><small>{{.Missing}}</small></td>{{end}}{{end}}</tr>
 {{end}}</table>
