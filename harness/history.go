@@ -249,6 +249,13 @@ func historyKernel(ctx context.Context, o HistoryOptions, c kernels.Candidate) (
 		}
 		o.Run.Progress.Logf("history: %s: no exact count of %s after %d boots", key, strings.Join(missing, ", "), boots)
 	}
+	if err != nil && ctx.Err() == nil {
+		o.Run.Progress.Logf("history: %s: %v; counting it without profile", key, err)
+		err = historyPlain(ctx, o, c, dir, err, rec)
+		if errors.Is(err, ErrInterrupted) || ctx.Err() != nil {
+			return nil, cmp.Or(err, ErrInterrupted)
+		}
+	}
 	rec.Wall = time.Since(rec.Started).Seconds()
 	rec.Status = "complete"
 	if err != nil {

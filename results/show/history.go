@@ -35,6 +35,8 @@ type HistoryValue struct {
 	Value float64
 	Boots []float64 // each boot's count
 	Link  string    // the boot's directory, relative to the page
+	// Funcs is each kernel function's instructions per operation; nil
+	// when the kernel was counted without profile.
 	Funcs map[string]float64
 }
 
@@ -47,6 +49,9 @@ type HistoryStep struct {
 	// Funcs are the functions whose count changed most (Top of them), for
 	// a step of at least Annotate instructions.
 	Funcs []FuncDelta
+	// NoProfile is set when a kernel of the step was counted without
+	// profile (its Funcs are nil): the step has no functions.
+	NoProfile bool
 }
 
 // FuncDelta is one function's kernel instructions per operation on both
@@ -72,7 +77,10 @@ func HistorySteps(pg *HistoryPage) []HistoryStep {
 				a := pg.Kernels[prev].Points[b]
 				if d := v.Value - a.Value; d != 0 {
 					s := HistoryStep{Bench: b, From: prev, To: i, Delta: d}
-					if math.Abs(d) >= annotate {
+					switch {
+					case a.Funcs == nil || v.Funcs == nil:
+						s.NoProfile = true
+					case math.Abs(d) >= annotate:
 						s.Funcs = funcDeltas(a.Funcs, v.Funcs, top)
 					}
 					out = append(out, s)

@@ -36,9 +36,9 @@ func TestHistoryChromium(t *testing.T) {
 	}
 	colours, nonWhite, total := pixelStats(img)
 	t.Logf("screenshot %v: %d colours, %.1f%% not white", img.Bounds().Size(), colours, 100*float64(nonWhite)/float64(total))
-	for _, c := range []string{"#1f77b4", "#d62728", "#2ca02c"} {
+	for _, c := range []string{"#1f77b4", "#d62728", "#dcf3e0"} {
 		if !hasColour(img, c) {
-			t.Errorf("screenshot shows no pixel of %s (points, steps up, steps down)", c)
+			t.Errorf("screenshot shows no pixel of %s (points, a step up, a step down's cell)", c)
 		}
 	}
 	dom := string(runChromium(t, bin, page, "--dump-dom"))
@@ -47,8 +47,8 @@ func TestHistoryChromium(t *testing.T) {
 		counts[s] = strings.Count(dom, s)
 	}
 	t.Logf("DOM: %d bytes, %v", len(dom), counts)
-	if counts["<svg"] != 2 || counts["<circle"] != 5 || counts[`class="pt up"`] != 2 || counts[`class="pt down"`] != 1 {
-		t.Errorf("DOM has %v: want 2 plots, 5 points, 2 steps up and 1 down marked", counts)
+	if counts["<svg"] != 2 || counts["<circle"] != 6 || counts[`class="pt up"`] != 3 || counts[`class="pt down"`] != 1 {
+		t.Errorf("DOM has %v: want 2 plots, 6 points, 3 steps up and 1 down marked", counts)
 	}
 	if counts["<script"] != 0 || counts["prandom_u32_state"] < 1 || counts[`href="d/cells/x/boot-01-a2"`] < 1 {
 		t.Errorf("DOM has %v: want no script, the step's function and the pipe point's link", counts)

@@ -31,7 +31,7 @@ type historyStepView struct {
 	From, To, FromLink, ToLink string
 	Delta, Class               string
 	Funcs                      []FuncDelta
-	Unattributed               bool
+	Unattributed, NoProfile    bool
 }
 
 // historyRow is one kernel's row of the page's summary table.
@@ -108,7 +108,7 @@ func stepView(pg *HistoryPage, s HistoryStep) historyStepView {
 	a, b := pg.Kernels[s.From], pg.Kernels[s.To]
 	return historyStepView{From: a.Release, To: b.Release, FromLink: a.Points[s.Bench].Link, ToLink: b.Points[s.Bench].Link,
 		Delta: signed(s.Delta) + " " + shortBench(s.Bench), Class: stepClass(s.Delta), Funcs: s.Funcs,
-		Unattributed: s.Funcs == nil}
+		Unattributed: s.Funcs == nil && !s.NoProfile, NoProfile: s.NoProfile}
 }
 
 // historyPlotOf lays out one benchmark's plot: kernels evenly along x in
@@ -199,5 +199,5 @@ Reproduce: <code>{{.Command}}</code></p>
 {{range .Steps}}{{template "step" .}}{{else}}<tr><td colspan="4">no step: the same count on every kernel</td></tr>{{end}}</table>
 {{end}}</body></html>
 {{define "step"}}<tr><td class="k"><a href="{{.FromLink}}">{{.From}}</a></td><td class="k"><a href="{{.ToLink}}">{{.To}}</a></td><td class="{{.Class}}">{{.Delta}}</td>
-<td class="k">{{if .Unattributed}}<small>under the attribution threshold</small>{{else}}<table class="fn">{{range .Funcs}}<tr><td>{{.Name}}</td><td>{{printf "%.5g" .A}} → {{printf "%.5g" .B}}</td><td>{{printf "%+.4g" .Dx}}</td></tr>{{end}}</table>{{end}}</td></tr>
+<td class="k">{{if .NoProfile}}<small>no functions: a kernel counted without profile</small>{{else if .Unattributed}}<small>under the attribution threshold</small>{{else}}<table class="fn">{{range .Funcs}}<tr><td>{{.Name}}</td><td>{{printf "%.5g" .A}} → {{printf "%.5g" .B}}</td><td>{{printf "%+.4g" .Dx}}</td></tr>{{end}}</table>{{end}}</td></tr>
 {{end}}`))
