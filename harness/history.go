@@ -278,12 +278,14 @@ func historyKernel(ctx context.Context, o HistoryOptions, c kernels.Candidate) (
 // its profiles into rec; missing names the benchmarks that ran without a
 // count in any boot.
 func historyRun(ctx context.Context, o HistoryOptions, c kernels.Candidate, dir string, boots int, rec *HistoryRecord) (missing []string, err error) {
-	cfg, err := ParseConfig("history.toml", []byte(historyConfig(o, c, boots)))
+	cfg, err := ParseConfig("history.toml", []byte(historyConfig(o, c, 1)))
 	if err != nil {
 		return nil, err
 	}
 	run := o.Run
-	run.Config, run.ConfigPath, run.OutDir, run.Profile, run.Insns, run.Jobs = cfg, "history.toml", dir, true, "on", 1
+	// More boots through RunOptions.Boots: the config, the run's identity,
+	// stays the one the first boot was made with.
+	run.Config, run.ConfigPath, run.OutDir, run.Profile, run.Insns, run.Jobs, run.Boots = cfg, "history.toml", dir, true, "on", 1, boots
 	run.Progress = nil // several kernels run at once: History logs each one's outcome
 	sum, err := Run(ctx, run)
 	if err != nil {
