@@ -36,7 +36,12 @@ func historyPlain(ctx context.Context, o HistoryOptions, c kernels.Candidate, di
 	if err != nil {
 		return err
 	}
-	rec.Benches = rec.Benches[:0]
+	rec.Benches, rec.Boots = rec.Benches[:0], 0
+	for _, b := range all {
+		if b.Status.OK() {
+			rec.Boots++
+		}
+	}
 	for _, alt := range strings.Split(o.Bench, "|") {
 		re, err := regexp.Compile(alt)
 		if err != nil {
