@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -72,14 +73,14 @@ func (w testWriter) Write(b []byte) (int, error) {
 // its records.
 func checkHistoryPage(t *testing.T, dir string, pg *show.HistoryPage) {
 	t.Helper()
-	html, err := os.ReadFile(filepath.Join(dir, HistoryPageFile))
+	raw, err := os.ReadFile(filepath.Join(dir, HistoryPageFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := string(html)
+	page := string(raw)
 	hrefs := map[string]bool{}
 	for _, m := range regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(page, -1) {
-		u, err := url.PathUnescape(m[1])
+		u, err := url.PathUnescape(html.UnescapeString(m[1]))
 		if err != nil {
 			t.Errorf("link %q: %v", m[1], err)
 		}
