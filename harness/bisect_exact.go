@@ -6,6 +6,7 @@ import (
 	"kharness/results/stats"
 	"math"
 	"slices"
+	"sync"
 )
 
 // exactEndpointBoots is how many boots each endpoint of an exact
@@ -23,16 +24,27 @@ const exactEndpointBoots = 2
 // its two boots agree, it is a partial step, starred as in Bisect by the
 // endpoint it is nearer, and the search goes on; if they disagree, the
 // search stops undecided.
+//
+// BisectExactWidth judges width kernels at once (see searchWide); f must
+// then be safe to call from several goroutines. BisectExact is width 1.
 func BisectExact(ctx context.Context, labels []string, good, bad int, f SampleFunc, threshold float64) (*BisectResult, error) {
+	return BisectExactWidth(ctx, labels, good, bad, f, threshold, 1)
+}
+
+// BisectExactWidth is BisectExact judging width kernels at once, the
+// endpoints too.
+func BisectExactWidth(ctx context.Context, labels []string, good, bad int, f SampleFunc, threshold float64, width int) (*BisectResult, error) {
 	if good < 0 || bad >= len(labels) || good >= bad {
 		return nil, fmt.Errorf("bisect: good (%d) must come before bad (%d) in %d kernels", good, bad, len(labels))
 	}
 	r := &BisectResult{Labels: labels, FirstBad: -1, Lo: good, Hi: bad}
-	g, err := f(ctx, good, exactEndpointBoots)
-	if err != nil {
-		return r, err
+	var g, b []float64
+	var err error
+	if width > 1 {
+		g, b, err = bothEndpoints(ctx, f, good, bad, exactEndpointBoots)
+	} else if g, err = f(ctx, good, exactEndpointBoots); err == nil {
+		b, err = f(ctx, bad, exactEndpointBoots)
 	}
-	b, err := f(ctx, bad, exactEndpointBoots)
 	if err != nil {
 		return r, err
 	}
@@ -49,12 +61,17 @@ func BisectExact(ctx context.Context, labels []string, good, bad int, f SampleFu
 		return r, fmt.Errorf("%w: %s %.2f vs %s %.2f", ErrEndpointsSame, labels[good], gm, labels[bad], bm)
 	}
 	same := func(x, m float64) bool { return math.Abs(x-m) <= tol || math.Abs(x/m-1) <= threshold }
-	var xs []float64 // the boots of the kernel last judged
+	var mu sync.Mutex
+	spreads := map[int]float64{} // of each kernel judged, for why
 	judge := func(mid int) (BisectStep, error) {
 		for n := 1; ; n++ {
-			if xs, err = f(ctx, mid, n); err != nil {
+			xs, err := f(ctx, mid, n)
+			if err != nil {
 				return BisectStep{}, err
 			}
+			mu.Lock()
+			spreads[mid] = spread(xs)
+			mu.Unlock()
 			x := median(xs)
 			// Wide endpoint spreads can make x the same as both: the
 			// nearer endpoint decides, and a count halfway between is
@@ -77,8 +94,10 @@ func BisectExact(ctx context.Context, labels []string, good, bad int, f SampleFu
 			}
 		}
 	}
-	err = r.search(good, bad, judge, func(st BisectStep) string {
-		return fmt.Sprintf("%s's boots disagree (spread %.2f, the endpoints' %.2f)", st.Label, spread(xs), tol)
+	err = r.searchWide(good, bad, max(width, 1), judge, func(st BisectStep) string {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Sprintf("%s's boots disagree (spread %.2f, the endpoints' %.2f)", st.Label, spreads[st.Index], tol)
 	})
 	return r, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -89,5 +90,53 @@ func TestBisectExactNearerEndpoint(t *testing.T) {
 				t.Fatalf("k3 at %v: first bad %d, %v; want k%d (steps %+v)", tc.k3, r.FirstBad, err, tc.want, r.Steps)
 			}
 		})
+	}
+}
+
+// TestBisectExactWidth: judging two or three kernels at once finds the
+// same first bad kernel as one at a time, wherever the step lies, in
+// fewer rounds; a partial step is still starred, and boots that disagree
+// still stop the search.
+func TestBisectExactWidth(t *testing.T) {
+	labels := []string{"k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9", "k10", "k11", "k12"}
+	counts := func(step int) [][]float64 {
+		out := make([][]float64, len(labels))
+		for i := range out {
+			out[i] = []float64{323}
+			if i >= step {
+				out[i] = []float64{325}
+			}
+		}
+		return out
+	}
+	for _, width := range []int{1, 2, 3} {
+		for step := 1; step < len(labels); step++ {
+			var mu sync.Mutex
+			booted := map[int]int{}
+			f := exactKernels(counts(step), booted)
+			locked := func(ctx context.Context, i, n int) ([]float64, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				return f(ctx, i, n)
+			}
+			r, err := BisectExactWidth(t.Context(), labels, 0, len(labels)-1, locked, 0.001, width)
+			if err != nil || r.FirstBad != step || r.Lo != step-1 {
+				t.Fatalf("width %d, step at k%d: first bad %d (last good %d), %v", width, step, r.FirstBad, r.Lo, err)
+			}
+			if judged := len(r.Steps) - 2; judged > width*4 {
+				t.Errorf("width %d, step at k%d: %d kernels judged, want at most %d", width, step, judged, width*4)
+			}
+		}
+	}
+	c := counts(4)
+	c[3] = []float64{324}
+	r, err := BisectExactWidth(t.Context(), labels, 0, len(labels)-1, exactKernels(c, map[int]int{}), 0.001, 2)
+	if err != nil || r.FirstBad != 4 || len(r.Partial()) != 1 {
+		t.Fatalf("partial step at k3: first bad %d, partial %+v, %v", r.FirstBad, r.Partial(), err)
+	}
+	c[3] = []float64{324, 330}
+	r, err = BisectExactWidth(t.Context(), labels, 0, len(labels)-1, exactKernels(c, map[int]int{}), 0.001, 2)
+	if err != nil || r.FirstBad != -1 || !strings.Contains(r.Reason, "boots disagree") {
+		t.Fatalf("k3's boots disagree: first bad %d, reason %q, %v", r.FirstBad, r.Reason, err)
 	}
 }

@@ -33,11 +33,15 @@ type KernelBisect struct {
 	// ExactThreshold is the smallest change of an exact count called
 	// (see stats.DecideExact); 0 means stats.DefaultExactThreshold.
 	ExactThreshold float64
-	Cmdline        string // the boot config every kernel is booted with
-	Benchtime      string
-	Count          int
-	Accel          string
-	Params         BisectParams
+	// Width is the kernels an exact bisection judges at once (0: the
+	// host's cores, at most 3): a count does not depend on the host's
+	// load, so kernels booted side by side count as one booted alone.
+	Width     int
+	Cmdline   string // the boot config every kernel is booted with
+	Benchtime string
+	Count     int
+	Accel     string
+	Params    BisectParams
 	// Run holds where results go (OutDir is the root: one run directory a
 	// kernel, reused by later bisections), the cache, the source and
 	// progress.
@@ -195,7 +199,7 @@ func BisectKernels(ctx context.Context, kb *KernelBisect) (*BisectResult, error)
 		return nil, err
 	}
 	if stream.ExactUnit(kb.Unit) {
-		return BisectExact(ctx, labels, kb.Good, kb.Bad, kb.Samples, cmp.Or(kb.ExactThreshold, stats.DefaultExactThreshold))
+		return BisectExactWidth(ctx, labels, kb.Good, kb.Bad, kb.Samples, cmp.Or(kb.ExactThreshold, stats.DefaultExactThreshold), bisectWidth(kb.Width))
 	}
 	p := kb.Params
 	p.Beside = kb.Beside

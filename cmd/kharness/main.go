@@ -35,6 +35,7 @@ commands:
   bisect -good K1 -bad K2 [-family 6.1,6.12] [-bench RE]  find the first released kernel where a benchmark changed
   doctor                                                   what this host offers a run (QEMU, plugins, KVM, cores, cache, kernels) and what it lacks
   kernels [-suite S] [-family 7]                           list the Debian kernels of every suite kharness knows, in version order
+  history [-o DIR] [-j N] [-family F]                      count every listed cloud kernel, one page of steps with their functions
   nightly -history DIR CONFIG.toml                         run every kernel of the config's families the history lacks; trend report
   bisect-run -ref-ns N|-ref RUN [-C TREE] [-config F]     for git bisect run: build the tree's kernel, boot; exit 0 good, 1 bad, 125 skip
   lava [-o DIR] [-url BASE] CONFIG.toml | lava -read DIR   LAVA jobs (qemu device) for the matrix; read their logs back into a run
@@ -115,6 +116,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return interruptible(ctx, func() error { return reportCmd(args[1:], stdout, stderr) })
 	case "bisect":
 		return bisectCmd(ctx, args[1:], stdout, stderr)
+	case "history":
+		return historyCmd(ctx, args[1:], stdout, stderr)
 	case "nightly":
 		return nightlyCmd(ctx, args[1:], stdout, stderr)
 	case "doctor":
