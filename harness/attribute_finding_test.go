@@ -16,7 +16,7 @@ import (
 // attribute's; a benchmark whose count did not move has none.
 func TestAttributionFindings(t *testing.T) {
 	history := t.TempDir()
-	good := historyKernel(t, history, "7.0.13", "7.0.13-1", nightlyTime(0), map[uint64]uint64{0xffffffff81001000: 92})
+	good := nightlyKernelFixture(t, history, "7.0.13", "7.0.13-1", nightlyTime(0), map[uint64]uint64{0xffffffff81001000: 92})
 	a := &Attribution{Dir: history + "/7.0.13", A: good.Kernel, B: store.KernelInfo{Label: "7.1.3", Package: "linux-image-7.1.3", Version: "7.1.3-1"},
 		Benches: []BenchAttribution{
 			{Name: "NullSyscall/call=getppid", A: 292, B: 331, Funcs: []FuncCount{

@@ -19,6 +19,7 @@ import (
 	"kharness/internal/atomicfile"
 	"kharness/kernels"
 	"kharness/results/store"
+	"kharness/results/stats"
 	"kharness/results/stream"
 )
 
@@ -334,7 +335,7 @@ func historyProfiles(boots []*store.BootRecord, cell string) (map[string][]bootP
 		if b.Cell != cell || !b.Status.OK() {
 			continue
 		}
-		ps, err := profileBoot(b.Dir)
+		ps, err := stats.ProfileBoot(b.Dir)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", b.Dir, err)
 		}

@@ -19,12 +19,12 @@ import (
 	"kharness/results/wire"
 )
 
-// historyKernel puts kernel label (package version) into history as a
+// nightlyKernelFixture puts kernel label (package version) into history as a
 // nightly run of the [[kernel]] entry "watched": two boots of a null
 // syscall, the first profiled, whose kernel runs perCall instructions a
 // call in each function (the counting plugin's and the guest's files as a
 // profiled boot writes them), and its nightly.json.
-func historyKernel(t *testing.T, history, label, version string, started time.Time, perCall map[uint64]uint64) *NightlyRecord {
+func nightlyKernelFixture(t *testing.T, history, label, version string, started time.Time, perCall map[uint64]uint64) *NightlyRecord {
 	t.Helper()
 	k := store.KernelInfo{Label: label, Package: "linux-image-" + label, Version: version, Release: label}
 	dir := filepath.Join(history, label)
@@ -87,12 +87,12 @@ func TestNightlyFindings(t *testing.T) {
 	t0 := nightlyTime(0)
 	base := map[uint64]uint64{0xffffffff81e00000: 42, 0xffffffff81001000: 92}
 	plus := map[uint64]uint64{0xffffffff81e00000: 42, 0xffffffff81001000: 91, 0xffffffff81002000: 40}
-	first := historyKernel(t, history, "7.0.13", "7.0.13-1", t0, base)
+	first := nightlyKernelFixture(t, history, "7.0.13", "7.0.13-1", t0, base)
 	if paths, err := nightlyFindings(history, first); err != nil || len(paths) != 0 {
 		t.Fatalf("the first kernel: findings %v, %v; want none", paths, err)
 	}
 	// The next night: 7.1.3 published, 39 instructions more.
-	changed := historyKernel(t, history, "7.1.3", "7.1.3-1", t0.Add(24*time.Hour), plus)
+	changed := nightlyKernelFixture(t, history, "7.1.3", "7.1.3-1", t0.Add(24*time.Hour), plus)
 	paths, err := nightlyFindings(history, changed)
 	if err != nil || len(paths) != 1 {
 		t.Fatalf("a kernel whose count moved: findings %v, %v; want one", paths, err)
@@ -116,7 +116,7 @@ func TestNightlyFindings(t *testing.T) {
 	}
 	// The night after: 7.1.7, the same count as 7.1.3, which it is
 	// compared with (not 7.0.13).
-	same := historyKernel(t, history, "7.1.7", "7.1.7-1", t0.Add(48*time.Hour), plus)
+	same := nightlyKernelFixture(t, history, "7.1.7", "7.1.7-1", t0.Add(48*time.Hour), plus)
 	if paths, err := nightlyFindings(history, same); err != nil || len(paths) != 0 {
 		t.Errorf("a kernel whose count did not move: findings %v, %v; want none", paths, err)
 	}
