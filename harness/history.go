@@ -18,8 +18,8 @@ import (
 
 	"kharness/internal/atomicfile"
 	"kharness/kernels"
-	"kharness/results/store"
 	"kharness/results/stats"
+	"kharness/results/store"
 	"kharness/results/stream"
 )
 
