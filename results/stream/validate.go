@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"unicode"
@@ -288,13 +289,24 @@ func ValidValue(v float64, unit string) error {
 	return nil
 }
 
-// maxStoredFile caps every file read back from a run directory.
-const maxStoredFile = 64 << 20
+// maxStoredFile caps every file read back from a run directory but the
+// plugin's; maxInsnsFile caps that one (InsnsFile): a profiled boot
+// writes a line per function per counted stretch, 84 MB for the
+// switching benchmarks of configs/switches.toml, and the plugin stops
+// writing at maxInsnsLines lines (about 350 MB).
+const (
+	maxStoredFile = 64 << 20
+	maxInsnsFile  = 512 << 20
+)
 
 // ReadStored reads a run directory's file at path: a regular file (not a
 // symbolic link, a FIFO or a device, which could feed endless or blocking
-// input), of at most maxStoredFile bytes.
+// input), of at most maxStoredFile bytes (maxInsnsFile for InsnsFile).
 func ReadStored(path string) ([]byte, error) {
+	maxStoredFile := int64(maxStoredFile)
+	if filepath.Base(path) == InsnsFile {
+		maxStoredFile = maxInsnsFile
+	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
@@ -317,7 +329,7 @@ func ReadStored(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	if len(data) > maxStoredFile {
+	if int64(len(data)) > maxStoredFile {
 		return nil, fmt.Errorf("reading %s: more than %d bytes", path, maxStoredFile)
 	}
 	return data, nil
