@@ -137,28 +137,10 @@ func fidelityValues(ns, raw float64, sub bool) []Value {
 }
 
 // runKref runs the C reference for one sample and returns its "NS RAW".
-// Its output comes through a pipe read on this goroutine: the benchmark
-// thread's descriptor table is its own, so no other goroutine (such as
-// the copier exec.Cmd.Output starts) may use a descriptor opened here.
 func runKref(path, kcase string, iters uint64) (ns, raw float64, err error) {
-	r, w, err := os.Pipe()
+	out, err := krefOutput(path, kcase, strconv.FormatUint(iters, 10))
 	if err != nil {
 		return 0, 0, err
-	}
-	defer r.Close()
-	cmd := exec.Command(path, kcase, strconv.FormatUint(iters, 10))
-	cmd.Stdout, cmd.Stderr, cmd.Env = w, w, krefEnv()
-	err = cmd.Start()
-	w.Close()
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s %s: %w", path, kcase, err)
-	}
-	out, rerr := io.ReadAll(io.LimitReader(r, 4096))
-	if err := cmd.Wait(); err != nil {
-		return 0, 0, fmt.Errorf("%s %s: %w: %s", path, kcase, err, strings.TrimSpace(string(out)))
-	}
-	if rerr != nil {
-		return 0, 0, fmt.Errorf("%s %s: reading its output: %w", path, kcase, rerr)
 	}
 	f := strings.Fields(string(out))
 	if len(f) == 2 {
@@ -171,4 +153,33 @@ func runKref(path, kcase string, iters uint64) (ns, raw float64, err error) {
 		}
 	}
 	return 0, 0, fmt.Errorf("%s %s: output %q, want \"NS RAW\"", path, kcase, out)
+}
+
+// krefOutput runs the C reference with args, in krefEnv, and returns what
+// it printed (at most 4 KiB). Its output comes through a pipe read on this
+// goroutine: the benchmark thread's descriptor table is its own, so no
+// other goroutine (such as the copier exec.Cmd.Output starts) may use a
+// descriptor opened here.
+func krefOutput(path string, args ...string) ([]byte, error) {
+	what := path + " " + strings.Join(args, " ")
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	cmd := exec.Command(path, args...)
+	cmd.Stdout, cmd.Stderr, cmd.Env = w, w, krefEnv()
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	out, rerr := io.ReadAll(io.LimitReader(r, 4096))
+	if err := cmd.Wait(); err != nil {
+		return nil, fmt.Errorf("%s: %w: %s", what, err, strings.TrimSpace(string(out)))
+	}
+	if rerr != nil {
+		return nil, fmt.Errorf("%s: reading its output: %w", what, rerr)
+	}
+	return out, nil
 }

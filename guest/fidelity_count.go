@@ -4,9 +4,7 @@ package guest
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 
@@ -21,9 +19,8 @@ import (
 // both loops from the same boot, and the kernel's share of each: the same
 // kernel path taken from two programs should cost the kernel the same.
 func fidelityCount(s *StreamWriter, p Params, in *Instance, c Calibration, b Benchmark, kref string) error {
-	cn := countPlan(c, max(in.Ops, 1), len(in.Tasks) > 0)
 	goName, cName := b.Name+ImplGo, b.Name+ImplC
-	cn.Tag = wire.InsnsTag(goName)
+	cn := planFor(c, in, goName)
 	done := func(cn Counted) error { return s.Comment(cn.Comment("Benchmark" + goName)) }
 	if err := countPhase(in, cn, &CountPhase{Sched: p.CountSched, Done: done}); err != nil {
 		return err
@@ -57,28 +54,12 @@ func krefCountArgs(kcase string, cn Counted, sched CountSched) []string {
 }
 
 // runKrefCount runs the C reference's count phase. It prints nothing when
-// it succeeds; what it prints otherwise is the error. Its output comes
-// through a pipe read on this goroutine, as runKref's does.
+// it succeeds; what it prints otherwise is the error.
 func runKrefCount(path, kcase string, cn Counted, sched CountSched) error {
-	r, w, err := os.Pipe()
+	args := krefCountArgs(kcase, cn, sched)
+	out, err := krefOutput(path, args...)
 	if err != nil {
 		return err
-	}
-	defer r.Close()
-	args := krefCountArgs(kcase, cn, sched)
-	cmd := exec.Command(path, args...)
-	cmd.Stdout, cmd.Stderr, cmd.Env = w, w, krefEnv()
-	err = cmd.Start()
-	w.Close()
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", path, strings.Join(args, " "), err)
-	}
-	out, rerr := io.ReadAll(io.LimitReader(r, 4096))
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("%s %s: %w: %s", path, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	if rerr != nil {
-		return fmt.Errorf("%s %s: reading its output: %w", path, strings.Join(args, " "), rerr)
 	}
 	if len(out) > 0 {
 		return fmt.Errorf("%s %s: unexpected output %q", path, strings.Join(args, " "), out)

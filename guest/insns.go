@@ -104,6 +104,14 @@ func countPlan(c Calibration, ops uint64, switches bool) Counted {
 	return Counted{Iters: countIters(c), Ops: ops, Reps: InsnsReps}
 }
 
+// planFor is the count phase of benchmark name (without "Benchmark")
+// running as in, calibrated to c: countPlan, tagged with the name.
+func planFor(c Calibration, in *Instance, name string) Counted {
+	cn := countPlan(c, max(in.Ops, 1), len(in.Tasks) > 0)
+	cn.Tag = wire.InsnsTag(name)
+	return cn
+}
+
 // countPhase runs in's count phase cn under cp.Sched (when in has peer
 // tasks) and calls cp.Done.
 func countPhase(in *Instance, cn Counted, cp *CountPhase) error {

@@ -283,9 +283,7 @@ func measureOn(ctx context.Context, b Benchmark, target time.Duration, count int
 	if counted == nil {
 		return nil
 	}
-	cn := countPlan(c, ops, len(in.Tasks) > 0)
-	cn.Tag = wire.InsnsTag(b.Name)
-	return countPhase(in, cn, counted)
+	return countPhase(in, planFor(c, in, b.Name), counted)
 }
 
 // FailedSamplePrefix starts the comment that stands for a sample with no
