@@ -73,7 +73,7 @@ func ProfileBoot(dir string) ([]stream.BenchProfile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("profile: %s: %w", filepath.Join(dir, store.RawFile), err)
 	}
-	raw, err := stream.ReadStored(filepath.Join(dir, stream.InsnsFile))
+	raw, err := stream.ReadInsnsFile(filepath.Join(dir, stream.InsnsFile))
 	if err != nil {
 		return nil, fmt.Errorf("profile: %w", err)
 	}

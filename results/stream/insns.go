@@ -49,9 +49,9 @@ const maxInsnsLines = 1 << 24
 type stretch struct{ total, kernel uint64 }
 
 // InsnsFromFile is InsnsResults on the plugin's output file at path, read
-// as every stored file is (ReadStored: a regular file of bounded size).
+// as every stored file is (ReadInsnsFile: a regular file of bounded size).
 func InsnsFromFile(s *Stream, path string) ([]Result, []NoCount, error) {
-	raw, err := ReadStored(path)
+	raw, err := ReadInsnsFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("instruction counts: %w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"unicode"
@@ -290,7 +289,7 @@ func ValidValue(v float64, unit string) error {
 }
 
 // maxStoredFile caps every file read back from a run directory but the
-// plugin's; maxInsnsFile caps that one (InsnsFile): a profiled boot
+// plugin's; maxInsnsFile caps that one (ReadInsnsFile): a profiled boot
 // writes a line per function per counted stretch, 84 MB for the
 // switching benchmarks of configs/switches.toml, and the plugin stops
 // writing at maxInsnsLines lines (about 350 MB).
@@ -301,12 +300,15 @@ const (
 
 // ReadStored reads a run directory's file at path: a regular file (not a
 // symbolic link, a FIFO or a device, which could feed endless or blocking
-// input), of at most maxStoredFile bytes (maxInsnsFile for InsnsFile).
-func ReadStored(path string) ([]byte, error) {
-	maxStoredFile := int64(maxStoredFile)
-	if filepath.Base(path) == InsnsFile {
-		maxStoredFile = maxInsnsFile
-	}
+// input), of at most maxStoredFile bytes.
+func ReadStored(path string) ([]byte, error) { return readStored(path, maxStoredFile) }
+
+// ReadInsnsFile is ReadStored for a boot's plugin file (InsnsFile), of at
+// most maxInsnsFile bytes.
+func ReadInsnsFile(path string) ([]byte, error) { return readStored(path, maxInsnsFile) }
+
+// readStored is ReadStored with a cap of limit bytes.
+func readStored(path string, limit int64) ([]byte, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) {
@@ -322,15 +324,15 @@ func ReadStored(path string) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("reading %s: not a regular file (%v)", path, st.Mode().Type())
 	}
-	if st.Size() > maxStoredFile {
-		return nil, fmt.Errorf("reading %s: %d bytes, more than the %d a run's file may have", path, st.Size(), maxStoredFile)
+	if st.Size() > limit {
+		return nil, fmt.Errorf("reading %s: %d bytes, more than the %d a run's file may have", path, st.Size(), limit)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxStoredFile+1))
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	if int64(len(data)) > maxStoredFile {
-		return nil, fmt.Errorf("reading %s: more than %d bytes", path, maxStoredFile)
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("reading %s: more than %d bytes", path, limit)
 	}
 	return data, nil
 }
