@@ -152,6 +152,23 @@ func Attribute(ctx context.Context, o AttributeOptions) (*Attribution, error) {
 	return a, nil
 }
 
+// countedConfigHead is the head of a matrix file a job writes for exact
+// counts (attribute, history): TCG, counting on, one retry, the boots,
+// boot timeout and benchmarks given; its kernels and configs follow.
+func countedConfigHead(job string, boots int, timeout, run, benchtime string, count int) string {
+	return fmt.Sprintf(`# written by kharness %s
+boots = %d
+retries = 1
+accel = "tcg"
+insns = "on"
+timeout = %q
+[bench]
+run = %q
+benchtime = %q
+count = %d
+`, job, boots, timeout, run, benchtime, count)
+}
+
 // attributeConfigName names the boot config of an attribution's cells.
 const attributeConfigName = "attribute"
 
@@ -159,17 +176,7 @@ const attributeConfigName = "attribute"
 // boot config, exact counts on under TCG.
 func attributeConfig(o AttributeOptions, kcs [2]KernelConfig) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `# written by kharness attribute
-boots = %d
-retries = 1
-accel = "tcg"
-insns = "on"
-timeout = "180s"
-[bench]
-run = %q
-benchtime = %q
-count = %d
-`, o.Boots, o.Bench, o.Benchtime, o.Count)
+	b.WriteString(countedConfigHead("attribute", o.Boots, "180s", o.Bench, o.Benchtime, o.Count))
 	for _, k := range kcs {
 		b.WriteString(k.toml())
 	}

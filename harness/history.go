@@ -211,17 +211,7 @@ func historyBoot(ctx context.Context, o HistoryOptions, cs []kernels.Candidate, 
 // sets the counted stretches' length).
 func historyConfig(o HistoryOptions, c kernels.Candidate, boots int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `# written by kharness history
-boots = %d
-retries = 1
-accel = "tcg"
-insns = "on"
-timeout = "480s"
-[bench]
-run = %q
-benchtime = "10ms"
-count = 1
-`, boots, o.Bench)
+	b.WriteString(countedConfigHead("history", boots, "480s", o.Bench, "10ms", 1))
 	b.WriteString(KernelConfig{Name: KernelLabel(c), Package: c.Package, Suite: c.Suite}.toml())
 	fmt.Fprintf(&b, "[[config]]\nname = %q\ncmdline = \"\"\n", historyConfigName)
 	return b.String()

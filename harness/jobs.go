@@ -96,3 +96,7 @@ func checkFreeSpace(dir string, need uint64) error {
 	}
 	return nil
 }
+
+// cellBoots is the boots each cell ends with: the config's, or Boots
+// where that is more.
+func (o RunOptions) cellBoots() int { return max(o.Config.Boots, o.Boots) }

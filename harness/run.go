@@ -290,7 +290,7 @@ func plan(st *store.Store, opt RunOptions, rec *store.RunRecord, kerns []*kernel
 		return nil, err
 	}
 	var todo []job
-	for b := 0; b < max(cfg.Boots, opt.Boots); b++ {
+	for b := 0; b < opt.cellBoots(); b++ {
 		for ki, kc := range cfg.Kernels {
 			for ci, bc := range cfg.Configs {
 				if !shard.Has(ki*len(cfg.Configs) + ci) {
