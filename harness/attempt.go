@@ -75,7 +75,7 @@ func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (re
 	if accel.Plugin != "" {
 		vmo.Plugin, vmo.PluginOut = accel.Plugin, att.Path(stream.InsnsFile)
 		vmo.Cmdline += " " + strings.Join(guest.Params{Insns: true}.Args(), " ")
-		if opt.Profile || (opt.ProfileFirst && j.boot == 0 && opt.cellBoots() >= 2) {
+		if opt.profiled(j.boot) {
 			// The plugin profiles kernel blocks; the guest sends the
 			// symbols that name them, about a megabyte.
 			vmo.PluginProfile = true

@@ -98,5 +98,19 @@ func checkFreeSpace(dir string, need uint64) error {
 }
 
 // cellBoots is the boots each cell ends with: the config's, or Boots
-// where that is more.
-func (o RunOptions) cellBoots() int { return max(o.Config.Boots, o.Boots) }
+// where that is more, and one more under ProfileFirst for the profiled
+// boot, so that the timed rows keep every boot asked for.
+func (o RunOptions) cellBoots() int {
+	b := max(o.Config.Boots, o.Boots)
+	if o.ProfileFirst && b >= 2 {
+		b++
+	}
+	return b
+}
+
+// profiled tells whether boot b of a cell runs the profiling plugin: every
+// boot under Profile, boot 0 under ProfileFirst where the cell has an
+// extra boot for it.
+func (o RunOptions) profiled(b int) bool {
+	return o.Profile || (o.ProfileFirst && b == 0 && max(o.Config.Boots, o.Boots) >= 2)
+}

@@ -66,13 +66,11 @@ type RunOptions struct {
 	// send its kernel's symbols (see Attribute): each boot's insns.raw
 	// and results.raw then hold what stats.ProfileBoot reads.
 	Profile bool
-	// ProfileFirst profiles the first boot of each cell (boot 0, each of
-	// its attempts) as Profile does every boot, when the run counts: the
-	// boots compare reads to name the functions behind a called exact
-	// change. The other boots run unprofiled. A profiled boot's guest
-	// runs ×1.3-1.5 slower under the profiling plugin, so its timed
-	// samples are set aside (store.ReadBench keeps only its counts); a
-	// cell of one boot is therefore not profiled by ProfileFirst.
+	// ProfileFirst profiles boot 0 of each cell of 2 boots or more, an
+	// extra boot (see cellBoots), where the run counts: compare reads it
+	// to name the functions behind a called exact change. Its timed
+	// samples are set aside (the profiler slows the guest ×1.3-1.5;
+	// store.ReadBench keeps only its counts).
 	ProfileFirst bool
 }
 
@@ -151,6 +149,9 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		return nil, err
 	}
 	sum.Accel = accel
+	if accel.Plugin == "" {
+		opt.ProfileFirst = false // nothing to profile, and no extra boot
+	}
 
 	todo, err := plan(st, opt, rec, kerns, sum)
 	if err != nil {

@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"kharness/kernels"
+	"kharness/results/stats"
 	"kharness/results/store"
+	"kharness/results/stream"
 )
 
 // The tests here run the real binary, as a user or a scheduler would, and
@@ -167,10 +169,37 @@ func TestKill9Resume(t *testing.T) {
 	if !strings.Contains(stderr.String(), "resuming") || !strings.Contains(stderr.String(), "already complete") {
 		t.Errorf("resume did not say it resumed")
 	}
+	// 3 boots asked, and one more under the default -profile first: boot
+	// 0 profiled, its times set aside, so the timed rows keep all 3.
 	after := okBoots(t, out)
-	for b := 0; b < 3; b++ {
+	for b := 0; b < 4; b++ {
 		if after[b] != 1 {
 			t.Errorf("boot %d has %d ok records, want exactly 1 (all: %v)", b, after[b], after)
+		}
+	}
+	if len(after) != 4 {
+		t.Errorf("ok boots %v, want boots 0-3: 3 asked and the profiled one", after)
+	}
+	boots, err := store.LoadBoots(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range boots {
+		if b.Status.OK() && b.Profiled != (b.Boot == 0) {
+			t.Errorf("boot %d: profiled %v, want only boot 0 profiled", b.Boot, b.Profiled)
+		}
+	}
+	tab, err := stats.Compare([]string{out}, stats.CompareOptions{SlowFactor: -1}) // the host guard off: this counts boots
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range tab.Rows {
+		want := 3 // the timed rows: the profiled boot's times set aside
+		if stream.ExactUnit(r.Unit) {
+			want = 4
+		}
+		if r.Cells[0].Boots != want {
+			t.Errorf("%s %s: %d boots, want %d", r.Benchmark, r.Unit, r.Cells[0].Boots, want)
 		}
 	}
 	if ents, _ := os.ReadDir(filepath.Join(out, ".tmp")); len(ents) > 0 {

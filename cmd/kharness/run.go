@@ -47,7 +47,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	fs.Var(&f.threshold, "threshold", "smallest change called, as \"2%\" or 0.02")
 	f.slow = slowFactorFlag(fs)
 	f.insns = fs.String("insns", "", "override the config's exact instruction counts: auto, on or off")
-	f.profile = fs.String("profile", "first", "under TCG counting, profile kernel functions on the first boot of each cell of 2 boots or more (first), every boot (all) or none (off): compare then names the functions behind each called exact change; a profiled boot's times are set aside (the profiler slows the guest)")
+	f.profile = fs.String("profile", "first", "under TCG counting, profile kernel functions on one extra boot of each cell of 2 boots or more (first), every boot (all) or none (off): compare then names the functions behind each called exact change; a profiled boot's times are set aside (the profiler slows the guest)")
 	f.shard = fs.String("shard", "", "run only shard i/n of the matrix's cells (auto/n: i from JOB_COMPLETION_INDEX or a Slurm array task's SLURM_ARRAY_TASK_ID)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness run [flags] CONFIG.toml")
