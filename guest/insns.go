@@ -4,6 +4,7 @@ package guest
 
 import (
 	"fmt"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -49,15 +50,24 @@ type Counted struct {
 	Ops   uint64 // operations per iteration
 	Reps  int    // pairs of stretches
 	Tag   string // the benchmark's wire.InsnsTag, sent to the plugin before its stretches
+	// Clock is the kernel's clocksource as the phase ended, for a
+	// benchmark with peer tasks ("" for others): a switch's path depends
+	// on whether the kernel still trusts the TSC (see ClockDescribe).
+	Clock string
 }
 
 // InsnsCommentPrefix starts the comment that describes a count phase.
 const InsnsCommentPrefix = wire.InsnsCommentPrefix
 
 // Comment is the stream comment for the count phase of benchmark full
-// ("Benchmark..."): "insns BenchmarkX iters=K ops-per-iter=O reps=R".
+// ("Benchmark..."): "insns BenchmarkX iters=K ops-per-iter=O reps=R",
+// and " clock=NAME" where Clock is set.
 func (c Counted) Comment(full string) string {
-	return fmt.Sprintf("%s%s iters=%d ops-per-iter=%d reps=%d", InsnsCommentPrefix, full, c.Iters, c.Ops, c.Reps)
+	s := fmt.Sprintf("%s%s iters=%d ops-per-iter=%d reps=%d", InsnsCommentPrefix, full, c.Iters, c.Ops, c.Reps)
+	if c.Clock != "" {
+		s += " clock=" + strings.Join(strings.Fields(c.Clock), "_")
+	}
+	return s
 }
 
 // countIters returns the shorter stretch's iterations for a benchmark
@@ -125,6 +135,9 @@ func countPhase(in *Instance, cn Counted, cp *CountPhase) error {
 	}
 	if err != nil {
 		return err
+	}
+	if len(in.Tasks) > 0 {
+		cn.Clock = readTrimmed(clocksourcePath)
 	}
 	return cp.Done(cn)
 }

@@ -25,3 +25,16 @@ func TestMarkTagSendsDigits(t *testing.T) {
 		t.Errorf("markTag(%q) sent %q", tag, got)
 	}
 }
+
+// TestCountedCommentClock: a count phase that recorded its clocksource
+// sends it as one word, which the host's pattern reads.
+func TestCountedCommentClock(t *testing.T) {
+	c := Counted{Iters: 1, Ops: 2, Reps: 30}
+	if got, want := c.Comment("BenchmarkX"), "insns BenchmarkX iters=1 ops-per-iter=2 reps=30"; got != want {
+		t.Errorf("no clock: %q, want %q", got, want)
+	}
+	c.Clock = "acpi pm"
+	if got, want := c.Comment("BenchmarkX"), "insns BenchmarkX iters=1 ops-per-iter=2 reps=30 clock=acpi_pm"; got != want {
+		t.Errorf("a clock: %q, want %q", got, want)
+	}
+}

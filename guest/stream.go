@@ -176,7 +176,8 @@ func SystemConfig(suite Suite, p Params) []ConfigPair {
 		{"guest-count", strconv.Itoa(p.Count)},
 	}
 	if p.Insns {
-		cfg = append(cfg, ConfigPair{CountSchedKey, p.CountSched.Describe()})
+		cfg = append(cfg, ConfigPair{CountSchedKey, p.CountSched.Describe()},
+			ConfigPair{wire.InsnsClockKey, ClockDescribe(readTrimmed(clocksourcePath), readTrimmed("/proc/cmdline"))})
 	}
 	if suite.Header != nil {
 		cfg = append(cfg, suite.Header(suite.selected(p))...)

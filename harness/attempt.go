@@ -74,7 +74,7 @@ func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (re
 	spec := BootSpec{Deadline: cfg.BootTimeout()}
 	if accel.Plugin != "" {
 		vmo.Plugin, vmo.PluginOut = accel.Plugin, att.Path(stream.InsnsFile)
-		vmo.Cmdline += " " + strings.Join(guest.Params{Insns: true}.Args(), " ")
+		vmo.Cmdline += CountedArgs(j.config.Cmdline)
 		if opt.profiled(j.boot) {
 			// The plugin profiles kernel blocks; the guest sends the
 			// symbols that name them, about a megabyte.
@@ -204,4 +204,22 @@ func hostInfo() store.HostInfo {
 		h.Kernel = strings.TrimSpace(string(b))
 	}
 	return h
+}
+
+// CountedArgs is what a counted boot adds to its command line, after the
+// boot config's own (cmdline): the guest's count switch, and tsc=reliable
+// unless cmdline sets tsc= itself. Under TCG the kernel's clocksource
+// watchdog can mark the TSC unstable when the host stalls the guest, and
+// every later context switch then takes sched_clock's unstable path (see
+// guest.ClockDescribe): with the watchdog off, as on hardware with an
+// invariant TSC, the switch rows' count no longer depends on host load.
+// The clocksource stays the TSC; the timed samples of the boot run on it.
+func CountedArgs(cmdline string) string {
+	s := " " + strings.Join(guest.Params{Insns: true}.Args(), " ")
+	for _, w := range strings.Fields(cmdline) {
+		if strings.HasPrefix(w, "tsc=") {
+			return s
+		}
+	}
+	return s + " tsc=reliable"
 }

@@ -113,7 +113,7 @@ func bootCounts(t *testing.T, out, name, unit string) []float64 {
 }
 
 // checkSwitchBoots checks that every boot of out records the fifo policy
-// of its switch counts, and that a boot lacking a count of a benchmark it
+// of its switch counts and the TSC with its watchdog off, and that a boot lacking a count of a benchmark it
 // ran says why, in an "insns-none" comment.
 func checkSwitchBoots(t *testing.T, out string) {
 	t.Helper()
@@ -128,6 +128,9 @@ func checkSwitchBoots(t *testing.T, out string) {
 		}
 		if !strings.HasPrefix(bench.InsnsSched, "fifo:") {
 			t.Errorf("%s boot %d: insns-sched %q, want the fifo policy recorded", b.Cell, b.Boot, bench.InsnsSched)
+		}
+		if !strings.HasPrefix(bench.InsnsClock, "tsc; TSC watchdog off (tsc=reliable)") {
+			t.Errorf("%s boot %d: insns-clock %q, want the TSC with its watchdog off", b.Cell, b.Boot, bench.InsnsClock)
 		}
 		counted := map[string]bool{}
 		for _, l := range bench.Lines {

@@ -61,12 +61,7 @@ func WriteText(w io.Writer, t *stats.Table) error {
 		}
 	}
 	if t.Exact {
-		for _, s := range t.InsnsSched {
-			fmt.Fprintf(&b, "exact counts of switching benchmarks (pipe, socket, lat_ctx): %s\n", stream.Printable(s, 300))
-		}
-		if len(t.InsnsSched) > 1 {
-			fmt.Fprintf(&b, "warning: the boots compared counted switches under %d different policies: their exact rows measure different paths\n", len(t.InsnsSched))
-		}
+		writeCountSettings(&b, t)
 	}
 	if t.Guard != "" {
 		fmt.Fprintf(&b, "%s\n", t.Guard)
@@ -202,4 +197,21 @@ func list[T any](vs []T) string {
 		return "?"
 	}
 	return strings.Join(s, ", ")
+}
+
+// writeCountSettings writes how the switching benchmarks of t's boots were
+// counted (policy, clock), with a warning where the boots differ.
+func writeCountSettings(b *strings.Builder, t *stats.Table) {
+	for _, s := range t.InsnsSched {
+		fmt.Fprintf(b, "exact counts of switching benchmarks (pipe, socket, lat_ctx): %s\n", stream.Printable(s, 300))
+	}
+	if len(t.InsnsSched) > 1 {
+		fmt.Fprintf(b, "warning: the boots compared counted switches under %d different policies: their exact rows measure different paths\n", len(t.InsnsSched))
+	}
+	for _, s := range t.InsnsClock {
+		fmt.Fprintf(b, "exact counts' clock: %s\n", stream.Printable(s, 300))
+	}
+	if len(t.InsnsClock) > 1 {
+		fmt.Fprintf(b, "warning: the boots compared counted switches on %d different clock settings: their switch rows may measure different paths\n", len(t.InsnsClock))
+	}
 }

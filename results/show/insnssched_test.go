@@ -31,3 +31,22 @@ func TestWriteTextInsnsSched(t *testing.T) {
 		t.Errorf("no exact rows, yet the legend names the count's policy:\n%s", out)
 	}
 }
+
+// TestWriteTextInsnsClock: the legend says which clock the switches were
+// counted on, and warns when the boots compared differ in it.
+func TestWriteTextInsnsClock(t *testing.T) {
+	off, on := "tsc; TSC watchdog off (tsc=reliable)", "tsc; TSC watchdog on"
+	for _, tc := range []struct {
+		clocks []string
+		warn   bool
+	}{{[]string{off}, false}, {[]string{off, on}, true}} {
+		var b strings.Builder
+		if err := WriteText(&b, &stats.Table{Column: "config", Row: "kernel", Exact: true, InsnsClock: tc.clocks}); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if !strings.Contains(out, "exact counts' clock: "+off+"\n") || strings.Contains(out, "different clock settings") != tc.warn {
+			t.Errorf("clocks %q: legend\n%s", tc.clocks, out)
+		}
+	}
+}

@@ -90,8 +90,8 @@ type Table struct {
 	Exact          bool // some row has an exact unit
 
 	// Distinct values among the ok boots compared (InsnsSched: see noteBench).
-	Accel, QEMUVersion, GuestCPU, HostCPU, InsnsSched []string
-	Jobs                                              []int
+	Accel, QEMUVersion, GuestCPU, HostCPU, InsnsSched, InsnsClock []string
+	Jobs                                                          []int
 
 	Guard string // what the HostGuard set aside, if anything
 	// FailedSamples counts samples the guest could give no number

@@ -42,6 +42,9 @@ func (t *Table) noteBench(b *store.BootRecord, bench *store.Bench) {
 	if bench.InsnsSched != "" {
 		t.InsnsSched = AppendNew(t.InsnsSched, bench.InsnsSched)
 	}
+	if bench.InsnsClock != "" {
+		t.InsnsClock = AppendNew(t.InsnsClock, bench.InsnsClock)
+	}
 	if len(bench.NoCount) > 0 && t.NoCounts == 0 {
 		t.NoCount = b.Cell + " boot " + strconv.Itoa(b.Boot) + ": " + stream.Printable(bench.NoCount[0], 300)
 	}

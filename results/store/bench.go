@@ -45,6 +45,9 @@ type Bench struct {
 	// InsnsSched is the boot's wire.InsnsSchedKey line: how its switching
 	// benchmarks were counted; "" where the boot has none.
 	InsnsSched string
+	// InsnsClock is the boot's wire.InsnsClockKey line: the clocksource
+	// its switching benchmarks were counted on; "" where the boot has none.
+	InsnsClock string
 	// NoCount holds the text of each "insns-none" comment: a counted
 	// benchmark with no count, and why.
 	NoCount []string
@@ -104,6 +107,9 @@ func ParseBench(data []byte, path string) (*Bench, error) {
 		}
 		if t, ok := bytes.CutPrefix(l, []byte(wire.InsnsSchedKey+":")); ok {
 			out.InsnsSched = string(bytes.TrimSpace(t))
+		}
+		if t, ok := bytes.CutPrefix(l, []byte(wire.InsnsClockKey+":")); ok {
+			out.InsnsClock = string(bytes.TrimSpace(t))
 		}
 		if t, ok := bytes.CutPrefix(l, []byte("# "+wire.InsnsNonePrefix)); ok {
 			out.NoCount = append(out.NoCount, string(bytes.TrimSpace(t)))

@@ -119,3 +119,41 @@ func TestMode(t *testing.T) {
 		}
 	}
 }
+
+// TestInsnsResultsClockChanged: a switching benchmark whose count phase
+// ended on another clocksource than the guest started on (the kernel's
+// watchdog marked the TSC unstable mid-boot) has no count but an
+// insns-none reason naming both clocks; one that ended on the same clock,
+// and a stream from before the clock was sent, keep theirs.
+func TestInsnsResultsClockChanged(t *testing.T) {
+	raw := "insncount 2\n" + opens("PipeRoundTrip/procs=2") + "S 11090 11063\nS 22180 22126\nS 11090 11063\nS 22180 22126\n" +
+		opens("CtxSwitch/procs=2/ws=0KiB") + "S 11354 11327\nS 22708 22654\nS 11354 11327\nS 22708 22654\n"
+	for _, tc := range []struct {
+		name, pipe, ctx string
+		counted         int
+	}{
+		{"same clock", " clock=tsc", " clock=tsc", 2},
+		{"changed before the second", " clock=tsc", " clock=hpet", 1},
+		{"not sent", "", "", 2},
+	} {
+		s := insnsStream(
+			"insns BenchmarkPipeRoundTrip/procs=2 iters=1 ops-per-iter=1 reps=2"+tc.pipe,
+			"insns BenchmarkCtxSwitch/procs=2/ws=0KiB iters=1 ops-per-iter=2 reps=2"+tc.ctx)
+		s.Config = []KV{{"clocksource", "tsc"}}
+		got, none, err := InsnsResults(s, []byte(raw))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(got) != tc.counted || len(got)+len(none) != 2 {
+			t.Errorf("%s: %d counts and %d without, want %d counts", tc.name, len(got), len(none), tc.counted)
+		}
+		for _, n := range none {
+			if n.Name != "CtxSwitch/procs=2/ws=0KiB" || !strings.Contains(n.Reason, "hpet at the end") || !strings.Contains(n.Reason, "tsc when the guest started") {
+				t.Errorf("%s: no count for %s: %q", tc.name, n.Name, n.Reason)
+			}
+		}
+	}
+	if _, _, err := InsnsResults(insnsStream("insns BenchmarkX iters=1 ops-per-iter=1 reps=1 clock=has space"), []byte("insncount 2\n")); err == nil || !strings.Contains(err.Error(), "malformed") {
+		t.Errorf("a clock with a space: %v, want malformed", err)
+	}
+}

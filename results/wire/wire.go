@@ -63,6 +63,10 @@ const (
 	// InsnsSchedKey says under which scheduling policy the count phase
 	// of the benchmarks with peer tasks ran: "fifo: ...".
 	InsnsSchedKey = "insns-sched"
+	// InsnsClockKey says which clocksource the count phase of switching
+	// benchmarks ran on, and whether the kernel's watchdog could take
+	// it away mid-boot: "tsc; watchdog off (tsc=reliable) ...".
+	InsnsClockKey = "insns-clock"
 )
 
 // InsnsTagDigits is the length of InsnsTag's answer.
