@@ -99,14 +99,14 @@ func TestParseConfigErrors(t *testing.T) {
 }
 
 func TestShippedConfigsParse(t *testing.T) {
-	for _, f := range []string{"../configs/default.toml", "../configs/nightly.toml", "../configs/suite.toml", "../configs/seed.toml", "../configs/fidelity.toml", "../configs/entries.toml", "../configs/history.toml", "../configs/kstack.toml", "../configs/syscall2002.toml", "../configs/tail.toml"} {
+	for _, f := range []string{"../configs/default.toml", "../configs/nightly.toml", "../configs/suite.toml", "../configs/seed.toml", "../configs/fidelity.toml", "../configs/entries.toml", "../configs/history.toml", "../configs/kstack.toml", "../configs/syscall2002.toml", "../configs/tail.toml", "../configs/tsc.toml", "../configs/switches.toml"} {
 		c, err := LoadConfig(f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		// fidelity compares Go and C within each boot; history and kstack
-		// are read by their exact counts, which 2 boots a side decide.
-		if c.Boots < 5 && !strings.HasSuffix(f, "fidelity.toml") && !strings.HasSuffix(f, "history.toml") && !strings.HasSuffix(f, "kstack.toml") {
+		// (and tsc) are read by their exact counts, which 2 boots a side decide.
+		if c.Boots < 5 && !strings.HasSuffix(f, "fidelity.toml") && !strings.HasSuffix(f, "history.toml") && !strings.HasSuffix(f, "kstack.toml") && !strings.HasSuffix(f, "tsc.toml") {
 			t.Errorf("%s: %d boots: fewer than 5 a side cannot call a Mann-Whitney difference at a useful alpha", f, c.Boots)
 		}
 	}
