@@ -5,7 +5,7 @@
 // Markers for kharness's instruction-counting TCG plugin: each is an 8-byte
 // `nopl 0x6b6800NN(%rax,%rax,1)` (0f 1f 84 00 + disp32), a no-op on any
 // x86-64 CPU, which the plugin recognises when QEMU translates it (see
-// harness/tcgplugin/insncount.c). NN: 1 opens a benchmark's counted
+// harness/vm/tcgplugin/insncount.c). NN: 1 opens a benchmark's counted
 // samples, 2 starts a counted stretch, 3 ends it, 0x10 to 0x1f send the hex
 // digit 0 to f of the tag the plugin writes on the next benchmark's line.
 

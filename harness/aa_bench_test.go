@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"kharness/harness/internal/harnesstest"
 	"kharness/results/stats"
 	"kharness/results/store"
 	"kharness/results/stream"
@@ -74,7 +75,7 @@ func busyHost(duty float64) (stop func()) {
 }
 
 func aaFalseCalls(b *testing.B, jobs int) {
-	k, _ := bootFixture(b)
+	k, _ := harnesstest.Fixture(b)
 	n := 20
 	if s := os.Getenv("KHARNESS_AA_BOOTS"); s != "" {
 		n, _ = strconv.Atoi(s)
@@ -99,9 +100,9 @@ name = "b"
 	if err != nil {
 		b.Fatal(err)
 	}
-	srcDir, _ := filepath.Abs("..")
+	srcDir := harnesstest.Source(b)
 	out := filepath.Join(b.TempDir(), "run")
-	if _, err := Run(b.Context(), RunOptions{Config: cfg, ConfigPath: "aa.toml", OutDir: out, CacheDir: fixture.cache, SourceDir: srcDir, Jobs: jobs}); err != nil {
+	if _, err := Run(b.Context(), RunOptions{Config: cfg, ConfigPath: "aa.toml", OutDir: out, CacheDir: harnesstest.Cache(b), SourceDir: srcDir, Jobs: jobs}); err != nil {
 		b.Fatal(err)
 	}
 	for _, method := range []struct {

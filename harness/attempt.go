@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"kharness/guest"
+	"kharness/harness/vm"
 	"kharness/results/store"
 	"kharness/results/stream"
 )
@@ -34,7 +35,7 @@ func (r *runner) runJob(ctx context.Context, j job) error {
 			return err
 		}
 		rec, first, err := r.attemptBoot(ctx, j, att)
-		if errors.Is(err, ErrInterrupted) {
+		if errors.Is(err, vm.ErrInterrupted) {
 			att.Discard()
 			return nil
 		}
@@ -71,7 +72,7 @@ func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (re
 	opt, image, accel, jobs := r.opt, r.image, r.accel, r.jobs
 	cfg := opt.Config
 	vmo := vmOptions(opt, j.kernel, image, accel.Accel, j.config, "")
-	spec := BootSpec{Deadline: cfg.BootTimeout()}
+	spec := vm.BootSpec{Deadline: cfg.BootTimeout()}
 	if accel.Plugin != "" {
 		vmo.Plugin, vmo.PluginOut = accel.Plugin, att.Path(stream.InsnsFile)
 		vmo.Cmdline += CountedArgs(j.config.Cmdline)
@@ -84,16 +85,16 @@ func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (re
 		}
 	}
 	spec.VM = vmo
-	argv := vmo.withDefaults().Argv()
-	if err := os.WriteFile(att.Path("qemu.argv"), []byte(QuoteArgv(argv)+"\n"), 0o644); err != nil {
+	argv := vmo.WithDefaults().Argv()
+	if err := os.WriteFile(att.Path("qemu.argv"), []byte(vm.QuoteArgv(argv)+"\n"), 0o644); err != nil {
 		return nil, "", err
 	}
 	if opt.Verbose {
-		opt.Progress.Logf("%s boot %d attempt %d: %s", j.cell, j.boot, att.Attempt, QuoteArgv(argv))
+		opt.Progress.Logf("%s boot %d attempt %d: %s", j.cell, j.boot, att.Attempt, vm.QuoteArgv(argv))
 	}
 	load := HostLoad()
 	started := time.Now().UTC()
-	v, err := Boot(ctx, spec, att.Path("console.log"), att.Path("results.raw"))
+	v, err := vm.Boot(ctx, spec, att.Path("console.log"), att.Path("results.raw"))
 	if err != nil {
 		return nil, "", err
 	}
@@ -102,14 +103,14 @@ func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (re
 		Config: store.BootConfig{Name: j.config.Name, Cmdline: j.config.Cmdline, CPU: j.config.CPU},
 		Boot:   j.boot, Attempt: att.Attempt,
 		Accel: v.Accel, AccelRequested: cfg.Accel, AccelNote: accel.Note,
-		QEMUVersion: v.QEMUVersion, Machine: v.Machine, Firmware: FirmwareName(vmo.Firmware), QEMUBinary: argv[0], GuestCPU: vmo.withDefaults().CPU,
-		SMP: j.config.SMP, MemoryMB: vmo.withDefaults().MemoryMB, HostCPU: hostCPU(), Jobs: jobs, HostLoad: load,
+		QEMUVersion: v.QEMUVersion, Machine: v.Machine, Firmware: vm.FirmwareName(vmo.Firmware), QEMUBinary: argv[0], GuestCPU: vmo.WithDefaults().CPU,
+		SMP: j.config.SMP, MemoryMB: vmo.WithDefaults().MemoryMB, HostCPU: hostCPU(), Jobs: jobs, HostLoad: load,
 		Argv: argv, Started: started, WallSeconds: v.Wall.Seconds(), BootSeconds: v.FirstResult.Seconds(),
 		Status: v.Status, Reason: v.Reason, ConsoleTail: v.ConsoleTail, PanicLines: v.PanicLines, Oops: v.Oops,
 		Tainted: len(v.Oops) > 0, Profiled: vmo.PluginProfile,
 	}
 	if v.Status.OK() && vmo.Plugin != "" {
-		if err := addInsns(v.Stream, vmo.PluginOut); err != nil {
+		if err := vm.AddInsns(v.Stream, vmo.PluginOut); err != nil {
 			rec.Status, rec.Reason = store.StatusGarbled, err.Error()
 		}
 	}
@@ -122,13 +123,13 @@ func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (re
 			{Key: "accel", Value: v.Accel},
 			{Key: "qemu-version", Value: v.QEMUVersion},
 			{Key: "machine", Value: v.Machine},
-			{Key: "firmware", Value: FirmwareName(vmo.Firmware)},
+			{Key: "firmware", Value: vm.FirmwareName(vmo.Firmware)},
 			{Key: "guest-cpu", Value: rec.GuestCPU},
 			{Key: "smp", Value: strconv.Itoa(j.config.SMP)},
 			{Key: "guest-image", Value: imageID(image)},
 		}
 		if vmo.Plugin != "" {
-			extra = append(extra, stream.KV{Key: stream.InsnsMethodKey, Value: insnsMethod})
+			extra = append(extra, stream.KV{Key: stream.InsnsMethodKey, Value: vm.InsnsMethod})
 		}
 		if err := writeBootBench(rec, v.Stream, extra, att.Path(store.BenchFile)); err != nil {
 			return nil, "", err

@@ -3,11 +3,9 @@ package harness
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"kharness/results/store"
 	"kharness/results/stream"
@@ -36,56 +34,6 @@ func TestWriteBootBenchHostKey(t *testing.T) {
 	rec = &store.BootRecord{Status: store.StatusOK}
 	if err := writeBootBench(rec, st, []stream.KV{{Key: "accel", Value: "tcg"}}, path); err != nil || rec.Status != store.StatusOK || rec.BenchSHA256 == "" {
 		t.Errorf("clean stream: %v, status %s, sha %q", err, rec.Status, rec.BenchSHA256)
-	}
-}
-
-// TestBootDeadlineCoversStart: a QEMU that never opens its control socket
-// is stopped at the boot's deadline, as a hang, not waited on past it.
-func TestBootDeadlineCoversStart(t *testing.T) {
-	dir := t.TempDir()
-	fake := filepath.Join(dir, "qemu")
-	if err := os.WriteFile(fake, []byte("#!/bin/sh\nexec sleep 60\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	v, err := Boot(t.Context(), BootSpec{VM: VMOptions{QEMU: fake, Accel: "tcg", Kernel: "k", Initrd: "i"}, Deadline: 2 * time.Second},
-		filepath.Join(dir, "console.log"), filepath.Join(dir, "results.raw"))
-	took := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if v.Status != store.StatusHang || !strings.Contains(v.Reason, "control socket") {
-		t.Errorf("status %s reason %q, want a hang at the control socket", v.Status, v.Reason)
-	}
-	// 2 s deadline, then up to 1 s for QEMU's last words: far below the
-	// 60 s the fake would sleep.
-	if took > 20*time.Second {
-		t.Errorf("Boot took %v with a 2s deadline", took)
-	}
-}
-
-// TestRemoveStaleVMDirs: the socket directory of a process that is gone is
-// removed; a live process's, and anything else, stays.
-func TestRemoveStaleVMDirs(t *testing.T) {
-	tmp := t.TempDir()
-	// A pid that is not running: a child that has exited and been reaped.
-	cmd := exec.Command("true")
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	dead := fmt.Sprintf("kharness-vm-%d-123", cmd.Process.Pid)
-	live := fmt.Sprintf("kharness-vm-%d-456", os.Getpid())
-	for _, d := range []string{dead, live, "kharness-vm-x-1", "other"} {
-		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	removeStaleVMDirs(tmp)
-	for d, want := range map[string]bool{dead: false, live: true, "kharness-vm-x-1": true, "other": true} {
-		_, err := os.Stat(filepath.Join(tmp, d))
-		if got := err == nil; got != want {
-			t.Errorf("%s exists = %v, want %v", d, got, want)
-		}
 	}
 }
 

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"math"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"kharness/harness/internal/harnesstest"
 	"kharness/kernels"
 	"kharness/results/stats"
 	"kharness/results/store"
@@ -21,14 +21,14 @@ import (
 // syscall's attribution: the functions add up to the boot's kinsns/op,
 // and the entry code and getppid's handler are among them.
 func TestAttributeGetppid(t *testing.T) {
-	bootFixture(t) // QEMU, the kernel and the image, or the reason not
-	srcDir, _ := filepath.Abs("..")
+	harnesstest.Fixture(t) // QEMU, the kernel and the image, or the reason not
+	srcDir := harnesstest.Source(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	k := kernels.Source{Family: "6.1", Flavour: "cloud-amd64"}
 	start := time.Now()
 	a, err := Attribute(ctx, AttributeOptions{A: k, B: k, Benchtime: "10ms",
-		Run: RunOptions{OutDir: t.TempDir(), CacheDir: fixture.cache, SourceDir: srcDir, Jobs: 1}})
+		Run: RunOptions{OutDir: t.TempDir(), CacheDir: harnesstest.Cache(t), SourceDir: srcDir, Jobs: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

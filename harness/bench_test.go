@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"kharness/harness/internal/harnesstest"
+	"kharness/harness/vm"
 	"kharness/results/store"
 	"os"
 	"os/exec"
@@ -78,11 +80,11 @@ func bareQEMU(ctx context.Context, kernel, initrd, rom string) *exec.Cmd {
 	args := []string{"-nodefaults", "-no-user-config", "-display", "none", "-machine", "pc",
 		"-accel", "tcg", "-cpu", "qemu64", "-smp", "1", "-m", "512", "-no-reboot",
 		"-serial", "stdio",
-		"-kernel", kernel, "-initrd", initrd, "-append", baseCmdline}
+		"-kernel", kernel, "-initrd", initrd, "-append", vm.BaseCmdline}
 	if rom != "" {
 		args = append(args, "-bios", rom)
 	}
-	cmd := exec.CommandContext(ctx, DefaultQEMU, args...)
+	cmd := exec.CommandContext(ctx, vm.DefaultQEMU, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	return cmd
 }
@@ -118,9 +120,9 @@ func kharnessBoot(b *testing.B, kernel, image string) time.Duration {
 	b.Helper()
 	dir := b.TempDir()
 	cfg := &Config{Bench: BenchConfig{Run: ".", Benchtime: "100ms", Count: 1}}
-	vm := VMOptions{Kernel: kernel, Initrd: image, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, "probe")}
+	vmo := vm.VMOptions{Kernel: kernel, Initrd: image, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, "probe")}
 	start := time.Now()
-	v, err := Boot(context.Background(), BootSpec{VM: vm, Deadline: 60 * time.Second},
+	v, err := vm.Boot(context.Background(), vm.BootSpec{VM: vmo, Deadline: 60 * time.Second},
 		filepath.Join(dir, "console.log"), filepath.Join(dir, "results.raw"))
 	wall := time.Since(start)
 	if err != nil {
@@ -149,9 +151,9 @@ func medianDuration(d []time.Duration) time.Duration {
 // save. Boots rotate, to spread drift in the host's load over all kinds;
 // medians are reported.
 func BenchmarkBootOverhead(b *testing.B) {
-	k, img := bootFixture(b)
+	k, img := harnesstest.Fixture(b)
 	bare := bareInitramfs(b, b.TempDir())
-	qboot, qbootErr := ResolveFirmware("qboot")
+	qboot, qbootErr := vm.ResolveFirmware("qboot")
 	n := benchBoots(b)
 	for range b.N {
 		var kh, bb, bq []time.Duration
@@ -207,12 +209,12 @@ func roundAll(d []time.Duration) string {
 // median NullSyscall time, so make bench shows the number kharness exists
 // to measure, under TCG here.
 func BenchmarkNullSyscallBoot(b *testing.B) {
-	k, img := bootFixture(b)
+	k, img := harnesstest.Fixture(b)
 	for range b.N {
 		dir := b.TempDir()
 		cfg := &Config{Bench: BenchConfig{Run: "NullSyscall/call=getppid$", Benchtime: "100ms", Count: 10}}
-		vm := VMOptions{Kernel: k.Path, Initrd: img, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, "")}
-		v, err := Boot(context.Background(), BootSpec{VM: vm, Deadline: 120 * time.Second},
+		vmo := vm.VMOptions{Kernel: k.Path, Initrd: img, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, "")}
+		v, err := vm.Boot(context.Background(), vm.BootSpec{VM: vmo, Deadline: 120 * time.Second},
 			filepath.Join(dir, "console.log"), filepath.Join(dir, "results.raw"))
 		if err != nil {
 			b.Fatal(err)

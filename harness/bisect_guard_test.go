@@ -2,10 +2,10 @@ package harness
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"kharness/harness/internal/harnesstest"
 	"kharness/kernels"
 	"kharness/results/store"
 )
@@ -19,19 +19,19 @@ import (
 // is above the pooled median), and a boot with half or more of them is
 // set aside whole; real boots, real references.
 func TestKernelBisectBootsMoreWhenSlow(t *testing.T) {
-	bootFixture(t)
+	harnesstest.Fixture(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute)
 	defer cancel()
 	cand, err := kernels.Resolve(ctx, kernels.Source{Family: "6.1", Flavour: kernels.DefaultFlavour})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srcDir, _ := filepath.Abs("..")
+	srcDir := harnesstest.Source(t)
 	kb := &KernelBisect{
 		Kernels: []kernels.Candidate{cand}, Bench: "NullSyscall/call=getppid$", Unit: "sec/op",
 		SlowFactor: 1.0001, Benchtime: "10ms", Count: 4, Accel: "tcg",
 		Params: BisectParams{StartBoots: 2},
-		Run:    RunOptions{OutDir: t.TempDir(), CacheDir: fixture.cache, SourceDir: srcDir},
+		Run:    RunOptions{OutDir: t.TempDir(), CacheDir: harnesstest.Cache(t), SourceDir: srcDir},
 	}
 	const want = 2
 	vals, err := kb.Samples(ctx, 0, want)

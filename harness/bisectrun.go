@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"kharness/harness/vm"
 	"kharness/kernels"
 	"kharness/results/stats"
 	"kharness/results/store"
@@ -123,7 +124,7 @@ func RunTreeStep(ctx context.Context, o TreeStepOptions) (*TreeStep, error) {
 			return step, nil
 		}
 		if o.Metric != MetricAuto {
-			return nil, fmt.Errorf("%w: -metric %s needs TCG (the step ran under %s)", ErrNoInsns, o.Metric, step.Accel)
+			return nil, fmt.Errorf("%w: -metric %s needs TCG (the step ran under %s)", vm.ErrNoInsns, o.Metric, step.Accel)
 		}
 	}
 	*step = TreeStep{Build: b, Metric: MetricTime}

@@ -3,6 +3,7 @@ package harness
 import (
 	"errors"
 	"fmt"
+	"kharness/harness/vm"
 	"regexp"
 	"strings"
 	"time"
@@ -65,7 +66,7 @@ func CheckCmdline(s string) error {
 	// The config's check counts the whole line; here the guest's
 	// parameters are not known yet: room for the longest (-bench's 200
 	// bytes and the rest) is kept.
-	if n := len(baseCmdline) + 1 + len(s) + guestArgsRoom; n > maxCmdline {
+	if n := len(vm.BaseCmdline) + 1 + len(s) + guestArgsRoom; n > maxCmdline {
 		return fmt.Errorf("is %d bytes: with kharness's own arguments the kernel command line would pass the %d bytes Linux takes", len(s), maxCmdline)
 	}
 	return nil

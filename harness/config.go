@@ -12,6 +12,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"kharness/harness/vm"
 	"kharness/kernels"
 )
 
@@ -194,10 +195,10 @@ func (c *Config) validateTop() error {
 	default:
 		return bad("", 0, "accel", "accel = %q: want auto, kvm or tcg", c.Accel)
 	}
-	if !slices.Contains(InsnsModes, c.Insns) {
+	if !slices.Contains(vm.InsnsModes, c.Insns) {
 		return bad("", 0, "insns", "insns = %q: want auto, on or off", c.Insns)
 	}
-	rom, err := ResolveFirmware(c.Firmware)
+	rom, err := vm.ResolveFirmware(c.Firmware)
 	if err != nil {
 		return bad("", 0, "firmware", "%v", err)
 	}

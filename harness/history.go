@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"kharness/harness/vm"
 	"kharness/internal/atomicfile"
 	"kharness/kernels"
 	"kharness/results/stats"
@@ -201,7 +202,7 @@ func historyBoot(ctx context.Context, o HistoryOptions, cs []kernels.Candidate, 
 	close(next)
 	wg.Wait()
 	if firstErr == nil && ctx.Err() != nil {
-		firstErr = ErrInterrupted
+		firstErr = vm.ErrInterrupted
 	}
 	return firstErr
 }
@@ -232,8 +233,8 @@ func historyKernel(ctx context.Context, o HistoryOptions, c kernels.Candidate) (
 	for boots := 1; boots <= o.MaxBoots; boots++ {
 		var missing []string
 		missing, err = historyRun(ctx, o, c, dir, boots, rec)
-		if errors.Is(err, ErrInterrupted) || ctx.Err() != nil {
-			return nil, cmp.Or(err, ErrInterrupted)
+		if errors.Is(err, vm.ErrInterrupted) || ctx.Err() != nil {
+			return nil, cmp.Or(err, vm.ErrInterrupted)
 		}
 		if err != nil || len(missing) == 0 {
 			break
@@ -243,8 +244,8 @@ func historyKernel(ctx context.Context, o HistoryOptions, c kernels.Candidate) (
 	if err != nil && ctx.Err() == nil {
 		o.Run.Progress.Logf("history: %s: %v; counting it without profile", key, err)
 		err = historyPlain(ctx, o, c, dir, err, rec)
-		if errors.Is(err, ErrInterrupted) || ctx.Err() != nil {
-			return nil, cmp.Or(err, ErrInterrupted)
+		if errors.Is(err, vm.ErrInterrupted) || ctx.Err() != nil {
+			return nil, cmp.Or(err, vm.ErrInterrupted)
 		}
 	}
 	rec.Wall = time.Since(rec.Started).Seconds()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"kharness/harness/internal/harnesstest"
 	"kharness/kernels"
 	"kharness/results/show"
 )
@@ -23,8 +24,8 @@ import (
 // kernel and benchmark, each linked to a boot that exists, the read's step
 // marked and given its functions, and the Markdown table.
 func TestHistoryTwoKernels(t *testing.T) {
-	bootFixture(t)
-	srcDir, _ := filepath.Abs("..")
+	harnesstest.Fixture(t)
+	srcDir := harnesstest.Source(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	var cs []kernels.Candidate
@@ -37,7 +38,7 @@ func TestHistoryTwoKernels(t *testing.T) {
 	}
 	dir := t.TempDir()
 	o := HistoryOptions{Dir: dir, Bench: `NullSyscall/call=getppid$|Read/`,
-		Run: RunOptions{CacheDir: fixture.cache, SourceDir: srcDir, Progress: &Progress{W: testWriter{t}}}}
+		Run: RunOptions{CacheDir: harnesstest.Cache(t), SourceDir: srcDir, Progress: &Progress{W: testWriter{t}}}}
 	for i, want := range []struct{ ran, skipped int }{{1, 0}, {1, 1}, {0, 2}} {
 		o.Kernels = cs[:min(i+1, 2)]
 		start := time.Now()

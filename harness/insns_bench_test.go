@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"kharness/harness/internal/harnesstest"
+	"kharness/harness/vm"
 	"kharness/results/store"
 	"kharness/results/stream"
 )
@@ -22,13 +24,13 @@ func suiteBoot(b *testing.B, kernel, image, plugin string) (time.Duration, []str
 	b.Helper()
 	dir := b.TempDir()
 	cfg := &Config{Bench: BenchConfig{Run: defaultRun, Benchtime: "100ms", Count: 10}}
-	vm := VMOptions{Kernel: kernel, Initrd: image, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, "")}
+	vmo := vm.VMOptions{Kernel: kernel, Initrd: image, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, "")}
 	if plugin != "" {
-		vm.Plugin, vm.PluginOut = plugin, filepath.Join(dir, stream.InsnsFile)
-		vm.Cmdline += " kharness.insns=1"
+		vmo.Plugin, vmo.PluginOut = plugin, filepath.Join(dir, stream.InsnsFile)
+		vmo.Cmdline += " kharness.insns=1"
 	}
 	start := time.Now()
-	v, err := Boot(context.Background(), BootSpec{VM: vm, Deadline: 180 * time.Second},
+	v, err := vm.Boot(context.Background(), vm.BootSpec{VM: vmo, Deadline: 180 * time.Second},
 		filepath.Join(dir, "console.log"), filepath.Join(dir, "results.raw"))
 	wall := time.Since(start)
 	if err != nil {
@@ -41,7 +43,7 @@ func suiteBoot(b *testing.B, kernel, image, plugin string) (time.Duration, []str
 		return wall, nil
 	}
 	n := len(v.Stream.Results)
-	if err := addInsns(v.Stream, vm.PluginOut); err != nil {
+	if err := vm.AddInsns(v.Stream, vmo.PluginOut); err != nil {
 		b.Fatal(err)
 	}
 	return wall, v.Stream.Results[n:]
@@ -53,8 +55,8 @@ func suiteBoot(b *testing.B, kernel, image, plugin string) (time.Duration, []str
 // stretches add to a boot. It also reports the null syscall's count and
 // its spread over the counted boots.
 func BenchmarkCountingOverhead(b *testing.B) {
-	k, img := bootFixture(b)
-	plugin, err := BuildPlugin(context.Background(), fixture.cache)
+	k, img := harnesstest.Fixture(b)
+	plugin, err := vm.BuildPlugin(context.Background(), harnesstest.Cache(b))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"kharness/guest"
+	"kharness/harness/vm"
 	"kharness/results/store"
 	"kharness/results/wire"
 
@@ -89,12 +90,12 @@ func WriteLava(ctx context.Context, opt RunOptions, lo LavaOptions) ([]LavaJob, 
 	mode := cmp.Or(opt.Insns, cfg.Insns)
 	plugin := ""
 	if lo.URL == "" {
-		plugin, _, err = chooseInsns(ctx, mode, "tcg", opt.CacheDir)
+		plugin, _, err = vm.ChooseInsns(ctx, mode, "tcg", opt.CacheDir)
 		if err != nil {
 			return nil, err
 		}
 	} else if mode == "on" {
-		return nil, fmt.Errorf("%w: a lab's LAVA worker has no counting plugin (-url); use -insns off or auto", ErrNoInsns)
+		return nil, fmt.Errorf("%w: a lab's LAVA worker has no counting plugin (-url); use -insns off or auto", vm.ErrNoInsns)
 	}
 	todo, err := plan(st, opt, rec, kerns, &RunSummary{})
 	if err != nil {
@@ -127,7 +128,7 @@ func WriteLava(ctx context.Context, opt RunOptions, lo LavaOptions) ([]LavaJob, 
 // lavaJob is one boot's job definition and the device description a local
 // lava-run renders for it.
 func lavaJob(opt RunOptions, lo LavaOptions, j job, image, plugin, dir string) (job, device []byte, err error) {
-	vmo := vmOptions(opt, j.kernel, image, "tcg", j.config, "").withDefaults()
+	vmo := vmOptions(opt, j.kernel, image, "tcg", j.config, "").WithDefaults()
 	if plugin != "" {
 		vmo.Cmdline += " " + strings.Join(guest.Params{Insns: true}.Args(), " ")
 	}
@@ -175,7 +176,7 @@ func lavaJob(opt RunOptions, lo LavaOptions, j job, image, plugin, dir string) (
 // lavaDefinition is one boot's LAVA job: deploy the kernel and the guest
 // image to tmpfs, boot them under QEMU, and a monitor that turns each
 // timed sample the guest writes into a test case with its measurement.
-func lavaDefinition(j job, vmo VMOptions, extra []string, kernelURL, imageURL string, timeout time.Duration) map[string]any {
+func lavaDefinition(j job, vmo vm.VMOptions, extra []string, kernelURL, imageURL string, timeout time.Duration) map[string]any {
 	minutes := max(1, int(timeout.Minutes()+0.999))
 	return map[string]any{
 		"device_type": "qemu",
@@ -230,7 +231,7 @@ func lavaDevice(memoryMB int, extra []string) map[string]any {
 			"boot": map[string]any{
 				"connections": map[string]any{"serial": nil},
 				"methods": map[string]any{"qemu": map[string]any{"parameters": map[string]any{
-					"command": DefaultQEMU,
+					"command": vm.DefaultQEMU,
 					"options": []string{"-nographic", fmt.Sprintf("-m %d", memoryMB), "-monitor none"},
 					"extra":   extra,
 				}}},

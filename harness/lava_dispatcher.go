@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"kharness/harness/vm"
 	"kharness/kernels"
 )
 
@@ -76,9 +77,9 @@ func (r *LavaRun) Shell() string {
 	var w []string
 	for _, kv := range r.Env {
 		k, v, _ := strings.Cut(kv, "=")
-		w = append(w, k+"="+shellQuote(v))
+		w = append(w, k+"="+vm.QuoteArgv([]string{v}))
 	}
-	return strings.Join(append(w, QuoteArgv(r.Argv)), " ")
+	return strings.Join(append(w, vm.QuoteArgv(r.Argv)), " ")
 }
 
 // FindLavaRun finds the lava-run that LavaEnv asks for, fetching and

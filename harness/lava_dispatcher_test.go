@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"kharness/harness/internal/harnesstest"
 	"kharness/internal/testenv"
 )
 
@@ -20,7 +21,7 @@ func TestLavaRunUnpacked(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fetches Debian packages; not in -short mode")
 	}
-	cache, err := testCacheDir()
+	cache, err := harnesstest.CacheDir()
 	if err != nil {
 		t.Fatal(err)
 	}

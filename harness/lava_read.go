@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"kharness/harness/vm"
 	"kharness/results/store"
 	"kharness/results/stream"
 	"kharness/results/wire"
@@ -196,18 +197,18 @@ func readLavaBoot(st *store.Store, cfg *Config, j job, dir string) (ok bool, err
 	if err := os.WriteFile(att.Path(store.RawFile), raw, 0o644); err != nil {
 		return false, err
 	}
-	vmo := VMOptions{Accel: "tcg", CPU: cmp.Or(j.config.CPU, cfg.CPU), SMP: j.config.SMP, MemoryMB: cfg.MemoryMB, Firmware: cfg.FirmwareROM()}.withDefaults()
+	vmo := vm.VMOptions{Accel: "tcg", CPU: cmp.Or(j.config.CPU, cfg.CPU), SMP: j.config.SMP, MemoryMB: cfg.MemoryMB, Firmware: cfg.FirmwareROM()}.WithDefaults()
 	rec := &store.BootRecord{
 		Cell: j.cell, Kernel: j.info, Boot: j.boot, Attempt: 1,
 		Config: store.BootConfig{Name: j.config.Name, Cmdline: j.config.Cmdline, CPU: j.config.CPU},
 		Accel:  "tcg", AccelRequested: "tcg", AccelNote: "booted by LAVA (" + LavaLogFile + ")",
-		QEMUVersion: lavaQEMUVersion(l.qemu), Machine: "pc", Firmware: FirmwareName(vmo.Firmware), QEMUBinary: DefaultQEMU,
+		QEMUVersion: lavaQEMUVersion(l.qemu), Machine: "pc", Firmware: vm.FirmwareName(vmo.Firmware), QEMUBinary: vm.DefaultQEMU,
 		GuestCPU: vmo.CPU, SMP: vmo.SMP, MemoryMB: vmo.MemoryMB, HostCPU: hostCPU(), Jobs: 1, Started: l.started,
 	}
 	s := lavaVerdict(rec, l, raw)
 	if s != nil {
 		if insns := att.Path(stream.InsnsFile); fileExists(insns) {
-			if err := addInsns(s, insns); err != nil {
+			if err := vm.AddInsns(s, insns); err != nil {
 				rec.Status, rec.Reason = store.StatusGarbled, err.Error()
 			}
 		}
@@ -280,7 +281,7 @@ func lavaBenchKeys(j job, rec *store.BootRecord, dir string, counted bool) []str
 		kv = append(kv, stream.KV{Key: "guest-image", Value: id})
 	}
 	if counted {
-		kv = append(kv, stream.KV{Key: stream.InsnsMethodKey, Value: insnsMethod})
+		kv = append(kv, stream.KV{Key: stream.InsnsMethodKey, Value: vm.InsnsMethod})
 	}
 	return kv
 }

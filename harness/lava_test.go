@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"kharness/harness/internal/harnesstest"
 	"kharness/internal/testenv"
 	"kharness/results/store"
 )
@@ -23,10 +24,10 @@ import (
 // own boot of the same cell: the counting plugin rides in the job's QEMU
 // options, and a count cannot depend on who started QEMU.
 func TestLavaRunMatchesOwnBoot(t *testing.T) {
-	bootFixture(t)
+	harnesstest.Fixture(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	lavaRun, err := FindLavaRun(ctx, fixture.cache)
+	lavaRun, err := FindLavaRun(ctx, harnesstest.Cache(t))
 	if err != nil {
 		testenv.Missing(t, err.Error())
 	}
@@ -56,8 +57,8 @@ cmdline = ""
 	if err != nil {
 		t.Fatal(err)
 	}
-	srcDir, _ := filepath.Abs("..")
-	opt := RunOptions{Config: cfg, ConfigPath: cfgPath, CacheDir: fixture.cache, SourceDir: srcDir}
+	srcDir := harnesstest.Source(t)
+	opt := RunOptions{Config: cfg, ConfigPath: cfgPath, CacheDir: harnesstest.Cache(t), SourceDir: srcDir}
 	opt.OutDir = filepath.Join(tmp, "lava-run")
 	jobs, err := WriteLava(ctx, opt, LavaOptions{})
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"kharness/harness/vm"
 	"kharness/internal/atomicfile"
 	"kharness/kernels"
 	"kharness/results/show"
@@ -145,7 +146,7 @@ func nightlyKernel(ctx context.Context, opt NightlyOptions, c kernels.Candidate,
 	sum, err := Run(ctx, run)
 	rec.Wall = time.Since(rec.Started).Seconds()
 	switch {
-	case errors.Is(err, ErrInterrupted) || ctx.Err() != nil:
+	case errors.Is(err, vm.ErrInterrupted) || ctx.Err() != nil:
 		return err // nothing recorded: the next night (or the same command) resumes it
 	case err != nil:
 		rec.Status, rec.Reason = "failed", err.Error()

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"kharness/harness/vm"
 	"kharness/kernels"
 	"kharness/results/show"
 	"kharness/results/stats"
@@ -72,6 +73,6 @@ func nightlyFindings(history string, rec *NightlyRecord) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	repro := []string{QuoteArgv([]string{"kharness", "compare", "-col", "kernel", dirs[0], dirs[1]})}
+	repro := []string{vm.QuoteArgv([]string{"kharness", "compare", "-col", "kernel", dirs[0], dirs[1]})}
 	return show.WriteFindings(filepath.Join(dirs[1], nightlyFindingsDir), show.Findings(tab, boots, repro))
 }

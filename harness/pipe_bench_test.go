@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"kharness/harness/internal/harnesstest"
+	"kharness/harness/vm"
 	"kharness/initramfs"
 	"kharness/results/stats"
 	"kharness/results/store"
@@ -25,7 +27,7 @@ import (
 // (the fidelity check), alternating, and reports the medians: the C loop
 // bare, the C loop inside kharness's guest, and kharness's Go loop.
 func BenchmarkPipeBare(b *testing.B) {
-	k, image := bootFixture(b)
+	k, image := harnesstest.Fixture(b)
 	if _, err := exec.LookPath("gcc"); err != nil {
 		b.Skip("no gcc: the C reference cannot be built")
 	}
@@ -96,8 +98,8 @@ func kharnessPipeBoot(b *testing.B, kernel, image string) (goNS, cNS []float64) 
 	b.Helper()
 	dir := b.TempDir()
 	cfg := &Config{Bench: BenchConfig{Run: "PipeRoundTrip/procs=2/impl=", Benchtime: "150ms", Count: 10}}
-	vm := VMOptions{Kernel: kernel, Initrd: image, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, "")}
-	v, err := Boot(context.Background(), BootSpec{VM: vm, Deadline: 180 * time.Second},
+	vmo := vm.VMOptions{Kernel: kernel, Initrd: image, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, "")}
+	v, err := vm.Boot(context.Background(), vm.BootSpec{VM: vmo, Deadline: 180 * time.Second},
 		filepath.Join(dir, "console.log"), filepath.Join(dir, "results.raw"))
 	if err != nil {
 		b.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"kharness/guest"
+	"kharness/harness/vm"
 	"kharness/initramfs"
 	"kharness/kernels"
 	"kharness/results/store"
@@ -77,7 +78,7 @@ type RunOptions struct {
 // RunSummary is what a run did.
 type RunSummary struct {
 	Store     *store.Store
-	Accel     AccelChoice
+	Accel     vm.AccelChoice
 	Jobs      int
 	Boots     int // boots run by this invocation (attempts, failed ones included)
 	Failed    int // failed attempts in this invocation
@@ -166,7 +167,7 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 	p.End()
 	sum.Wall = time.Since(start)
 	if ctx.Err() != nil {
-		return sum, fmt.Errorf("run %s: %w (run the same command again to resume)", opt.OutDir, ErrInterrupted)
+		return sum, fmt.Errorf("run %s: %w (run the same command again to resume)", opt.OutDir, vm.ErrInterrupted)
 	}
 	return sum, err
 }
@@ -211,20 +212,20 @@ func fetchKernels(ctx context.Context, opt RunOptions, rec *store.RunRecord) (ke
 
 // chooseAccel picks the accelerator (probing a boot of k) and, under TCG,
 // the counting plugin, saying why on the progress log.
-func chooseAccel(ctx context.Context, opt RunOptions, k *kernels.Kernel, image string) (AccelChoice, error) {
+func chooseAccel(ctx context.Context, opt RunOptions, k *kernels.Kernel, image string) (vm.AccelChoice, error) {
 	cfg, p := opt.Config, opt.Progress
-	accel, err := ChooseAccel(ctx, cfg.Accel, func(ctx context.Context, accel string) error {
+	accel, err := vm.ChooseAccel(ctx, cfg.Accel, func(ctx context.Context, accel string) error {
 		return probeBoot(ctx, opt, k, image, accel)
 	})
 	if err != nil {
-		return AccelChoice{}, err
+		return vm.AccelChoice{}, err
 	}
 	if accel.Note != "" {
 		p.Logf("%s", accel.Note)
 	}
-	plugin, note, err := chooseInsns(ctx, cmp.Or(opt.Insns, cfg.Insns), accel.Accel, opt.CacheDir)
+	plugin, note, err := vm.ChooseInsns(ctx, cmp.Or(opt.Insns, cfg.Insns), accel.Accel, opt.CacheDir)
 	if err != nil {
-		return AccelChoice{}, err
+		return vm.AccelChoice{}, err
 	}
 	if note != "" {
 		p.Logf("%s", note)
@@ -316,7 +317,7 @@ func plan(st *store.Store, opt RunOptions, rec *store.RunRecord, kerns []*kernel
 // cmdline is the kernel command line of a boot: the base, the boot config's
 // arguments, then the guest's parameters.
 func cmdline(cfg *Config, bc BootConfig, mode string) string {
-	parts := []string{baseCmdline}
+	parts := []string{vm.BaseCmdline}
 	if s := strings.TrimSpace(bc.Cmdline); s != "" {
 		parts = append(parts, s)
 	}
@@ -325,8 +326,8 @@ func cmdline(cfg *Config, bc BootConfig, mode string) string {
 	return strings.Join(append(parts, p.Args()...), " ")
 }
 
-func vmOptions(opt RunOptions, k *kernels.Kernel, image, accel string, bc BootConfig, mode string) VMOptions {
-	return VMOptions{
+func vmOptions(opt RunOptions, k *kernels.Kernel, image, accel string, bc BootConfig, mode string) vm.VMOptions {
+	return vm.VMOptions{
 		QEMU: opt.QEMU, Kernel: k.Path, Initrd: image, Cmdline: cmdline(opt.Config, bc, mode),
 		Accel: accel, CPU: cmp.Or(bc.CPU, opt.Config.CPU), SMP: bc.SMP, MemoryMB: opt.Config.MemoryMB,
 		Firmware: opt.Config.FirmwareROM(),
@@ -347,15 +348,15 @@ func probeBoot(ctx context.Context, opt RunOptions, k *kernels.Kernel, image, ac
 		return err
 	}
 	defer os.RemoveAll(dir)
-	spec := BootSpec{VM: vmOptions(opt, k, image, accel, BootConfig{Name: "probe", SMP: 1}, "probe"), Deadline: ProbeTimeout}
-	v, err := Boot(ctx, spec, dir+"/console.log", dir+"/results.raw")
+	spec := vm.BootSpec{VM: vmOptions(opt, k, image, accel, BootConfig{Name: "probe", SMP: 1}, "probe"), Deadline: vm.ProbeTimeout}
+	v, err := vm.Boot(ctx, spec, dir+"/console.log", dir+"/results.raw")
 	if err != nil {
 		return err
 	}
 	if v.Status != store.StatusOK {
 		// A nested KVM that cannot run guests says so on QEMU's stderr,
 		// which a hang's reason does not show: name it, and what to try.
-		if f := ExplainKVM(v.Reason + "\n" + v.Stderr); f != nil && accel == "kvm" {
+		if f := vm.ExplainKVM(v.Reason + "\n" + v.Stderr); f != nil && accel == "kvm" {
 			return fmt.Errorf("%s: %s; %v", v.Status, v.Reason, f)
 		}
 		return fmt.Errorf("%s: %s", v.Status, v.Reason)

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"kharness/harness/vm"
 	"kharness/kernels"
 	"kharness/results/store"
 	"sync"
@@ -13,7 +14,7 @@ type runner struct {
 	rec   *store.RunRecord
 	kerns []*kernels.Kernel // in the config's order, as rec.Kernels
 	image string
-	accel AccelChoice
+	accel vm.AccelChoice
 	jobs  int // concurrent VMs
 	sum   *RunSummary
 

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kharness/guest"
+	"kharness/harness/vm"
 	"kharness/kernels"
 )
 
@@ -44,36 +45,36 @@ func Shell(ctx context.Context, opt ShellOptions) error {
 	}
 	defer os.RemoveAll(sockDir)
 	shell := strings.Join(guest.Params{Mode: guest.ModeShell}.Args(), " ")
-	cmdline := baseCmdline + " " + shell
+	cmdline := vm.BaseCmdline + " " + shell
 	if opt.Cmdline != "" {
-		cmdline = baseCmdline + " " + opt.Cmdline + " " + shell
+		cmdline = vm.BaseCmdline + " " + opt.Cmdline + " " + shell
 	}
-	vmo := VMOptions{QEMU: opt.QEMU, Kernel: opt.Kernel.Path, Initrd: opt.Image, Cmdline: cmdline,
+	vmo := vm.VMOptions{QEMU: opt.QEMU, Kernel: opt.Kernel.Path, Initrd: opt.Image, Cmdline: cmdline,
 		Accel: opt.Accel, CPU: opt.CPU, SMP: opt.SMP, SocketDir: sockDir}
 	if restore, err := makeRaw(opt.In); err == nil {
 		defer restore()
 	}
-	vm, err := Start(ctx, vmo, opt.Out, io.Discard)
+	m, err := vm.Start(ctx, vmo, opt.Out, io.Discard)
 	if err != nil {
 		return err
 	}
 	escaped := make(chan struct{})
-	if in := vm.ConsoleInput(); in != nil {
+	if in := m.ConsoleInput(); in != nil {
 		go copyInput(in, opt.In, escaped)
 	}
 	select {
-	case <-vm.Exited():
+	case <-m.Exited():
 	case <-escaped:
-		vm.Stop(2 * time.Second)
+		m.Stop(2 * time.Second)
 	case <-ctx.Done():
-		vm.Stop(2 * time.Second)
+		m.Stop(2 * time.Second)
 	}
-	werr := vm.Wait()
+	werr := m.Wait()
 	if ctx.Err() != nil {
-		return ErrInterrupted
+		return vm.ErrInterrupted
 	}
-	if werr != nil && !vm.ShutdownSeen() {
-		return errors.New(exitReason(werr, vm.Stderr()))
+	if werr != nil && !m.ShutdownSeen() {
+		return errors.New(vm.ExitReason(werr, m.Stderr()))
 	}
 	return nil
 }

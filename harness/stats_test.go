@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"kharness/harness/internal/harnesstest"
 	"kharness/results/show"
 	"kharness/results/stats"
 	"kharness/results/store"
@@ -49,14 +50,14 @@ cmdline = "pti=on"
 // switches CR3, which flushes TCG's TLB), a bound that interleaved boots
 // on a loaded host do not cross.
 func TestCallsWithRealBoots(t *testing.T) {
-	k, _ := bootFixture(t)
+	k, _ := harnesstest.Fixture(t)
 	cfg, err := ParseConfig("stats.toml", []byte(statsConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srcDir, _ := filepath.Abs("..")
+	srcDir := harnesstest.Source(t)
 	out := filepath.Join(t.TempDir(), "run")
-	opt := RunOptions{Config: cfg, ConfigPath: "stats.toml", OutDir: out, CacheDir: fixture.cache, SourceDir: srcDir,
+	opt := RunOptions{Config: cfg, ConfigPath: "stats.toml", OutDir: out, CacheDir: harnesstest.Cache(t), SourceDir: srcDir,
 		Column: "config", Alpha: 0.01}
 	if _, err := Run(t.Context(), opt); err != nil {
 		t.Fatal(err)

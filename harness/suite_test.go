@@ -9,6 +9,8 @@ import (
 
 	"kharness/guest"
 	"kharness/guest/bench"
+	"kharness/harness/internal/harnesstest"
+	"kharness/harness/vm"
 	"kharness/results/store"
 )
 
@@ -16,12 +18,12 @@ import (
 // and the fidelity check, with short samples, and checks that every
 // benchmark reported numbers or said why it skipped.
 func TestSuiteBoot(t *testing.T) {
-	k, img := bootFixture(t)
+	k, img := harnesstest.Fixture(t)
 	dir := t.TempDir()
 	cfg := &Config{Bench: BenchConfig{Run: ".", Benchtime: "5ms", Count: 2}}
-	vm := VMOptions{Kernel: k.Path, Initrd: img, Accel: "tcg",
+	vmo := vm.VMOptions{Kernel: k.Path, Initrd: img, Accel: "tcg",
 		Cmdline: cmdline(cfg, BootConfig{Cmdline: "kharness.fidelity=1"}, "")}
-	v, err := Boot(context.Background(), BootSpec{VM: vm, Deadline: 600 * time.Second},
+	v, err := vm.Boot(context.Background(), vm.BootSpec{VM: vmo, Deadline: 600 * time.Second},
 		filepath.Join(dir, "console.log"), filepath.Join(dir, "results.raw"))
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"kharness/harness/internal/harnesstest"
 	"kharness/results/stats"
 	"kharness/results/store"
 	"kharness/results/stream"
@@ -22,7 +23,7 @@ import (
 // with the same plan): the kernel's share of each C round trip must be
 // the Go loop's within 0.5%, and the same in every boot.
 func TestSwitchCountsAgree(t *testing.T) {
-	bootFixture(t) // QEMU, the kernel and the image, or the reason not
+	harnesstest.Fixture(t) // QEMU, the kernel and the image, or the reason not
 	src := []byte(`boots = 2
 accel = "tcg"
 insns = "on"
@@ -42,7 +43,7 @@ name = "default"
 	if err != nil {
 		t.Fatal(err)
 	}
-	srcDir, _ := filepath.Abs("..")
+	srcDir := harnesstest.Source(t)
 	out := filepath.Join(t.TempDir(), "run")
 	names := []string{"PipeRoundTrip/procs=2", "CtxSwitch/procs=2/ws=0KiB"}
 	var rows []string
@@ -57,7 +58,7 @@ name = "default"
 	start := time.Now()
 	var counts map[string][]float64
 	for boots := 2; boots <= 5; boots++ {
-		if _, err := Run(t.Context(), RunOptions{Config: cfg, ConfigPath: "switch.toml", OutDir: out, CacheDir: fixture.cache, SourceDir: srcDir, Jobs: 1, Boots: boots}); err != nil {
+		if _, err := Run(t.Context(), RunOptions{Config: cfg, ConfigPath: "switch.toml", OutDir: out, CacheDir: harnesstest.Cache(t), SourceDir: srcDir, Jobs: 1, Boots: boots}); err != nil {
 			t.Fatal(err)
 		}
 		counts = map[string][]float64{}

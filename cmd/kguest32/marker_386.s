@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// The counting plugin's markers (harness/tcgplugin/insncount.c): nopl
+// The counting plugin's markers (harness/vm/tcgplugin/insncount.c): nopl
 // 0x6b6800NN(%eax,%eax,1), NN 2 start and 3 end of a counted stretch.
 
 TEXT ·markStart(SB), NOSPLIT, $0-0

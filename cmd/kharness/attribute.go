@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"kharness/harness"
+	"kharness/harness/vm"
 	"kharness/kernels"
 )
 
@@ -71,7 +72,7 @@ func attributeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	out := fs.String("o", "", "run directory (default runs/attribute-<time>); an existing one with the same kernels and flags is resumed")
 	asJSON := fs.Bool("json", false, "print JSON instead of the table")
 	cache := fs.String("cache", "", "cache for kernels and images (default $KHARNESS_CACHE or the XDG cache)")
-	qemu := fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
+	qemu := fs.String("qemu", vm.DefaultQEMU, "QEMU binary")
 	jobs := fs.Int("j", 0, "concurrent VMs (default: free host cores less one for QEMU)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness attribute -a KERNEL -b KERNEL [-bench REGEX] [-top N] [-o DIR] [-json]")
@@ -113,7 +114,7 @@ func attributeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		Run: harness.RunOptions{OutDir: *out, CacheDir: *cache, SourceDir: src, QEMU: *qemu, Jobs: *jobs, Progress: p,
 			Command: append([]string{"kharness", "attribute"}, args...)},
 	})
-	if errors.Is(err, harness.ErrInterrupted) {
+	if errors.Is(err, vm.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
 	}
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"kharness/harness"
+	"kharness/harness/vm"
 	"kharness/kernels"
 	"kharness/results/show"
 	"kharness/results/stats"
@@ -159,14 +160,14 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Kernels: cs, Good: 0, Bad: len(cs) - 1, Bench: *bench, Unit: *unit, Stat: st, SlowFactor: sf, Cmdline: *cmdline,
 		Benchtime: *benchtime, Count: *count, Accel: string(*accel),
 		Params: harness.BisectParams{Alpha: *alpha, StartBoots: *boots, MaxBoots: *maxBoots},
-		Run:    harness.RunOptions{OutDir: *out, CacheDir: *cache, SourceDir: src, QEMU: harness.DefaultQEMU, Jobs: *jobs, Progress: p},
+		Run:    harness.RunOptions{OutDir: *out, CacheDir: *cache, SourceDir: src, QEMU: vm.DefaultQEMU, Jobs: *jobs, Progress: p},
 	}
 	start := time.Now()
 	r, err := harness.BisectKernels(ctx, kb)
 	if r != nil && len(r.Steps) > 0 {
 		writeBisect(stdout, stderr, kb, r, time.Since(start))
 	}
-	if errors.Is(err, harness.ErrInterrupted) {
+	if errors.Is(err, vm.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
 	}
 	if err != nil {
@@ -197,7 +198,7 @@ func explainFirstBad(ctx context.Context, kb *harness.KernelBisect, r *harness.B
 		Run: harness.RunOptions{OutDir: filepath.Join(kb.Run.OutDir, "attribute", harness.KernelLabel(good)+"-vs-"+harness.KernelLabel(bad)),
 			CacheDir: kb.Run.CacheDir, SourceDir: kb.Run.SourceDir, QEMU: kb.Run.QEMU, Jobs: kb.Run.Jobs, Progress: p},
 	})
-	if errors.Is(err, harness.ErrInterrupted) {
+	if errors.Is(err, vm.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
 	}
 	if err != nil {
@@ -206,7 +207,7 @@ func explainFirstBad(ctx context.Context, kb *harness.KernelBisect, r *harness.B
 	}
 	fmt.Fprintf(stdout, "\nwhy: %s against %s, by kernel function\n", harness.KernelLabel(bad), harness.KernelLabel(good))
 	harness.WriteAttribution(stdout, a, 10)
-	fs, err := harness.AttributionFindings(a, kb.Cmdline, []string{harness.QuoteArgv(argv)})
+	fs, err := harness.AttributionFindings(a, kb.Cmdline, []string{vm.QuoteArgv(argv)})
 	if err == nil {
 		var paths []string
 		paths, err = show.WriteFindings(filepath.Join(kb.Run.OutDir, "findings"), fs)
@@ -307,7 +308,7 @@ func chooseMetric(metric, accel string, unitSet bool, stderr io.Writer) string {
 // where host load cannot change it; time where KVM may run (the guest on
 // the real CPU, uncounted) or where -unit names a timed unit.
 func autoMetric(accel string, unitSet bool) string {
-	if unitSet || accel == "kvm" || (accel != "tcg" && harness.CheckKVMDevice() == nil) {
+	if unitSet || accel == "kvm" || (accel != "tcg" && vm.CheckKVMDevice() == nil) {
 		return harness.MetricTime
 	}
 	return harness.MetricInsns
@@ -322,7 +323,7 @@ func autoMetricWhy(accel string, unitSet bool) string {
 	case accel == "tcg":
 		return "TCG: the exact count, which host load cannot change"
 	}
-	if err := harness.CheckKVMDevice(); err != nil {
+	if err := vm.CheckKVMDevice(); err != nil {
 		return "TCG (" + err.Error() + "): the exact count, which host load cannot change"
 	}
 	return "KVM answers here, where nothing counts instructions"

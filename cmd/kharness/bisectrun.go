@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"kharness/harness"
+	"kharness/harness/vm"
 	"kharness/initramfs"
 	"kharness/kernels"
 )
@@ -66,7 +67,7 @@ func parseBisectRunFlags(args []string, stderr io.Writer) (*bisectRunFlags, erro
 	fs.DurationVar(&f.timeout, "timeout", 120*time.Second, "one boot's deadline")
 	fs.StringVar(&f.extra, "append", "", "extra kernel arguments, e.g. pti=on")
 	f.accel = accelFlag(fs, "auto", "auto, kvm or tcg")
-	fs.StringVar(&f.qemu, "qemu", harness.DefaultQEMU, "QEMU binary")
+	fs.StringVar(&f.qemu, "qemu", vm.DefaultQEMU, "QEMU binary")
 	fs.StringVar(&f.cache, "cache", "", "cache for builds, steps' runs and the image (default $KHARNESS_CACHE or the XDG cache)")
 	fs.IntVar(&f.jobs, "j", 0, "make -j (default: host cores)")
 	fs.StringVar(&f.src, "src", "", "the kharness source tree, for the guest image (default $KHARNESS_SRC, or found from the binary's path)")
@@ -190,8 +191,8 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	step, err := harness.RunTreeStep(ctx, o)
 	switch {
-	case ctx.Err() != nil || errors.Is(err, harness.ErrInterrupted):
-		return &exitError2{exitInterrupted, harness.ErrInterrupted}
+	case ctx.Err() != nil || errors.Is(err, vm.ErrInterrupted):
+		return &exitError2{exitInterrupted, vm.ErrInterrupted}
 	case errors.Is(err, kernels.ErrBuildFailed):
 		commit, _ := kernels.TreeCommit(ctx, f.tree)
 		fmt.Fprintf(stderr, "bisect-run %s: build failed: skip\n", short(commit))

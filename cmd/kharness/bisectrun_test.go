@@ -1,6 +1,7 @@
 package main
 
 import (
+	"kharness/harness/vm"
 	"kharness/internal/filelock"
 	"os"
 	"os/exec"
@@ -11,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"kharness/harness"
 	"kharness/kernels"
 )
 
@@ -48,8 +48,8 @@ func TestBisectRunNamesCostlyCommit(t *testing.T) {
 		t.Skip("builds and boots kernels; not in -short mode")
 	}
 	t.Parallel()
-	if _, err := exec.LookPath(harness.DefaultQEMU); err != nil {
-		t.Fatalf("%s not found: install qemu-system-x86 (make deps)", harness.DefaultQEMU)
+	if _, err := exec.LookPath(vm.DefaultQEMU); err != nil {
+		t.Fatalf("%s not found: install qemu-system-x86 (make deps)", vm.DefaultQEMU)
 	}
 	start := time.Now()
 	tree, fresh := linuxTree(t)

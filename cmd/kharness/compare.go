@@ -4,7 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"kharness/harness"
+	"kharness/harness/vm"
 	"kharness/results/show"
 	"kharness/results/stats"
 	"kharness/results/store"
@@ -183,10 +183,10 @@ func writeCompareFindings(dir string, dirs, args []string, tab *stats.Table, std
 	var repro []string
 	for _, d := range dirs {
 		if rec, err := store.ReadRunDir(d); err == nil && len(rec.Command) > 0 {
-			repro = append(repro, harness.QuoteArgv(rec.Command)+"   # the run, into "+d)
+			repro = append(repro, vm.QuoteArgv(rec.Command)+"   # the run, into "+d)
 		}
 	}
-	repro = append(repro, harness.QuoteArgv(append([]string{"kharness", "compare"}, args...)))
+	repro = append(repro, vm.QuoteArgv(append([]string{"kharness", "compare"}, args...)))
 	paths, err := show.WriteFindings(dir, show.Findings(tab, boots, repro))
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"kharness/harness"
+	"kharness/harness/vm"
 	"kharness/kernels"
 )
 
@@ -26,7 +27,7 @@ func doctorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fset := flag.NewFlagSet("doctor", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	cache := fset.String("cache", "", "cache directory (default $KHARNESS_CACHE or ~/.cache/kharness)")
-	qemu := fset.String("qemu", harness.DefaultQEMU, "QEMU binary")
+	qemu := fset.String("qemu", vm.DefaultQEMU, "QEMU binary")
 	if err := fset.Parse(args); err != nil || fset.NArg() != 0 {
 		return errUsage
 	}
@@ -61,9 +62,9 @@ func (r *doctorReport) line(ok bool, what, detail string) {
 
 func (r *doctorReport) note(what, detail string) { fmt.Fprintf(r.tw, "--\t%s\t%s\n", what, detail) }
 
-// checkKVMDevice is harness.CheckKVMDevice; a test stands in a device
+// checkKVMDevice is vm.CheckKVMDevice; a test stands in a device
 // that answers, which no machine here has.
-var checkKVMDevice = harness.CheckKVMDevice
+var checkKVMDevice = vm.CheckKVMDevice
 
 // kvmFirmwareTime is how long doctor lets the firmware run under KVM.
 var kvmFirmwareTime = 3 * time.Second
@@ -71,7 +72,7 @@ var kvmFirmwareTime = 3 * time.Second
 // doctorKVMGuest reports whether a /dev/kvm that answers its ioctls can
 // run a guest: QEMU's firmware under -cpu host, and under -cpu qemu64 where
 // host stops on a known failure. A nested KVM that cannot is explained
-// (harness.KVMFailures) with what to try.
+// (vm.KVMFailures) with what to try.
 func doctorKVMGuest(ctx context.Context, r *doctorReport, qemu string) {
 	if _, err := exec.LookPath(qemu); err != nil {
 		r.note("KVM", "the device answers; no QEMU to run a guest on it")
@@ -79,8 +80,8 @@ func doctorKVMGuest(ctx context.Context, r *doctorReport, qemu string) {
 	}
 	var seen []string
 	for _, cpu := range []string{"host", "qemu64"} {
-		out, exited, err := harness.FirmwareUnderKVM(ctx, qemu, cpu, kvmFirmwareTime)
-		f := harness.ExplainKVM(out)
+		out, exited, err := vm.FirmwareUnderKVM(ctx, qemu, cpu, kvmFirmwareTime)
+		f := vm.ExplainKVM(out)
 		switch {
 		case err != nil:
 			r.note("KVM", fmt.Sprintf("the device answers; QEMU could not be started to run a guest on it: %v", err))
@@ -99,7 +100,7 @@ func doctorKVMGuest(ctx context.Context, r *doctorReport, qemu string) {
 		}
 		return
 	}
-	r.note("KVM", "runs fall back to TCG (accel = \"auto\"); try: "+harness.KVMTryElsewhere)
+	r.note("KVM", "runs fall back to TCG (accel = \"auto\"); try: "+vm.KVMTryElsewhere)
 }
 
 // doctorTools checks QEMU (and its plugin API), gcc, the apt tools and Go.
@@ -115,10 +116,10 @@ func doctorTools(ctx context.Context, r *doctorReport, qemu string) {
 		} else {
 			r.note("TCG plugins", "QEMU exports no plugin API (built without --enable-plugins): runs time only")
 		}
-		if _, err := harness.ResolveFirmware("qboot"); err == nil {
-			r.note("firmware", "SeaBIOS; firmware = \"qboot\" ("+harness.QbootROM+") boots ACPI kernels sooner")
+		if _, err := vm.ResolveFirmware("qboot"); err == nil {
+			r.note("firmware", "SeaBIOS; firmware = \"qboot\" ("+vm.QbootROM+") boots ACPI kernels sooner")
 		} else {
-			r.note("firmware", "SeaBIOS; no qboot ("+harness.QbootROM+" not found)")
+			r.note("firmware", "SeaBIOS; no qboot ("+vm.QbootROM+" not found)")
 		}
 	}
 	if gcc, err := exec.LookPath("gcc"); err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"kharness/harness"
+	"kharness/harness/vm"
 	"kharness/kernels"
 )
 
@@ -52,8 +53,8 @@ func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	res, err := harness.History(ctx, harness.HistoryOptions{Dir: *dir, Kernels: cs, Flavour: *flavour, Bench: *bench, MaxBoots: *maxBoots,
-		RetryFailed: *retry, Run: harness.RunOptions{CacheDir: *cache, SourceDir: src, QEMU: harness.DefaultQEMU, Jobs: *jobs, Progress: p}})
-	if errors.Is(err, harness.ErrInterrupted) {
+		RetryFailed: *retry, Run: harness.RunOptions{CacheDir: *cache, SourceDir: src, QEMU: vm.DefaultQEMU, Jobs: *jobs, Progress: p}})
+	if errors.Is(err, vm.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
 	}
 	if err != nil {

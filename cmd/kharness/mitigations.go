@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"kharness/harness"
+	"kharness/harness/vm"
 	"kharness/kernels"
 	"kharness/results/show"
 	"kharness/results/stats"
@@ -34,7 +35,7 @@ func mitigationsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	flavour := fs.String("flavour", kernels.DefaultFlavour, "Debian kernel flavour for families and releases")
 	out := fs.String("o", "", "directory (default runs/mitigations-<time>): probe/ and matrix/ go under it; an existing one is resumed")
 	cache := fs.String("cache", "", "cache for kernels and images (default $KHARNESS_CACHE or the XDG cache)")
-	qemu := fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
+	qemu := fs.String("qemu", vm.DefaultQEMU, "QEMU binary")
 	jobs := fs.Int("j", 0, "concurrent VMs (default: free host cores less one for QEMU)")
 	alpha := fs.Float64("alpha", 0.05, "significance level of the calls")
 	correct := fs.Bool("host-correct", true, "scale host-slow samples to the host's fast state instead of setting them aside: every config is compared with one default cell, and set aside on a busy host it kept 3-4 of 5 boots, too few to call pti=on's ×20")
@@ -88,7 +89,7 @@ func mitigationsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	if res != nil {
 		writeVulns(stdout, res)
 	}
-	if errors.Is(err, harness.ErrInterrupted) {
+	if errors.Is(err, vm.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
 	}
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"kharness/harness"
+	"kharness/harness/vm"
 )
 
 func nightlyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -39,8 +40,8 @@ func nightlyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
 	res, err := harness.Nightly(ctx, harness.NightlyOptions{History: *history, RetryFailed: *retry,
-		Run: harness.RunOptions{Config: cfg, CacheDir: *cache, SourceDir: src, QEMU: harness.DefaultQEMU, Jobs: *jobs, Progress: p}})
-	if errors.Is(err, harness.ErrInterrupted) {
+		Run: harness.RunOptions{Config: cfg, CacheDir: *cache, SourceDir: src, QEMU: vm.DefaultQEMU, Jobs: *jobs, Progress: p}})
+	if errors.Is(err, vm.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
 	}
 	if err != nil {

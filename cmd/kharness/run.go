@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"kharness/harness"
+	"kharness/harness/vm"
 	"kharness/results/show"
 	"kharness/results/stats"
 )
@@ -37,7 +38,7 @@ func newRunFlags(stderr io.Writer) (*flag.FlagSet, *runFlags) {
 	f.jobs = fs.Int("j", 0, "concurrent VMs (default: free host cores less one for QEMU, ÷ vCPUs; never more than cores ÷ vCPUs)")
 	f.accel = accelFlag(fs, "", "override the config's accelerator: auto, kvm or tcg")
 	f.cache = fs.String("cache", "", "cache for kernels and images (default $KHARNESS_CACHE or the XDG cache)")
-	f.qemu = fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
+	f.qemu = fs.String("qemu", vm.DefaultQEMU, "QEMU binary")
 	f.col = fs.String("col", "config", "table column axis: config or kernel")
 	f.verbose = fs.Bool("v", false, "log each boot's QEMU command line, quoted for pasting")
 	f.until = fs.Bool("until-decided", false, "after the configured boots, add boots to cells whose comparison (against the first -col value) is neither called nor clearly within -threshold, up to -max-boots")
@@ -106,7 +107,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		UntilDecided: *f.until, MaxBoots: *f.maxBoots, DecideTime: *f.decideTime, Column: *f.col, Alpha: *f.alpha, Threshold: th, SlowFactor: sf, Insns: *f.insns,
 		Profile: *f.profile == "all", ProfileFirst: *f.profile == "first",
 	})
-	if errors.Is(err, harness.ErrInterrupted) {
+	if errors.Is(err, vm.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
 	}
 	if err != nil {
@@ -123,7 +124,7 @@ func checkRunFlags(col string, alpha float64, insns string) error {
 		return fmt.Errorf("-col %q: want config or kernel", col)
 	case !(alpha > 0 && alpha < 1):
 		return fmt.Errorf("-alpha %v: want a level in (0, 1), such as 0.05", alpha)
-	case insns != "" && !slices.Contains(harness.InsnsModes, insns):
+	case insns != "" && !slices.Contains(vm.InsnsModes, insns):
 		return fmt.Errorf("-insns %q: want auto, on or off", insns)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"kharness/harness"
+	"kharness/harness/vm"
 	"kharness/initramfs"
 	"kharness/kernels"
 )
@@ -43,7 +44,7 @@ func shellCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr
 	fs.SetOutput(stderr)
 	accel := accelFlag(fs, "auto", "auto, kvm or tcg")
 	cache := fs.String("cache", "", "cache for kernels and images (default $KHARNESS_CACHE or the XDG cache)")
-	qemu := fs.String("qemu", harness.DefaultQEMU, "QEMU binary")
+	qemu := fs.String("qemu", vm.DefaultQEMU, "QEMU binary")
 	smp := fs.Int("smp", 1, "guest vCPUs")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: kharness shell [flags] KERNEL [-- kernel arguments...]")
@@ -82,7 +83,7 @@ func shellCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr
 	if err != nil {
 		return err
 	}
-	ch, err := harness.ChooseAccel(ctx, string(*accel), func(ctx context.Context, accel string) error {
+	ch, err := vm.ChooseAccel(ctx, string(*accel), func(ctx context.Context, accel string) error {
 		return harness.ProbeKernel(ctx, *qemu, k, img.Path, accel)
 	})
 	if err != nil {
@@ -94,7 +95,7 @@ func shellCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr
 	fmt.Fprintf(stderr, "booting %s (%s) under %s; Ctrl-] stops the VM\n", k.Release, k.Source, ch.Accel)
 	err = harness.Shell(ctx, harness.ShellOptions{Kernel: k, Image: img.Path, Accel: ch.Accel, SMP: *smp,
 		Cmdline: strings.Join(extra, " "), QEMU: *qemu, In: stdin, Out: stdout})
-	if errors.Is(err, harness.ErrInterrupted) {
+	if errors.Is(err, vm.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}
 	}
 	return err

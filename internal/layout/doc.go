@@ -18,6 +18,7 @@ var Flow = [][]string{
 	{"kharness/results/store"},
 	{"kharness/results/internal/fakerun", "kharness/results/stats"},
 	{"kharness/results/show"},
+	{"kharness/harness/vm", "kharness/harness/internal/harnesstest"},
 	{"kharness/harness"},
 	{"kharness/cmd/kharness"},
 	{"kharness/deploy"},

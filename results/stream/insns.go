@@ -12,7 +12,7 @@ import (
 )
 
 // Exact instruction counts. Under TCG, kharness's counting plugin
-// (harness/tcgplugin) writes one line per counted stretch of a boot to the
+// (harness/vm/tcgplugin) writes one line per counted stretch of a boot to the
 // boot's InsnsFile; the guest writes an "insns" comment per benchmark
 // saying what it counted. InsnsResults pairs the two into Benchmark lines
 // whose units are InsnsUnit and KernelInsnsUnit: a property of the kernel,

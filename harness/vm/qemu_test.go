@@ -1,6 +1,7 @@
-package harness
+package vm
 
 import (
+	"kharness/harness/internal/harnesstest"
 	"os"
 	"slices"
 	"strings"
@@ -77,5 +78,13 @@ func TestResolveFirmware(t *testing.T) {
 		if _, err := ResolveFirmware(bad); err == nil || !strings.Contains(err.Error(), bad) {
 			t.Errorf("%q: err %v, want one naming it", bad, err)
 		}
+	}
+}
+
+// TestDefaultQEMUIsTheTests: the boot tests' fixture looks for the QEMU
+// that boots use (it cannot import this package to ask).
+func TestDefaultQEMUIsTheTests(t *testing.T) {
+	if DefaultQEMU != harnesstest.QEMU {
+		t.Errorf("DefaultQEMU %q, harnesstest.QEMU %q", DefaultQEMU, harnesstest.QEMU)
 	}
 }

@@ -1,8 +1,9 @@
-// Package harness boots kernels under QEMU and runs the matrix: QEMU's
-// command line, its QMP monitor, the choice of accelerator, one boot's
-// deadline and verdict, and the run loop with its parallelism, retries and
-// resume.
-package harness
+// Package vm is one QEMU boot: QEMU's command line, its QMP monitor, the
+// console scanner, the choice of accelerator, the instruction-counting
+// plugin, and one boot's deadline and verdict. Given a kernel, an image
+// and options it boots, watches, counts and returns the verdict and the
+// captured streams; it knows nothing of matrices, cells, configs or jobs.
+package vm
 
 import (
 	"context"
@@ -62,7 +63,7 @@ var ErrQEMUStart = errors.New("qemu failed to start")
 // signal) and sits in its own process group, so a terminal's ^C reaches
 // kharness only and kharness stops QEMU in order.
 func Start(ctx context.Context, opts VMOptions, console, results io.Writer) (*VM, error) {
-	opts = opts.withDefaults()
+	opts = opts.WithDefaults()
 	vm := &VM{opts: opts, stderr: newTailBuffer(16 << 10), exited: make(chan struct{})}
 	var conns [2]net.Conn
 	var accepted sync.WaitGroup

@@ -1,16 +1,21 @@
-package harness
+package vm
 
 import (
+	"context"
+	"fmt"
+	"kharness/guest"
+	"kharness/harness/internal/harnesstest"
 	"kharness/results/store"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
 func TestBootOK(t *testing.T) {
-	k, _ := bootFixture(t)
+	k, _ := harnesstest.Fixture(t)
 	v := testBoot(t, "", 300*time.Second)
 	if v.Status != store.StatusOK {
 		t.Fatalf("status %s: %s\nconsole:\n%s", v.Status, v.Reason, strings.Join(v.ConsoleTail, "\n"))
@@ -50,7 +55,7 @@ func qemuUnder(dir string) int {
 }
 
 func TestBootHangKilledAtDeadline(t *testing.T) {
-	bootFixture(t)
+	harnesstest.Fixture(t)
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp) // the VM's sockets, and so its argv, live here
 	start := time.Now()
@@ -86,7 +91,7 @@ func TestBootPanic(t *testing.T) {
 }
 
 func TestBootQEMUFails(t *testing.T) {
-	k, img := bootFixture(t)
+	k, img := harnesstest.Fixture(t)
 	dir := t.TempDir()
 	bad := dir + "/not-a-kernel"
 	os.WriteFile(bad, []byte("hello"), 0o644)
@@ -122,7 +127,7 @@ func TestBootQEMUFails(t *testing.T) {
 // TestBootGuestFaults boots guests that misbehave on purpose: each fault
 // gets its own status, a reason and no number.
 func TestBootGuestFaults(t *testing.T) {
-	k, img := bootFixture(t)
+	k, img := harnesstest.Fixture(t)
 	for _, tc := range []struct {
 		mode   string
 		status store.Status
@@ -136,8 +141,8 @@ func TestBootGuestFaults(t *testing.T) {
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			dir := t.TempDir()
-			cfg := &Config{Bench: BenchConfig{Run: "NullSyscall/call=getppid$", Benchtime: "20ms", Count: 2}}
-			vm := VMOptions{Kernel: k.Path, Initrd: img, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, tc.mode)}
+			p := guest.Params{Run: "NullSyscall/call=getppid$", Benchtime: 20 * time.Millisecond, Count: 2, Mode: guest.Mode(tc.mode)}
+			vm := VMOptions{Kernel: k.Path, Initrd: img, Accel: "tcg", Cmdline: guestCmdline("", p)}
 			spec := BootSpec{VM: vm, Deadline: 300 * time.Second, ConsoleLimit: 64 << 10}
 			v, err := Boot(t.Context(), spec, dir+"/console.log", dir+"/results.raw")
 			if err != nil {
@@ -158,7 +163,7 @@ func TestBootGuestFaults(t *testing.T) {
 // the guest runs: the boot's reason says so first, in one line, without
 // the QMP error it caused or a dangling ": " where QEMU printed nothing.
 func TestBootQEMUKilled(t *testing.T) {
-	k, img := bootFixture(t)
+	k, img := harnesstest.Fixture(t)
 	real, err := exec.LookPath(DefaultQEMU)
 	if err != nil {
 		t.Fatal(err)
@@ -170,8 +175,8 @@ func TestBootQEMUKilled(t *testing.T) {
 			// is QEMU's once it execs).
 			wrap := dir + "/qemu"
 			os.WriteFile(wrap, []byte("#!/bin/sh\n(sleep "+after+"; kill -9 $$) >/dev/null 2>&1 &\nexec "+real+" \"$@\"\n"), 0o755)
-			cfg := &Config{Bench: BenchConfig{Run: ".", Benchtime: "100ms", Count: 20}}
-			vm := VMOptions{QEMU: wrap, Kernel: k.Path, Initrd: img, Accel: "tcg", Cmdline: cmdline(cfg, BootConfig{}, "")}
+			p := guest.Params{Run: ".", Benchtime: 100 * time.Millisecond, Count: 20}
+			vm := VMOptions{QEMU: wrap, Kernel: k.Path, Initrd: img, Accel: "tcg", Cmdline: guestCmdline("", p)}
 			v, err := Boot(t.Context(), BootSpec{VM: vm, Deadline: 60 * time.Second}, dir+"/c", dir+"/r")
 			if err != nil {
 				t.Fatal(err)
@@ -183,5 +188,77 @@ func TestBootQEMUKilled(t *testing.T) {
 				t.Errorf("status %s, reason %q: want the kill named, in one line, without QMP's error or a dangling colon", v.Status, r)
 			}
 		})
+	}
+}
+
+// testBoot boots the fixture kernel once with extra kernel arguments.
+func testBoot(t *testing.T, extra string, deadline time.Duration) *Verdict {
+	t.Helper()
+	k, img := harnesstest.Fixture(t)
+	dir := t.TempDir()
+	p := guest.Params{Run: "NullSyscall/call=getppid$", Benchtime: 20 * time.Millisecond, Count: 3}
+	vm := VMOptions{Kernel: k.Path, Initrd: img, Accel: "tcg",
+		Cmdline: guestCmdline(extra, p)}
+	v, err := Boot(context.Background(), BootSpec{VM: vm, Deadline: deadline}, filepath.Join(dir, "console.log"), filepath.Join(dir, "results.raw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s in %v: %s", v.Status, v.Wall.Round(time.Millisecond), v.Reason)
+	return v
+}
+
+// guestCmdline is a test boot's kernel command line: the base, extra, then
+// the guest's parameters p.
+func guestCmdline(extra string, p guest.Params) string {
+	return strings.Join(append(strings.Fields(baseCmdline+" "+extra), p.Args()...), " ")
+}
+
+// TestBootDeadlineCoversStart: a QEMU that never opens its control socket
+// is stopped at the boot's deadline, as a hang, not waited on past it.
+func TestBootDeadlineCoversStart(t *testing.T) {
+	dir := t.TempDir()
+	fake := filepath.Join(dir, "qemu")
+	if err := os.WriteFile(fake, []byte("#!/bin/sh\nexec sleep 60\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	v, err := Boot(t.Context(), BootSpec{VM: VMOptions{QEMU: fake, Accel: "tcg", Kernel: "k", Initrd: "i"}, Deadline: 2 * time.Second},
+		filepath.Join(dir, "console.log"), filepath.Join(dir, "results.raw"))
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != store.StatusHang || !strings.Contains(v.Reason, "control socket") {
+		t.Errorf("status %s reason %q, want a hang at the control socket", v.Status, v.Reason)
+	}
+	// 2 s deadline, then up to 1 s for QEMU's last words: far below the
+	// 60 s the fake would sleep.
+	if took > 20*time.Second {
+		t.Errorf("Boot took %v with a 2s deadline", took)
+	}
+}
+
+// TestRemoveStaleVMDirs: the socket directory of a process that is gone is
+// removed; a live process's, and anything else, stays.
+func TestRemoveStaleVMDirs(t *testing.T) {
+	tmp := t.TempDir()
+	// A pid that is not running: a child that has exited and been reaped.
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := fmt.Sprintf("kharness-vm-%d-123", cmd.Process.Pid)
+	live := fmt.Sprintf("kharness-vm-%d-456", os.Getpid())
+	for _, d := range []string{dead, live, "kharness-vm-x-1", "other"} {
+		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removeStaleVMDirs(tmp)
+	for d, want := range map[string]bool{dead: false, live: true, "kharness-vm-x-1": true, "other": true} {
+		_, err := os.Stat(filepath.Join(tmp, d))
+		if got := err == nil; got != want {
+			t.Errorf("%s exists = %v, want %v", d, got, want)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package harness
+package vm
 
 import (
 	"bytes"

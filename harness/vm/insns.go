@@ -1,4 +1,4 @@
-package harness
+package vm
 
 import (
 	"bytes"
@@ -30,12 +30,12 @@ var InsnsModes = []string{"auto", "on", "off"}
 // made: under KVM, or without a C compiler to build the plugin.
 var ErrNoInsns = errors.New("exact instruction counts unavailable")
 
-// chooseInsns decides whether this run's boots count instructions, and
+// ChooseInsns decides whether this run's boots count instructions, and
 // returns the plugin's path ("" for no counting) and a note for the user
 // when the answer is not what a reader of the table would assume. Under
 // KVM the guest runs on the real CPU and nothing counts its instructions:
 // "auto" then times only, "on" is an error.
-func chooseInsns(ctx context.Context, mode, accel, cacheDir string) (plugin, note string, err error) {
+func ChooseInsns(ctx context.Context, mode, accel, cacheDir string) (plugin, note string, err error) {
 	switch mode {
 	case "off":
 		return "", "", nil
@@ -111,16 +111,16 @@ func BuildPlugin(ctx context.Context, cacheDir string) (string, error) {
 	return path, nil
 }
 
-// insnsMethod is the boot.bench value of stream.InsnsMethodKey: what
+// InsnsMethod is the boot.bench value of stream.InsnsMethodKey: what
 // stream.InsnsResults does, said where it is done.
-const insnsMethod = stream.InsnsMethod
+const InsnsMethod = stream.InsnsMethod
 
-// addInsns pairs a boot's plugin output at path with its stream and appends
+// AddInsns pairs a boot's plugin output at path with its stream and appends
 // the exact-count lines to the stream, and for each counted benchmark
 // without a count (its stretches gave no one answer) an insns-none
 // comment that says why. An error is the boot's failure: the counts do
 // not fit the stream.
-func addInsns(s *stream.Stream, path string) error {
+func AddInsns(s *stream.Stream, path string) error {
 	lines, none, err := stream.InsnsFromFile(s, path)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package harness
+package vm
 
 import (
 	"path/filepath"
@@ -35,7 +35,8 @@ type VMOptions struct {
 	SocketDir string
 }
 
-func (o VMOptions) withDefaults() VMOptions {
+// WithDefaults is o with QEMU, CPU, SMP and memory filled in where unset.
+func (o VMOptions) WithDefaults() VMOptions {
 	if o.QEMU == "" {
 		o.QEMU = DefaultQEMU
 	}
@@ -66,7 +67,7 @@ func (o VMOptions) resultsSocket() string { return filepath.Join(o.SocketDir, "r
 // both are read as they arrive; QMP waits for kharness to connect before the
 // guest starts, so no event is missed.
 func (o VMOptions) Argv() []string {
-	o = o.withDefaults()
+	o = o.WithDefaults()
 	accel := o.Accel
 	if o.Plugin != "" && o.SMP > 1 {
 		// The plugin's counters are shared by every vCPU: with one host

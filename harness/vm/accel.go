@@ -1,4 +1,4 @@
-package harness
+package vm
 
 import (
 	"context"
@@ -62,7 +62,7 @@ type AccelChoice struct {
 	Accel string // "kvm" or "tcg"
 	Note  string // why, when it is not what was asked for
 	// Plugin is the instruction-counting TCG plugin every boot loads, ""
-	// when boots are not counted (see chooseInsns).
+	// when boots are not counted (see ChooseInsns).
 	Plugin string
 }
 

@@ -1,4 +1,4 @@
-package harness
+package vm
 
 import (
 	"bytes"
@@ -209,7 +209,7 @@ func judge(v *Verdict, in judgeInput) {
 		v.Status, v.Stream = store.StatusOK, s
 	case !in.shutdown && in.waitErr != nil:
 		v.Status = store.StatusQEMUExit
-		v.Reason = exitReason(in.waitErr, in.stderr)
+		v.Reason = ExitReason(in.waitErr, in.stderr)
 	case errors.Is(err, stream.ErrNoEndMarker):
 		v.Status, v.Reason = store.StatusTruncated, err.Error()
 	case errors.Is(err, stream.ErrCountMismatch):

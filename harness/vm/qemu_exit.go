@@ -1,4 +1,4 @@
-package harness
+package vm
 
 import (
 	"errors"
@@ -34,9 +34,9 @@ func (vm *VM) startError(qmpErr error) error {
 	return fmt.Errorf("%w: %s (%s)", ErrQEMUStart, cause[0], how)
 }
 
-// exitReason is a boot's reason when QEMU ended without a guest
+// ExitReason is a boot's reason when QEMU ended without a guest
 // power-off.
-func exitReason(waitErr error, stderr string) string {
+func ExitReason(waitErr error, stderr string) string {
 	how := "QEMU " + exitHow(waitErr) + " without a guest power-off"
 	if msg := stderrTail(stderr); msg != "" {
 		return msg + " (" + how + ")"

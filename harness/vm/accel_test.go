@@ -1,8 +1,9 @@
-package harness
+package vm
 
 import (
 	"context"
 	"errors"
+	"kharness/harness/internal/harnesstest"
 	"kharness/results/store"
 	"os"
 	"path/filepath"
@@ -11,42 +12,13 @@ import (
 	"time"
 )
 
-// TestChooseAccelHere is the real probe on this machine: wherever KVM cannot
-// run a guest, auto falls back to TCG saying why, and kvm is an error.
-func TestChooseAccelHere(t *testing.T) {
-	k, img := bootFixture(t)
-	probe := func(ctx context.Context, accel string) error {
-		return probeBoot(ctx, RunOptions{Config: &Config{MemoryMB: 512, Bench: BenchConfig{Run: ".", Benchtime: "10ms", Count: 1}}}, k, img, accel)
-	}
-	kvmErr := CheckKVMDevice()
-	got, err := ChooseAccel(t.Context(), "auto", probe)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("device check: %v; auto chose %s (%s)", kvmErr, got.Accel, got.Note)
-	if kvmErr != nil {
-		if got.Accel != "tcg" || !strings.Contains(got.Note, "using TCG") || !strings.Contains(got.Note, KVMDevice) {
-			t.Errorf("auto without a usable %s = %+v, want tcg with a note naming the device", KVMDevice, got)
-		}
-		if _, err := ChooseAccel(t.Context(), "kvm", probe); !errors.Is(err, ErrNoKVM) {
-			t.Errorf("kvm without a usable device: err = %v, want ErrNoKVM", err)
-		}
-	}
-	if got, _ := ChooseAccel(t.Context(), "tcg", probe); got.Accel != "tcg" || got.Note != "" {
-		t.Errorf("tcg = %+v", got)
-	}
-	if _, err := ChooseAccel(t.Context(), "xen", probe); err == nil {
-		t.Error("accel xen accepted")
-	}
-}
-
 // TestChooseAccelHangingKVM stands in for the nested hypervisor whose
 // /dev/kvm answers every ioctl but never runs a stock kernel to the end:
 // the device check passes (simulated: no machine here has such a device),
 // and the probe boot really hangs (a guest told to hang, under TCG), so auto
 // must give up at the probe's deadline and fall back to TCG.
 func TestChooseAccelHangingKVM(t *testing.T) {
-	k, img := bootFixture(t)
+	k, img := harnesstest.Fixture(t)
 	defer func(f func() error, d time.Duration) { checkKVM, ProbeTimeout = f, d }(checkKVM, ProbeTimeout)
 	checkKVM = func() error { return nil }
 	ProbeTimeout = 6 * time.Second

@@ -1,4 +1,4 @@
-package harness
+package vm
 
 import (
 	"bytes"
@@ -17,12 +17,12 @@ import (
 // not take.
 func TestInsnsMethodSaysTheRule(t *testing.T) {
 	for _, want := range []string{"most common", "insncount/"} {
-		if !strings.Contains(insnsMethod, want) {
-			t.Errorf("insns-method %q does not say %q", insnsMethod, want)
+		if !strings.Contains(InsnsMethod, want) {
+			t.Errorf("insns-method %q does not say %q", InsnsMethod, want)
 		}
 	}
-	if strings.Contains(insnsMethod, "min of") {
-		t.Errorf("insns-method %q says the minimum, which the code does not take", insnsMethod)
+	if strings.Contains(InsnsMethod, "min of") {
+		t.Errorf("insns-method %q says the minimum, which the code does not take", InsnsMethod)
 	}
 }
 
@@ -40,7 +40,7 @@ func TestAddInsnsSaysWhyNoCount(t *testing.T) {
 	if err := os.WriteFile(path, []byte(raw), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := addInsns(s, path); err != nil {
+	if err := AddInsns(s, path); err != nil {
 		t.Fatal(err)
 	}
 	if len(s.Results) != 1 || s.Results[0].Name != "NullSyscall/call=getppid" {

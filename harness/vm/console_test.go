@@ -1,4 +1,4 @@
-package harness_test
+package vm_test
 
 import (
 	"math/rand"
@@ -9,7 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"kharness/harness"
+	"kharness/harness/vm"
 )
 
 // consolePanicText is a root-fs panic as a Debian cloud kernel prints it on
@@ -88,15 +88,15 @@ type consoleStateForTest struct {
 	Tail                    []string
 	Flooded                 bool
 	Bytes                   int64
-	Events                  []harness.Event
+	Events                  []vm.Event
 }
 
-func consoleStateOf(c *harness.ConsoleScanner) consoleStateForTest {
+func consoleStateOf(c *vm.ConsoleScanner) consoleStateForTest {
 	var st consoleStateForTest
 	st.Panic, st.PanicOK = c.Panic()
 	st.Oops, st.OopsOK = c.Oops()
 	st.PanicReason, st.OopsReason = c.PanicReason(), c.OopsReason()
-	st.Tail = c.Tail(harness.ConsoleTailLines + 1)
+	st.Tail = c.Tail(vm.ConsoleTailLines + 1)
 	st.Flooded, st.Bytes = c.Flooded(), c.Bytes()
 	for {
 		select {
@@ -112,8 +112,8 @@ func consoleStateOf(c *harness.ConsoleScanner) consoleStateForTest {
 
 // consoleFeedChunks writes data to a new scanner in random-sized chunks
 // (including empty writes) chosen by rng.
-func consoleFeedChunks(limit int64, data []byte, rng *rand.Rand, maxChunk int) *harness.ConsoleScanner {
-	c := harness.NewConsoleScanner(limit)
+func consoleFeedChunks(limit int64, data []byte, rng *rand.Rand, maxChunk int) *vm.ConsoleScanner {
+	c := vm.NewConsoleScanner(limit)
 	for len(data) > 0 {
 		n := min(rng.Intn(maxChunk+1), len(data))
 		if k, err := c.Write(data[:n]); k != n || err != nil {
@@ -125,7 +125,7 @@ func consoleFeedChunks(limit int64, data []byte, rng *rand.Rand, maxChunk int) *
 }
 
 func TestConsolePanic(t *testing.T) {
-	c := harness.NewConsoleScanner(0)
+	c := vm.NewConsoleScanner(0)
 	c.Write([]byte(consoleCRLF(consolePanicText)))
 	lines, ok := c.Panic()
 	if !ok {
@@ -143,7 +143,7 @@ func TestConsolePanic(t *testing.T) {
 	}
 	select {
 	case ev := <-c.Events():
-		if ev.Kind != harness.EventPanic || ev.Line != 9 || ev.Reason != c.PanicReason() {
+		if ev.Kind != vm.EventPanic || ev.Line != 9 || ev.Reason != c.PanicReason() {
 			t.Errorf("event %+v, want panic at line 9", ev)
 		}
 	default:
@@ -160,14 +160,14 @@ func TestConsolePanic(t *testing.T) {
 }
 
 func TestConsoleOops(t *testing.T) {
-	c := harness.NewConsoleScanner(0)
+	c := vm.NewConsoleScanner(0)
 	c.Write([]byte(consoleCRLF(consoleOopsText)))
 	all := consoleLinesForTest(consoleOopsText)
 	lines, ok := c.Oops()
 	if !ok {
 		t.Fatal("no oops found")
 	}
-	if want := all[1 : 1+1+harness.ConsoleCaptureLines]; !reflect.DeepEqual(lines, want) {
+	if want := all[1 : 1+1+vm.ConsoleCaptureLines]; !reflect.DeepEqual(lines, want) {
 		t.Errorf("Oops() =\n%s\nwant\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
 	if got, want := c.OopsReason(), "BUG: kernel NULL pointer dereference, address: 0000000000000000"; got != want {
@@ -180,11 +180,11 @@ func TestConsoleOops(t *testing.T) {
 	if got := c.PanicReason(); got != "Fatal exception" {
 		t.Errorf("PanicReason() = %q, want %q", got, "Fatal exception")
 	}
-	var kinds []harness.EventKind
+	var kinds []vm.EventKind
 	for len(c.Events()) > 0 {
 		kinds = append(kinds, (<-c.Events()).Kind)
 	}
-	if !reflect.DeepEqual(kinds, []harness.EventKind{harness.EventOops, harness.EventPanic}) {
+	if !reflect.DeepEqual(kinds, []vm.EventKind{vm.EventOops, vm.EventPanic}) {
 		t.Errorf("events %v, want [oops panic]", kinds)
 	}
 }
@@ -205,7 +205,7 @@ func TestConsoleOopsMarkers(t *testing.T) {
 		{"[    1.000000] Kernel panic is not here", false},
 	}
 	for _, tt := range tests {
-		c := harness.NewConsoleScanner(0)
+		c := vm.NewConsoleScanner(0)
 		c.Write([]byte(tt.line + "\n"))
 		if _, ok := c.Oops(); ok != tt.oops {
 			t.Errorf("%q: Oops() ok = %v, want %v", tt.line, ok, tt.oops)
@@ -222,7 +222,7 @@ func TestConsoleChunks(t *testing.T) {
 		consoleCRLF(consoleOopsText),
 		consoleOopsText + strings.Repeat("x", 3000) + "\n" + consolePanicText + "partial line",
 	} {
-		whole := harness.NewConsoleScanner(1000)
+		whole := vm.NewConsoleScanner(1000)
 		whole.Write([]byte(text))
 		want := consoleStateOf(whole)
 		if !want.PanicOK || !want.Flooded {
@@ -239,7 +239,7 @@ func TestConsoleChunks(t *testing.T) {
 }
 
 func TestConsoleFlood(t *testing.T) {
-	c := harness.NewConsoleScanner(100)
+	c := vm.NewConsoleScanner(100)
 	c.Write([]byte(strings.Repeat("0123456789\n", 9))) // 99 bytes
 	if c.Flooded() {
 		t.Fatal("flooded at 99 of 100 bytes")
@@ -253,12 +253,12 @@ func TestConsoleFlood(t *testing.T) {
 		t.Fatalf("Flooded() = %v, Bytes() = %d; want true, 107", c.Flooded(), c.Bytes())
 	}
 	ev := <-c.Events()
-	if ev.Kind != harness.EventFlood || ev.Line != 10 {
+	if ev.Kind != vm.EventFlood || ev.Line != 10 {
 		t.Errorf("event %+v, want flood at line 10", ev)
 	}
 
 	// Memory stays bounded under a flood of long lines and many lines.
-	c = harness.NewConsoleScanner(1 << 20)
+	c = vm.NewConsoleScanner(1 << 20)
 	big := []byte(strings.Repeat("y", 1<<20) + "\n")
 	for range 4 {
 		c.Write(big)
@@ -270,13 +270,13 @@ func TestConsoleFlood(t *testing.T) {
 		t.Error("not flooded")
 	}
 	tail := c.Tail(1 << 20)
-	if len(tail) != harness.ConsoleTailLines {
-		t.Errorf("Tail kept %d lines, want %d", len(tail), harness.ConsoleTailLines)
+	if len(tail) != vm.ConsoleTailLines {
+		t.Errorf("Tail kept %d lines, want %d", len(tail), vm.ConsoleTailLines)
 	}
 }
 
 func TestConsoleTail(t *testing.T) {
-	c := harness.NewConsoleScanner(0)
+	c := vm.NewConsoleScanner(0)
 	if got := c.Tail(5); len(got) != 0 {
 		t.Errorf("empty Tail(5) = %q", got)
 	}
@@ -289,8 +289,8 @@ func TestConsoleTail(t *testing.T) {
 	if got := c.Tail(3); !reflect.DeepEqual(got, want[297:]) {
 		t.Errorf("Tail(3) = %q, want %q", got, want[297:])
 	}
-	if got := c.Tail(1000); !reflect.DeepEqual(got, want[300-harness.ConsoleTailLines:]) {
-		t.Errorf("Tail(1000) has %d lines, want the last %d", len(got), harness.ConsoleTailLines)
+	if got := c.Tail(1000); !reflect.DeepEqual(got, want[300-vm.ConsoleTailLines:]) {
+		t.Errorf("Tail(1000) has %d lines, want the last %d", len(got), vm.ConsoleTailLines)
 	}
 	if got := c.Tail(0); got != nil {
 		t.Errorf("Tail(0) = %q", got)
@@ -302,8 +302,8 @@ func TestConsoleTail(t *testing.T) {
 	if got := c.Tail(1); !reflect.DeepEqual(got, []string{"partial bold"}) {
 		t.Errorf("Tail(1) with partial line = %q", got)
 	}
-	if got := c.Tail(1000); len(got) != harness.ConsoleTailLines+1 {
-		t.Errorf("Tail(1000) with partial line has %d lines, want %d", len(got), harness.ConsoleTailLines+1)
+	if got := c.Tail(1000); len(got) != vm.ConsoleTailLines+1 {
+		t.Errorf("Tail(1000) with partial line has %d lines, want %d", len(got), vm.ConsoleTailLines+1)
 	}
 	c.Write([]byte(" done\r"))
 	c.Flush()
@@ -313,7 +313,7 @@ func TestConsoleTail(t *testing.T) {
 }
 
 func TestConsoleSanitizes(t *testing.T) {
-	c := harness.NewConsoleScanner(0)
+	c := vm.NewConsoleScanner(0)
 	c.Write([]byte("\x1b[1;31m[    1.000000] Kernel panic - not syncing:\x1b[0m evil \x1b]0;pwned\x07title\x07bell \xff\xfe\r\n"))
 	c.Write([]byte(strings.Repeat("w", 5000) + "\n"))
 	c.Write([]byte("é" + strings.Repeat("界", 2000) + "\n"))
@@ -325,14 +325,14 @@ func TestConsoleSanitizes(t *testing.T) {
 		t.Errorf("PanicReason() = %q", got)
 	}
 	for i, l := range tail[1:] {
-		if len(l) > harness.MaxConsoleLine || !strings.HasSuffix(l, "…") || !utf8.ValidString(l) {
+		if len(l) > vm.MaxConsoleLine || !strings.HasSuffix(l, "…") || !utf8.ValidString(l) {
 			t.Errorf("long line %d: %d bytes, suffix %q, valid UTF-8 %v", i+2, len(l), l[len(l)-6:], utf8.ValidString(l))
 		}
 	}
 }
 
 func TestConsoleEventsNeverBlock(t *testing.T) {
-	c := harness.NewConsoleScanner(1000)
+	c := vm.NewConsoleScanner(1000)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -345,17 +345,17 @@ func TestConsoleEventsNeverBlock(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Write blocked with nobody reading Events")
 	}
-	var kinds []harness.EventKind
+	var kinds []vm.EventKind
 	for len(c.Events()) > 0 {
 		kinds = append(kinds, (<-c.Events()).Kind)
 	}
-	if want := []harness.EventKind{harness.EventPanic, harness.EventFlood, harness.EventOops}; !reflect.DeepEqual(kinds, want) {
+	if want := []vm.EventKind{vm.EventPanic, vm.EventFlood, vm.EventOops}; !reflect.DeepEqual(kinds, want) {
 		t.Errorf("events %v, want %v", kinds, want)
 	}
 }
 
 func TestConsoleConcurrent(t *testing.T) {
-	c := harness.NewConsoleScanner(0)
+	c := vm.NewConsoleScanner(0)
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Add(2)
@@ -375,7 +375,7 @@ func TestConsoleConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := len(c.Tail(harness.ConsoleTailLines)); got != harness.ConsoleTailLines {
+	if got := len(c.Tail(vm.ConsoleTailLines)); got != vm.ConsoleTailLines {
 		t.Errorf("Tail has %d lines", got)
 	}
 }
@@ -388,19 +388,19 @@ func FuzzConsoleScanner(f *testing.F) {
 	f.Add([]byte(consoleCRLF(consoleOopsText)), int64(2))
 	f.Add([]byte("\x1b[31mBUG: \xff\r\n"+strings.Repeat("a", 1100)+"\nKernel panic - not syncing:"), int64(3))
 	f.Fuzz(func(t *testing.T, data []byte, seed int64) {
-		whole := harness.NewConsoleScanner(4096)
+		whole := vm.NewConsoleScanner(4096)
 		whole.Write(data)
 		want := consoleStateOf(whole)
 		got := consoleStateOf(consoleFeedChunks(4096, data, rand.New(rand.NewSource(seed)), 64))
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("chunked state differs:\n got %+v\nwant %+v", got, want)
 		}
-		if len(want.Tail) > harness.ConsoleTailLines+1 || len(want.Panic) > harness.ConsoleCaptureLines+1 || len(want.Oops) > harness.ConsoleCaptureLines+1 {
+		if len(want.Tail) > vm.ConsoleTailLines+1 || len(want.Panic) > vm.ConsoleCaptureLines+1 || len(want.Oops) > vm.ConsoleCaptureLines+1 {
 			t.Fatalf("kept too many lines: tail %d, panic %d, oops %d", len(want.Tail), len(want.Panic), len(want.Oops))
 		}
 		for _, group := range [][]string{want.Tail, want.Panic, want.Oops, {want.PanicReason, want.OopsReason}} {
 			for _, l := range group {
-				if len(l) > harness.MaxConsoleLine || !utf8.ValidString(l) {
+				if len(l) > vm.MaxConsoleLine || !utf8.ValidString(l) {
 					t.Fatalf("unsafe line (%d bytes): %q", len(l), l)
 				}
 				for _, r := range l {
