@@ -117,7 +117,7 @@ func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (re
 	if rec.Status.OK() {
 		extra := []stream.KV{
 			{Key: "kernel", Value: j.info.Label},
-			{Key: "kernel-package", Value: kernelDesc(j.info)},
+			{Key: "kernel-package", Value: KernelDesc(j.info)},
 			{Key: "kernel-sha256", Value: j.kernel.SHA256},
 			{Key: "config", Value: j.config.Name},
 			{Key: "accel", Value: v.Accel},

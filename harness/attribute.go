@@ -136,7 +136,7 @@ func Attribute(ctx context.Context, o AttributeOptions) (*Attribution, error) {
 	var sides [2]map[string][]stream.BenchProfile
 	for i := range sides {
 		if sides[i], err = profiles(boots, store.CellName(names[i], attributeConfigName)); err != nil {
-			return nil, fmt.Errorf("attribute: kernel %s (%s): %w%s", "AB"[i:i+1], names[i], err, badBoots(sum.BadBoots))
+			return nil, fmt.Errorf("attribute: kernel %s (%s): %w%s", "AB"[i:i+1], names[i], err, BadBoots(sum.BadBoots))
 		}
 	}
 	for _, name := range sortedNames(sides[0], sides[1]) {
@@ -152,23 +152,6 @@ func Attribute(ctx context.Context, o AttributeOptions) (*Attribution, error) {
 	return a, nil
 }
 
-// countedConfigHead is the head of a matrix file a job writes for exact
-// counts (attribute, history): TCG, counting on, one retry, the boots,
-// boot timeout and benchmarks given; its kernels and configs follow.
-func countedConfigHead(job string, boots int, timeout, run, benchtime string, count int) string {
-	return fmt.Sprintf(`# written by kharness %s
-boots = %d
-retries = 1
-accel = "tcg"
-insns = "on"
-timeout = %q
-[bench]
-run = %q
-benchtime = %q
-count = %d
-`, job, boots, timeout, run, benchtime, count)
-}
-
 // attributeConfigName names the boot config of an attribution's cells.
 const attributeConfigName = "attribute"
 
@@ -176,9 +159,9 @@ const attributeConfigName = "attribute"
 // boot config, exact counts on under TCG.
 func attributeConfig(o AttributeOptions, kcs [2]KernelConfig) string {
 	var b strings.Builder
-	b.WriteString(countedConfigHead("attribute", o.Boots, "180s", o.Bench, o.Benchtime, o.Count))
+	b.WriteString(CountedConfigHead("attribute", o.Boots, "180s", o.Bench, o.Benchtime, o.Count))
 	for _, k := range kcs {
-		b.WriteString(k.toml())
+		b.WriteString(k.TOML())
 	}
 	fmt.Fprintf(&b, "[[config]]\nname = %q\ncmdline = %q\n", attributeConfigName, o.Cmdline)
 	return b.String()
@@ -205,14 +188,6 @@ func profiles(boots []*store.BootRecord, cell string) (map[string][]stream.Bench
 		return nil, errors.New("no boot succeeded")
 	}
 	return out, nil
-}
-
-// badBoots is the reasons of failed boots, for an error.
-func badBoots(bad []string) string {
-	if len(bad) == 0 {
-		return ""
-	}
-	return " (" + strings.Join(bad, "; ") + ")"
 }
 
 // sortedNames is the benchmarks of both sides, in name order.

@@ -18,7 +18,7 @@ func WriteAttribution(w io.Writer, a *Attribution, top int) {
 		side string
 		name string
 		desc string
-	}{{"A", a.A.Release, kernelDesc(a.A)}, {"B", a.B.Release, kernelDesc(a.B)}} {
+	}{{"A", a.A.Release, KernelDesc(a.A)}, {"B", a.B.Release, KernelDesc(a.B)}} {
 		fmt.Fprintf(w, "%s: %s (%s)\n", k.side, k.name, k.desc)
 	}
 	for _, b := range a.Benches {

@@ -69,7 +69,7 @@ func (kb *KernelBisect) besideConfig(i int) string {
 	fmt.Fprintf(&s, "[bench]\nrun = %q\nbenchtime = %q\ncount = %d\n", kb.Bench, kb.Benchtime, kb.Count)
 	for _, k := range []int{kb.Good, i, kb.Bad} {
 		c := kb.Kernels[k]
-		s.WriteString(KernelConfig{Name: KernelLabel(c), Package: c.Package, Suite: c.Suite}.toml())
+		s.WriteString(KernelConfig{Name: KernelLabel(c), Package: c.Package, Suite: c.Suite}.TOML())
 	}
 	fmt.Fprintf(&s, "[[config]]\nname = \"bisect\"\ncmdline = %q\n", kb.Cmdline)
 	return s.String()

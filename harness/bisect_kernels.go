@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -46,32 +45,6 @@ type KernelBisect struct {
 	// kernel, reused by later bisections), the cache, the source and
 	// progress.
 	Run RunOptions
-}
-
-// KernelLabel is the short name a kernel gets in bisection and nightly runs:
-// its release, which is unique among Debian's kernels of one flavour.
-//
-// The label names a directory, and a release is read from a kernel image:
-// every byte outside [A-Za-z0-9._+-] becomes '_', a leading '.' too, so
-// no label is "..", hidden or a path.
-func KernelLabel(c kernels.Candidate) string {
-	l := c.Release
-	if l == "" {
-		l = strings.TrimPrefix(strings.TrimPrefix(strings.TrimSuffix(c.Package, "-unsigned"), "linux-image-"), "linux-binary-")
-	}
-	b := []byte(l)
-	if len(b) > 100 {
-		b = b[:100]
-	}
-	for i, x := range b {
-		if !store.NameByte(x) || (i == 0 && x == '.') {
-			b[i] = '_'
-		}
-	}
-	if len(b) == 0 {
-		return "_"
-	}
-	return string(b)
 }
 
 // kernelConfig is the matrix file of one kernel: written out so that the
@@ -195,7 +168,7 @@ func BisectKernels(ctx context.Context, kb *KernelBisect) (*BisectResult, error)
 	for i, c := range kb.Kernels {
 		labels[i] = KernelLabel(c)
 	}
-	if err := kb.Run.ensureImage(ctx); err != nil {
+	if err := kb.Run.EnsureImage(ctx); err != nil {
 		return nil, err
 	}
 	if stream.ExactUnit(kb.Unit) {

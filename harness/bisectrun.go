@@ -218,9 +218,9 @@ func treeStepConfig(o TreeStepOptions, b *kernels.TreeBuild, exact bool, try int
 	fmt.Fprintf(&s, "# written by kharness bisect-run for %s (try %d)\nboots = %d\nretries = 0\naccel = %q\ntimeout = %q\ninsns = %q\n",
 		b.Commit, try, boots, o.Accel, o.Timeout.String(), insns)
 	fmt.Fprintf(&s, "[bench]\nrun = %q\nbenchtime = %q\ncount = %d\n", "^Benchmark"+regexp.QuoteMeta(o.Bench)+"$", o.Benchtime.String(), o.Count)
-	s.WriteString(KernelConfig{Name: treeKernelName, Path: b.Kernel.Path, SHA256: b.Kernel.SHA256}.toml())
+	s.WriteString(KernelConfig{Name: treeKernelName, Path: b.Kernel.Path, SHA256: b.Kernel.SHA256}.TOML())
 	if !exact && o.RefKernel != nil {
-		s.WriteString(KernelConfig{Name: treeRefName, Path: o.RefKernel.Path, SHA256: o.RefKernel.SHA256}.toml())
+		s.WriteString(KernelConfig{Name: treeRefName, Path: o.RefKernel.Path, SHA256: o.RefKernel.SHA256}.TOML())
 	}
 	fmt.Fprintf(&s, "[[config]]\nname = %q\ncmdline = %q\n", treeConfigName, strings.TrimSpace(o.Cmdline))
 	return s.String()

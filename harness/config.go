@@ -59,9 +59,9 @@ type KernelConfig struct {
 	Suite   string `toml:"suite"` // a Debian suite (kernels.KnownSuites); empty: the system's apt lists, then every known suite
 }
 
-// toml is the kernel's [[kernel]] table, with the keys that are set: the
+// TOML is the kernel's [[kernel]] table, with the keys that are set: the
 // matrix files kharness writes for attribute and mitigations.
-func (k KernelConfig) toml() string {
+func (k KernelConfig) TOML() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[[kernel]]\nname = %q\n", k.Name)
 	for _, kv := range [][2]string{{"package", k.Package}, {"family", k.Family}, {"flavour", k.Flavour}, {"path", k.Path}, {"sha256", k.SHA256}, {"suite", k.Suite}} {

@@ -148,7 +148,7 @@ func History(ctx context.Context, o HistoryOptions) (*HistoryResult, error) {
 	}
 	p.Logf("history: %d kernels, %d to boot, %d already in %s", len(cs), len(todo), len(res.Skipped), o.Dir)
 	if len(todo) > 0 {
-		if err := o.Run.ensureImage(ctx); err != nil {
+		if err := o.Run.EnsureImage(ctx); err != nil {
 			return nil, err
 		}
 		if err := historyBoot(ctx, o, cs, todo, res); err != nil {
@@ -212,8 +212,8 @@ func historyBoot(ctx context.Context, o HistoryOptions, cs []kernels.Candidate, 
 // sets the counted stretches' length).
 func historyConfig(o HistoryOptions, c kernels.Candidate, boots int) string {
 	var b strings.Builder
-	b.WriteString(countedConfigHead("history", boots, "480s", o.Bench, "10ms", 1))
-	b.WriteString(KernelConfig{Name: KernelLabel(c), Package: c.Package, Suite: c.Suite}.toml())
+	b.WriteString(CountedConfigHead("history", boots, "480s", o.Bench, "10ms", 1))
+	b.WriteString(KernelConfig{Name: KernelLabel(c), Package: c.Package, Suite: c.Suite}.TOML())
 	fmt.Fprintf(&b, "[[config]]\nname = %q\ncmdline = \"\"\n", historyConfigName)
 	return b.String()
 }
@@ -295,7 +295,7 @@ func historyRun(ctx context.Context, o HistoryOptions, c kernels.Candidate, dir 
 	}
 	ps, phases, err := historyProfiles(all, store.CellName(KernelLabel(c), historyConfigName))
 	if err != nil {
-		return nil, fmt.Errorf("%w%s", err, badBoots(sum.BadBoots))
+		return nil, fmt.Errorf("%w%s", err, BadBoots(sum.BadBoots))
 	}
 	rec.Benches = rec.Benches[:0]
 	names := slices.Sorted(maps.Keys(ps))

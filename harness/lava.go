@@ -84,7 +84,7 @@ func WriteLava(ctx context.Context, opt RunOptions, lo LavaOptions) ([]LavaJob, 
 	if err := st.WriteRun(rec); err != nil {
 		return nil, err
 	}
-	if err := opt.ensureImage(ctx); err != nil {
+	if err := opt.EnsureImage(ctx); err != nil {
 		return nil, err
 	}
 	mode := cmp.Or(opt.Insns, cfg.Insns)
@@ -193,7 +193,7 @@ func lavaDefinition(j job, vmo vm.VMOptions, extra []string, kernelURL, imageURL
 		},
 		"metadata": map[string]any{
 			"kharness.cell": j.cell, "kharness.boot": j.boot, "kharness.kernel": j.info.Label,
-			"kharness.kernel-package": kernelDesc(j.info), "kharness.config": j.config.Name,
+			"kharness.kernel-package": KernelDesc(j.info), "kharness.config": j.config.Name,
 		},
 		"actions": []any{
 			map[string]any{"deploy": map[string]any{

@@ -266,7 +266,7 @@ func lavaVerdict(rec *store.BootRecord, l *lavaLog, raw []byte) *stream.Stream {
 func lavaBenchKeys(j job, rec *store.BootRecord, dir string, counted bool) []stream.KV {
 	kv := []stream.KV{
 		{Key: "kernel", Value: j.info.Label},
-		{Key: "kernel-package", Value: kernelDesc(j.info)},
+		{Key: "kernel-package", Value: KernelDesc(j.info)},
 		{Key: "kernel-sha256", Value: j.info.SHA256},
 		{Key: "config", Value: j.config.Name},
 		{Key: "accel", Value: rec.Accel},

@@ -197,7 +197,7 @@ func mitigationsConfig(o MitigationsOptions, ks []KernelConfig, knobs []Knob, pr
 	}
 	fmt.Fprintf(&b, "[bench]\nrun = %q\nbenchtime = %q\ncount = %d\n", run, benchtime, count)
 	for _, k := range ks {
-		b.WriteString(k.toml())
+		b.WriteString(k.TOML())
 	}
 	fmt.Fprintf(&b, "[[config]]\nname = \"default\"\ncmdline = \"\"\n")
 	for _, k := range knobs {

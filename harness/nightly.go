@@ -105,7 +105,7 @@ func Nightly(ctx context.Context, opt NightlyOptions) (*NightlyResult, error) {
 		return res, nil
 	}
 	p.Logf("%d new kernels, %d already in the history", len(todo), len(res.Skipped))
-	if err := opt.Run.ensureImage(ctx); err != nil {
+	if err := opt.Run.EnsureImage(ctx); err != nil {
 		return nil, err
 	}
 	for _, c := range todo {

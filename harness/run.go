@@ -139,7 +139,7 @@ func Run(ctx context.Context, opt RunOptions) (*RunSummary, error) {
 		return nil, err
 	}
 
-	if err := opt.ensureImage(ctx); err != nil {
+	if err := opt.EnsureImage(ctx); err != nil {
 		return nil, err
 	}
 	img := opt.Image
@@ -185,7 +185,7 @@ func fetchKernels(ctx context.Context, opt RunOptions, rec *store.RunRecord) (ke
 			continue
 		}
 		info := rec.Kernels[i]
-		p.Logf("kernel %s: fetching %s", kc.Name, kernelDesc(info))
+		p.Logf("kernel %s: fetching %s", kc.Name, KernelDesc(info))
 		downloaded.Store(0)
 		done := p.StepDetail("kernel "+kc.Name, func() string {
 			if n := downloaded.Load(); n > 0 {
@@ -232,13 +232,6 @@ func chooseAccel(ctx context.Context, opt RunOptions, k *kernels.Kernel, image s
 	}
 	accel.Plugin = plugin
 	return accel, nil
-}
-
-func kernelDesc(k store.KernelInfo) string {
-	if k.Package != "" {
-		return k.Package + " " + k.Version
-	}
-	return k.Source
 }
 
 // startRecord reads run.json when resuming (refusing a different config) or
@@ -364,9 +357,9 @@ func probeBoot(ctx context.Context, opt RunOptions, k *kernels.Kernel, image, ac
 	return nil
 }
 
-// ensureImage builds (or finds in the cache) the guest image of the
+// EnsureImage builds (or finds in the cache) the guest image of the
 // source tree into o.Image, unless o already has one.
-func (o *RunOptions) ensureImage(ctx context.Context) error {
+func (o *RunOptions) EnsureImage(ctx context.Context) error {
 	if o.Image != nil {
 		return nil
 	}
