@@ -131,7 +131,7 @@ name = "b"
 func aaTrials(b *testing.B, release, method string, a, bb []float64) {
 	called := func(x, y []float64) bool {
 		p := stats.UTest(x, y)
-		r := median(y) / median(x)
+		r := stats.Median(y) / stats.Median(x)
 		return p < 0.05 && (r > 1.02 || r < 0.98)
 	}
 	trials, falseCalls := 0, 0
@@ -168,9 +168,9 @@ func aaTrials(b *testing.B, release, method string, a, bb []float64) {
 	b.ReportMetric(float64(falseCalls), method+"-false-calls")
 	b.ReportMetric(float64(trials), method+"-aa-trials")
 	b.ReportMetric(100*float64(resampledCalls)/float64(resampled), method+"-resampled-false-call-%")
-	b.ReportMetric(100*median(minShift), method+"-min-called-shift-%")
+	b.ReportMetric(100*stats.Median(minShift), method+"-min-called-shift-%")
 	b.Logf("%s: kernel %s, %d+%d boots: %d false calls in %d disjoint A/A trials (5 vs 5, alpha 0.05, threshold 2%%); %.1f%% of %d resampled 5-vs-5 draws called; smallest shift called per trial %v (median %.1f%%); per-boot medians a=%v b=%v",
-		method, release, len(a), len(bb), falseCalls, trials, 100*float64(resampledCalls)/float64(resampled), resampled, minShift, 100*median(minShift), a, bb)
+		method, release, len(a), len(bb), falseCalls, trials, 100*float64(resampledCalls)/float64(resampled), resampled, minShift, 100*stats.Median(minShift), a, bb)
 }
 
 // exactAA is BenchmarkAAFalseCalls for the exact count (insns/op) of the
@@ -228,9 +228,9 @@ func exactAA(b *testing.B, a, bb []float64) {
 	}
 	b.ReportMetric(float64(calls2+calls5), "exact-false-calls")
 	b.ReportMetric(100*float64(resampledCalls)/2000, "exact-resampled-false-call-%")
-	b.ReportMetric(median(minShift), "exact-min-called-insns")
+	b.ReportMetric(stats.Median(minShift), "exact-min-called-insns")
 	b.Logf("exact insns/op over %d+%d boots: %.2f..%.2f; %d false calls in %d disjoint 2-vs-2 and %d in %d 5-vs-5 A/A trials; %.2f%% of 2000 resampled 2-vs-2 draws called; smallest shift called 2-vs-2 (median over trials) %.2f instructions",
-		len(a), len(bb), lo, hi, calls2, trials2, calls5, trials5, 100*float64(resampledCalls)/2000, median(minShift))
+		len(a), len(bb), lo, hi, calls2, trials2, calls5, trials5, 100*float64(resampledCalls)/2000, stats.Median(minShift))
 }
 
 func mustBoots(b *testing.B, run string) []*store.BootRecord {

@@ -9,6 +9,7 @@ import (
 
 	"kharness/harness/internal/harnesstest"
 	"kharness/harness/vm"
+	"kharness/results/stats"
 	"kharness/results/store"
 	"kharness/results/stream"
 )
@@ -92,7 +93,7 @@ func BenchmarkCountingOverhead(b *testing.B) {
 		for _, x := range null {
 			lo, hi = min(lo, x), max(hi, x)
 		}
-		b.ReportMetric(median(null), "null-syscall-insns")
+		b.ReportMetric(stats.Median(null), "null-syscall-insns")
 		b.Logf("kernel %s, default suite, %d boots each: counted median %v %v, timed only %v %v: %.2fx; null syscall %.2f..%.2f instructions over the counted boots",
 			k.Release, n, mon.Round(time.Millisecond), roundAll(on), moff.Round(time.Millisecond), roundAll(off),
 			mon.Seconds()/moff.Seconds(), lo, hi)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"kharness/harness"
+	"kharness/harness/attribute"
 	"kharness/harness/vm"
 	"kharness/kernels"
 )
@@ -64,7 +65,7 @@ func attributeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	a := fs.String("a", "", "kernel A: a family (6.1), a release or its prefix (6.1.0-47), a package, a source or a bzImage")
 	b := fs.String("b", "", "kernel B, as -a")
 	flavour := fs.String("flavour", kernels.DefaultFlavour, "Debian kernel flavour for families and releases")
-	bench := fs.String("bench", harness.DefaultAttributeBench, "regexp: the benchmarks run and profiled")
+	bench := fs.String("bench", attribute.DefaultAttributeBench, "regexp: the benchmarks run and profiled")
 	top := fs.Int("top", 15, "functions shown per benchmark, the largest changes first (0: all); the rest are summed")
 	boots := fs.Int("boots", 1, "boots per kernel")
 	cmdline := fs.String("cmdline", "", "extra kernel arguments for every boot")
@@ -109,7 +110,7 @@ func attributeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
 	p.Logf("attribute %s: %s vs %s, benchmarks %s", *out, srcA, srcB, *bench)
-	r, err := harness.Attribute(ctx, harness.AttributeOptions{
+	r, err := attribute.Attribute(ctx, attribute.AttributeOptions{
 		A: srcA, B: srcB, Bench: *bench, Boots: *boots, Cmdline: *cmdline, Benchtime: *benchtime,
 		Run: harness.RunOptions{OutDir: *out, CacheDir: *cache, SourceDir: src, QEMU: *qemu, Jobs: *jobs, Progress: p,
 			Command: append([]string{"kharness", "attribute"}, args...)},
@@ -125,6 +126,6 @@ func attributeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		e.SetIndent("", "  ")
 		return e.Encode(r)
 	}
-	harness.WriteAttribution(stdout, r, *top)
+	attribute.WriteAttribution(stdout, r, *top)
 	return nil
 }

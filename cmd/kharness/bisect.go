@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"kharness/harness"
+	"kharness/harness/attribute"
+	"kharness/harness/bisect"
 	"kharness/harness/vm"
 	"kharness/kernels"
 	"kharness/results/show"
@@ -156,14 +158,14 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	p.Logf("bisecting %s over %d kernels: %s .. %s", *bench, len(cs), cs[0].Release, cs[len(cs)-1].Release)
-	kb := &harness.KernelBisect{
+	kb := &bisect.KernelBisect{
 		Kernels: cs, Good: 0, Bad: len(cs) - 1, Bench: *bench, Unit: *unit, Stat: st, SlowFactor: sf, Cmdline: *cmdline,
 		Benchtime: *benchtime, Count: *count, Accel: string(*accel),
-		Params: harness.BisectParams{Alpha: *alpha, StartBoots: *boots, MaxBoots: *maxBoots},
+		Params: bisect.BisectParams{Alpha: *alpha, StartBoots: *boots, MaxBoots: *maxBoots},
 		Run:    harness.RunOptions{OutDir: *out, CacheDir: *cache, SourceDir: src, QEMU: vm.DefaultQEMU, Jobs: *jobs, Progress: p},
 	}
 	start := time.Now()
-	r, err := harness.BisectKernels(ctx, kb)
+	r, err := bisect.BisectKernels(ctx, kb)
 	if r != nil && len(r.Steps) > 0 {
 		writeBisect(stdout, stderr, kb, r, time.Since(start))
 	}
@@ -181,18 +183,18 @@ func bisectCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // explainFirstBad ends an exact bisection with the attribution of the
 // first bad kernel against the last good one: the kernel functions that
-// account for the step, from one profiled boot of each (harness.Attribute,
+// account for the step, from one profiled boot of each (attribute.Attribute,
 // into -o DIR/attribute/), also written as a finding report into -o
 // DIR/findings/ (show.WriteFinding) that names argv, the bisection's
 // command. A failed attribution is said, not fatal: the bisection's answer
 // stands.
-func explainFirstBad(ctx context.Context, kb *harness.KernelBisect, r *harness.BisectResult, argv []string, stdout io.Writer, p *harness.Progress) error {
+func explainFirstBad(ctx context.Context, kb *bisect.KernelBisect, r *bisect.BisectResult, argv []string, stdout io.Writer, p *harness.Progress) error {
 	if !stream.ExactUnit(kb.Unit) {
 		return nil
 	}
 	good, bad := kb.Kernels[r.Lo], kb.Kernels[r.FirstBad]
 	p.Logf("attributing %s against %s", harness.KernelLabel(bad), harness.KernelLabel(good))
-	a, err := harness.Attribute(ctx, harness.AttributeOptions{
+	a, err := attribute.Attribute(ctx, attribute.AttributeOptions{
 		A: kernels.Source{Package: good.Package, Suite: good.Suite}, B: kernels.Source{Package: bad.Package, Suite: bad.Suite},
 		Bench: kb.Bench, Cmdline: kb.Cmdline,
 		Run: harness.RunOptions{OutDir: filepath.Join(kb.Run.OutDir, "attribute", harness.KernelLabel(good)+"-vs-"+harness.KernelLabel(bad)),
@@ -206,8 +208,8 @@ func explainFirstBad(ctx context.Context, kb *harness.KernelBisect, r *harness.B
 		return nil
 	}
 	fmt.Fprintf(stdout, "\nwhy: %s against %s, by kernel function\n", harness.KernelLabel(bad), harness.KernelLabel(good))
-	harness.WriteAttribution(stdout, a, 10)
-	fs, err := harness.AttributionFindings(a, kb.Cmdline, []string{vm.QuoteArgv(argv)})
+	attribute.WriteAttribution(stdout, a, 10)
+	fs, err := attribute.AttributionFindings(a, kb.Cmdline, []string{vm.QuoteArgv(argv)})
 	if err == nil {
 		var paths []string
 		paths, err = show.WriteFindings(filepath.Join(kb.Run.OutDir, "findings"), fs)
@@ -257,8 +259,8 @@ func bisectRange(ctx context.Context, good, bad, family string, familySet bool, 
 
 // writeBisect prints the bisection's table and, for a timed metric, what
 // the host guard set aside (exact counts do not go through it).
-func writeBisect(stdout, stderr io.Writer, kb *harness.KernelBisect, r *harness.BisectResult, wall time.Duration) {
-	harness.WriteBisect(stdout, r, kb.Unit, wall)
+func writeBisect(stdout, stderr io.Writer, kb *bisect.KernelBisect, r *bisect.BisectResult, wall time.Duration) {
+	bisect.WriteBisect(stdout, r, kb.Unit, wall)
 	if stream.ExactUnit(kb.Unit) {
 		return
 	}
@@ -275,7 +277,7 @@ func writeBisect(stdout, stderr io.Writer, kb *harness.KernelBisect, r *harness.
 // results root of their own.
 func applyMetric(metric string, set map[string]bool, unit *string, count *int, out *string) error {
 	switch metric {
-	case "", harness.MetricTime:
+	case "", bisect.MetricTime:
 		return nil
 	case "insns":
 		*unit = stream.InsnsUnit
@@ -296,7 +298,7 @@ func applyMetric(metric string, set map[string]bool, unit *string, count *int, o
 // chooseMetric resolves -metric auto (autoMetric), saying what it chose
 // and why; any other value is returned as it is.
 func chooseMetric(metric, accel string, unitSet bool, stderr io.Writer) string {
-	if metric != harness.MetricAuto {
+	if metric != bisect.MetricAuto {
 		return metric
 	}
 	metric = autoMetric(accel, unitSet)
@@ -309,9 +311,9 @@ func chooseMetric(metric, accel string, unitSet bool, stderr io.Writer) string {
 // the real CPU, uncounted) or where -unit names a timed unit.
 func autoMetric(accel string, unitSet bool) string {
 	if unitSet || accel == "kvm" || (accel != "tcg" && vm.CheckKVMDevice() == nil) {
-		return harness.MetricTime
+		return bisect.MetricTime
 	}
-	return harness.MetricInsns
+	return bisect.MetricInsns
 }
 
 func autoMetricWhy(accel string, unitSet bool) string {

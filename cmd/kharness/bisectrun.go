@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"kharness/harness"
+	"kharness/harness/bisect"
 	"kharness/harness/vm"
 	"kharness/initramfs"
 	"kharness/kernels"
@@ -42,7 +43,7 @@ type bisectRunFlags struct {
 	accel                                                                 *accelValue
 	// From threshold, by metric: a fraction of time, or a count's.
 	timeThreshold  float64
-	countThreshold harness.CountThreshold
+	countThreshold bisect.CountThreshold
 }
 
 // parseBisectRunFlags parses and checks bisect-run's command line.
@@ -52,7 +53,7 @@ func parseBisectRunFlags(args []string, stderr io.Writer) (*bisectRunFlags, erro
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.tree, "C", ".", "kernel source tree (a git work tree)")
 	fs.StringVar(&f.fragment, "config", "", "config fragment or whole .config merged onto the minimal QEMU config (it wins, except where the image cannot boot)")
-	fs.StringVar(&f.metric, "metric", harness.MetricAuto, "what is compared: insns or kinsns (the exact instruction count per operation, all or the kernel's; one boot a step, TCG only), time (ns/op, -boots a step, the reference's kernel booted beside it), or auto (insns under TCG, time under KVM)")
+	fs.StringVar(&f.metric, "metric", bisect.MetricAuto, "what is compared: insns or kinsns (the exact instruction count per operation, all or the kernel's; one boot a step, TCG only), time (ns/op, -boots a step, the reference's kernel booted beside it), or auto (insns under TCG, time under KVM)")
 	fs.Float64Var(&f.refNS, "ref-ns", 0, "reference: one number (the good commit's, see -measure), in ns/op; compared by percent only (-metric time)")
 	fs.StringVar(&f.refRun, "ref", "", "reference: a stored run directory, such as the one -measure prints: its count, or (time) its kernel, booted again beside each step")
 	fs.StringVar(&f.refCell, "ref-cell", "", "with -ref: the cell to read when the run has several")
@@ -105,29 +106,29 @@ func (f *bisectRunFlags) check() error {
 		return fmt.Errorf("-stat %q: want median or min", f.stat)
 	case f.boots < 1 || f.count < 1 || f.benchtime <= 0 || f.timeout <= 0:
 		return errors.New("-boots, -count, -benchtime and -timeout must be positive")
-	case !slices.Contains([]string{harness.MetricAuto, harness.MetricInsns, harness.MetricKInsns, harness.MetricTime}, f.metric):
+	case !slices.Contains([]string{bisect.MetricAuto, bisect.MetricInsns, bisect.MetricKInsns, bisect.MetricTime}, f.metric):
 		return fmt.Errorf("-metric %q: want auto, insns, kinsns or time", f.metric)
 	case f.direction != "more" && f.direction != "fewer":
 		return fmt.Errorf("-direction %q: want more or fewer", f.direction)
 	}
 	if f.refNS > 0 {
-		if f.metric == harness.MetricInsns || f.metric == harness.MetricKInsns {
+		if f.metric == bisect.MetricInsns || f.metric == bisect.MetricKInsns {
 			return fmt.Errorf("-ref-ns is a time; -metric %s compares counts: give -ref RUN", f.metric)
 		}
-		f.metric = harness.MetricTime
+		f.metric = bisect.MetricTime
 	}
-	if f.direction == "fewer" && f.metric == harness.MetricTime {
+	if f.direction == "fewer" && f.metric == bisect.MetricTime {
 		return errors.New("-direction fewer is for counts; time is bad when slower")
 	}
 	var tf thresholdFlag = 0.20
 	if f.threshold != "" {
-		if err := tf.Set(f.threshold); err != nil && f.metric == harness.MetricTime {
+		if err := tf.Set(f.threshold); err != nil && f.metric == bisect.MetricTime {
 			return fmt.Errorf("-threshold %q: %v", f.threshold, err)
 		}
 	}
 	f.timeThreshold = float64(tf)
 	ct, err := parseCountThreshold(f.threshold)
-	if err != nil && f.metric != harness.MetricTime {
+	if err != nil && f.metric != bisect.MetricTime {
 		return fmt.Errorf("-threshold %q: %v", f.threshold, err)
 	}
 	f.countThreshold = ct
@@ -136,19 +137,19 @@ func (f *bisectRunFlags) check() error {
 
 // parseCountThreshold reads a count's -threshold: instructions per
 // operation ("2") or a percentage ("1%"); empty is the default.
-func parseCountThreshold(s string) (harness.CountThreshold, error) {
+func parseCountThreshold(s string) (bisect.CountThreshold, error) {
 	if s == "" {
-		return harness.DefaultCountThreshold, nil
+		return bisect.DefaultCountThreshold, nil
 	}
 	num, pct := strings.CutSuffix(strings.TrimSpace(s), "%")
 	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-		return harness.CountThreshold{}, errors.New("want instructions per operation such as 2, or a percentage such as 1%")
+		return bisect.CountThreshold{}, errors.New("want instructions per operation such as 2, or a percentage such as 1%")
 	}
 	if pct {
-		return harness.CountThreshold{Frac: v / 100}, nil
+		return bisect.CountThreshold{Frac: v / 100}, nil
 	}
-	return harness.CountThreshold{Insns: v}, nil
+	return bisect.CountThreshold{Insns: v}, nil
 }
 
 // bisectRunCmd builds the kernel tree's checked-out commit, boots it and
@@ -163,10 +164,10 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return abort(err)
 	}
-	if f.metric == harness.MetricAuto && autoMetric(string(*f.accel), false) == harness.MetricInsns {
+	if f.metric == bisect.MetricAuto && autoMetric(string(*f.accel), false) == bisect.MetricInsns {
 		// TCG for certain: the count, so that -measure's run and a later
 		// step's of the same commit are one run, booted once.
-		f.metric = harness.MetricInsns
+		f.metric = bisect.MetricInsns
 	}
 	if err := kernels.CheckBuildTools(ctx); err != nil {
 		return abort(err)
@@ -180,16 +181,16 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return abort(err)
 	}
-	o := harness.TreeStepOptions{Tree: f.tree, Fragment: f.fragment, MakeJobs: f.jobs, Metric: f.metric,
+	o := bisect.TreeStepOptions{Tree: f.tree, Fragment: f.fragment, MakeJobs: f.jobs, Metric: f.metric,
 		Bench: f.bench, Benchtime: f.benchtime, Count: f.count, Boots: f.boots, Timeout: f.timeout, Cmdline: f.extra, Accel: string(*f.accel),
 		Run: harness.RunOptions{CacheDir: f.cache, SourceDir: srcDir, QEMU: f.qemu, Command: os.Args, Progress: &harness.Progress{W: stderr}}}
 	if f.verbose {
 		o.MakeLog = stderr
 	}
-	if ref != nil && f.metric == harness.MetricTime {
+	if ref != nil && f.metric == bisect.MetricTime {
 		o.RefKernel = ref.Kernel
 	}
-	step, err := harness.RunTreeStep(ctx, o)
+	step, err := bisect.RunTreeStep(ctx, o)
 	switch {
 	case ctx.Err() != nil || errors.Is(err, vm.ErrInterrupted):
 		return &exitError2{exitInterrupted, vm.ErrInterrupted}
@@ -209,17 +210,17 @@ func bisectRunCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // reference reads -ref's run (nil for -measure or -ref-ns). With -metric
 // auto it is the count when the run has one, else time; the step then
 // measures what the reference has.
-func (f *bisectRunFlags) reference() (*harness.Reference, error) {
+func (f *bisectRunFlags) reference() (*bisect.Reference, error) {
 	if f.refRun == "" {
 		return nil, nil
 	}
-	ref, err := harness.ReferenceValues(f.refRun, f.refCell, f.bench, harness.MetricUnit(f.metric))
-	if err != nil && f.metric == harness.MetricAuto {
-		if ref, err = harness.ReferenceValues(f.refRun, f.refCell, f.bench, "sec/op"); err == nil {
-			f.metric = harness.MetricTime
+	ref, err := bisect.ReferenceValues(f.refRun, f.refCell, f.bench, bisect.MetricUnit(f.metric))
+	if err != nil && f.metric == bisect.MetricAuto {
+		if ref, err = bisect.ReferenceValues(f.refRun, f.refCell, f.bench, "sec/op"); err == nil {
+			f.metric = bisect.MetricTime
 		}
-	} else if err == nil && f.metric == harness.MetricAuto {
-		f.metric = harness.MetricInsns
+	} else if err == nil && f.metric == bisect.MetricAuto {
+		f.metric = bisect.MetricInsns
 	}
 	return ref, err
 }

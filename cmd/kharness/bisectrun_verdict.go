@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"kharness/harness"
+	"kharness/harness/bisect"
 	"kharness/results/stats"
 )
 
@@ -17,7 +17,7 @@ const attributionTop = 5
 // verdict prints the step's line and returns its exit: the number and run
 // directory with -measure, else good, bad or skip against ref (nil: the
 // one number of -ref-ns).
-func (f *bisectRunFlags) verdict(step *harness.TreeStep, ref *harness.Reference, stdout, stderr io.Writer) error {
+func (f *bisectRunFlags) verdict(step *bisect.TreeStep, ref *bisect.Reference, stdout, stderr io.Writer) error {
 	for i, w := range step.Build.Warnings {
 		if i == 5 {
 			fmt.Fprintf(stderr, "bisect-run: and %d more config changes (see %s)\n", len(step.Build.Warnings)-i, step.Build.Kernel.ConfigPath)
@@ -25,7 +25,7 @@ func (f *bisectRunFlags) verdict(step *harness.TreeStep, ref *harness.Reference,
 		}
 		fmt.Fprintf(stderr, "bisect-run: olddefconfig set %s\n", w)
 	}
-	exact := step.Metric != harness.MetricTime
+	exact := step.Metric != bisect.MetricTime
 	head := stepHead(step, f.boots)
 	want := f.boots
 	if exact {
@@ -51,17 +51,17 @@ func (f *bisectRunFlags) verdict(step *harness.TreeStep, ref *harness.Reference,
 		fmt.Fprintf(stdout, "%s %.2f %s %s\n", step.Build.Commit, value, unit, step.Dir)
 		return nil
 	}
-	var v harness.TreeVerdict
+	var v bisect.TreeVerdict
 	var refDesc string
 	switch {
 	case exact:
-		v = harness.JudgeTreeExact(ref.Values, step.Values, f.countThreshold, f.direction == "fewer")
+		v = bisect.JudgeTreeExact(ref.Values, step.Values, f.countThreshold, f.direction == "fewer")
 		refDesc = fmt.Sprintf("reference %.2f (%s)", stats.Median(ref.Values), ref.Dir)
 	case ref == nil:
-		v = harness.JudgeTreeStep([]float64{f.refNS}, []float64{value}, 0.05, f.timeThreshold)
+		v = bisect.JudgeTreeStep([]float64{f.refNS}, []float64{value}, 0.05, f.timeThreshold)
 		refDesc = fmt.Sprintf("reference %.1f ns/op", f.refNS)
 	default:
-		v = harness.JudgeTreeStep(step.RefValues, step.Values, 0.05, f.timeThreshold)
+		v = bisect.JudgeTreeStep(step.RefValues, step.Values, 0.05, f.timeThreshold)
 		refDesc = fmt.Sprintf("the reference's kernel beside it %s %.1f (%d boots, from %s)", f.stat, statOf(f.stat, step.RefValues), len(step.RefValues), ref.Dir)
 	}
 	verdict, code := "good", bisectGood
@@ -83,9 +83,9 @@ func (f *bisectRunFlags) verdict(step *harness.TreeStep, ref *harness.Reference,
 
 // writeTreeAttribution prints the functions that account for a counted
 // step's difference from its reference, or why there are none.
-func writeTreeAttribution(w io.Writer, step *harness.TreeStep, ref *harness.Reference, bench string) {
+func writeTreeAttribution(w io.Writer, step *bisect.TreeStep, ref *bisect.Reference, bench string) {
 	prefix := "bisect-run " + short(step.Build.Commit)
-	a, err := harness.TreeAttribution(ref.Dir, ref.Cell, step.Dirs, bench)
+	a, err := bisect.TreeAttribution(ref.Dir, ref.Cell, step.Dirs, bench)
 	if err != nil {
 		fmt.Fprintf(w, "%s: no attribution: %v\n", prefix, err)
 		return
@@ -108,7 +108,7 @@ func statOf(stat string, xs []float64) float64 {
 
 // stepHead is the start of a step's log line: the commit, the build and
 // each boot's number.
-func stepHead(step *harness.TreeStep, boots int) string {
+func stepHead(step *bisect.TreeStep, boots int) string {
 	built := fmt.Sprintf("built in %.1fs", step.Build.Duration.Seconds())
 	if step.Build.Cached {
 		built = "build cached"
@@ -116,12 +116,12 @@ func stepHead(step *harness.TreeStep, boots int) string {
 	each := make([]string, len(step.Values))
 	for i, m := range step.Values {
 		each[i] = fmt.Sprintf("%.0f", m)
-		if step.Metric != harness.MetricTime {
+		if step.Metric != bisect.MetricTime {
 			each[i] = fmt.Sprintf("%.2f", m)
 		}
 	}
 	n := fmt.Sprintf("boots %d/%d ok", len(step.Values), boots)
-	if step.Metric != harness.MetricTime {
+	if step.Metric != bisect.MetricTime {
 		n = fmt.Sprintf("%d of %d boots counted", len(step.Values), len(step.Values)+step.Failed)
 	}
 	return fmt.Sprintf("bisect-run %s: %s, %s [%s] (%s, %s, load %s)", short(step.Build.Commit), built, n, strings.Join(each, " "), step.Accel, step.Metric, loadAvg())

@@ -20,6 +20,8 @@ var Flow = [][]string{
 	{"kharness/results/show"},
 	{"kharness/harness/vm", "kharness/harness/internal/harnesstest"},
 	{"kharness/harness"},
+	{"kharness/harness/attribute"},
+	{"kharness/harness/bisect"},
 	{"kharness/cmd/kharness"},
 	{"kharness/deploy"},
 	{"kharness/results", "kharness/internal/layout"},

@@ -1,4 +1,4 @@
-package harness
+package bisect
 
 import (
 	"errors"
@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 
+	"kharness/harness"
+	"kharness/harness/attribute"
 	"kharness/results/stats"
 	"kharness/results/store"
 	"kharness/results/stream"
@@ -112,9 +114,9 @@ func JudgeTreeExact(ref, step []float64, t CountThreshold, fewer bool) TreeVerdi
 
 // Reference is what bisect-run compares a step with, from a stored run.
 type Reference struct {
-	Values []float64     // per ok boot: the count, or the median sample in ns/op
-	Accel  string        // what those boots ran under
-	Kernel *KernelConfig // the kernel of the cell they came from
+	Values []float64             // per ok boot: the count, or the median sample in ns/op
+	Accel  string                // what those boots ran under
+	Kernel *harness.KernelConfig // the kernel of the cell they came from
 	Dir    string
 	Cell   string
 }
@@ -172,8 +174,8 @@ func ReferenceValues(dir, cell, bench, unit string) (*Reference, error) {
 }
 
 // cellKernel is the [[kernel]] of a stored run's cell, from its config.
-func cellKernel(dir, cell string) (*KernelConfig, error) {
-	cfg, err := LoadConfig(filepath.Join(dir, store.ConfigFile))
+func cellKernel(dir, cell string) (*harness.KernelConfig, error) {
+	cfg, err := harness.LoadConfig(filepath.Join(dir, store.ConfigFile))
 	if err != nil {
 		return nil, fmt.Errorf("-ref %s: %w", dir, err)
 	}
@@ -191,13 +193,13 @@ func cellKernel(dir, cell string) (*KernelConfig, error) {
 // difference from its reference: bench's kernel instructions per
 // operation by function in both runs' profiled boots (Attribute's
 // pairing). Each run must have been counted in profile mode.
-func TreeAttribution(refDir, refCell string, stepDirs []string, bench string) (*BenchAttribution, error) {
+func TreeAttribution(refDir, refCell string, stepDirs []string, bench string) (*attribute.BenchAttribution, error) {
 	side := func(dirs []string, cell string) ([]stream.BenchProfile, error) {
 		boots, err := store.LoadBoots(dirs...)
 		if err != nil {
 			return nil, err
 		}
-		ps, err := profiles(boots, cell)
+		ps, err := attribute.Profiles(boots, cell)
 		if err != nil {
 			return nil, err
 		}
@@ -214,6 +216,6 @@ func TreeAttribution(refDir, refCell string, stepDirs []string, bench string) (*
 	if len(pa) == 0 || len(pb) == 0 {
 		return nil, fmt.Errorf("no profile of %s (reference %d boots, step %d): a run counted without profile mode", bench, len(pa), len(pb))
 	}
-	a := attribute(bench, pa, pb)
+	a := attribute.PairProfiles(bench, pa, pb)
 	return &a, nil
 }

@@ -1,4 +1,4 @@
-package harness
+package bisect
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"kharness/harness"
 	"kharness/harness/vm"
 	"kharness/kernels"
 	"kharness/results/stats"
@@ -65,10 +66,10 @@ type TreeStepOptions struct {
 	// RefKernel, for a timed step, is the reference's kernel: it boots
 	// Boots times in the same run, alternating with the step's kernel, so
 	// that both see the same host. Nil: the step's kernel alone.
-	RefKernel *KernelConfig
+	RefKernel *harness.KernelConfig
 	// Run holds the cache, the kharness source, QEMU and progress; the
 	// step's run directory is chosen here, under the cache.
-	Run RunOptions
+	Run harness.RunOptions
 }
 
 // TreeStep is what a step built and measured.
@@ -140,13 +141,13 @@ func (step *TreeStep) run(ctx context.Context, o TreeStepOptions, try int) error
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return err
 	}
-	cfg, err := ParseConfig(filepath.Join(dir, store.ConfigFile), []byte(matrix))
+	cfg, err := harness.ParseConfig(filepath.Join(dir, store.ConfigFile), []byte(matrix))
 	if err != nil {
 		return fmt.Errorf("bisect-run: the step's matrix: %w", err)
 	}
 	ro := o.Run
 	ro.Config, ro.ConfigPath, ro.OutDir, ro.Profile = cfg, filepath.Join(dir, store.ConfigFile), dir, exact
-	res, err := Run(ctx, ro)
+	res, err := harness.Run(ctx, ro)
 	if err != nil {
 		return err
 	}
@@ -218,9 +219,9 @@ func treeStepConfig(o TreeStepOptions, b *kernels.TreeBuild, exact bool, try int
 	fmt.Fprintf(&s, "# written by kharness bisect-run for %s (try %d)\nboots = %d\nretries = 0\naccel = %q\ntimeout = %q\ninsns = %q\n",
 		b.Commit, try, boots, o.Accel, o.Timeout.String(), insns)
 	fmt.Fprintf(&s, "[bench]\nrun = %q\nbenchtime = %q\ncount = %d\n", "^Benchmark"+regexp.QuoteMeta(o.Bench)+"$", o.Benchtime.String(), o.Count)
-	s.WriteString(KernelConfig{Name: treeKernelName, Path: b.Kernel.Path, SHA256: b.Kernel.SHA256}.TOML())
+	s.WriteString(harness.KernelConfig{Name: treeKernelName, Path: b.Kernel.Path, SHA256: b.Kernel.SHA256}.TOML())
 	if !exact && o.RefKernel != nil {
-		s.WriteString(KernelConfig{Name: treeRefName, Path: o.RefKernel.Path, SHA256: o.RefKernel.SHA256}.TOML())
+		s.WriteString(harness.KernelConfig{Name: treeRefName, Path: o.RefKernel.Path, SHA256: o.RefKernel.SHA256}.TOML())
 	}
 	fmt.Fprintf(&s, "[[config]]\nname = %q\ncmdline = %q\n", treeConfigName, strings.TrimSpace(o.Cmdline))
 	return s.String()

@@ -1,4 +1,4 @@
-package harness
+package bisect
 
 import (
 	"cmp"
@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"kharness/harness"
 	"kharness/kernels"
 	"kharness/results/show"
 	"kharness/results/stats"
@@ -44,7 +45,7 @@ type KernelBisect struct {
 	// Run holds where results go (OutDir is the root: one run directory a
 	// kernel, reused by later bisections), the cache, the source and
 	// progress.
-	Run RunOptions
+	Run harness.RunOptions
 }
 
 // kernelConfig is the matrix file of one kernel: written out so that the
@@ -73,7 +74,7 @@ package = %q
 %s[[config]]
 name = "bisect"
 cmdline = %q
-`, boots, kb.Accel, insns, kb.Bench, kb.Benchtime, kb.Count, KernelLabel(c), c.Package, suiteLine(c), kb.Cmdline)
+`, boots, kb.Accel, insns, kb.Bench, kb.Benchtime, kb.Count, harness.KernelLabel(c), c.Package, suiteLine(c), kb.Cmdline)
 }
 
 // suiteLine is the kernel's suite key, for a kernel found in one of
@@ -98,7 +99,7 @@ const maxBootsFactor = 3
 func (kb *KernelBisect) Samples(ctx context.Context, i, boots int) ([]float64, error) {
 	c := kb.Kernels[i]
 	src := kb.kernelConfig(c)
-	cfg, err := ParseConfig("bisect.toml", []byte(src))
+	cfg, err := harness.ParseConfig("bisect.toml", []byte(src))
 	if err != nil {
 		return nil, err
 	}
@@ -111,24 +112,24 @@ func (kb *KernelBisect) Samples(ctx context.Context, i, boots int) ([]float64, e
 	opt.OutDir = kb.kernelDir(c)
 	for want := boots; ; {
 		opt.Boots = want
-		if _, err := Run(ctx, opt); err != nil {
-			return nil, fmt.Errorf("kernel %s: %w", KernelLabel(c), err)
+		if _, err := harness.Run(ctx, opt); err != nil {
+			return nil, fmt.Errorf("kernel %s: %w", harness.KernelLabel(c), err)
 		}
-		keep := func(b *store.BootRecord) bool { return b.Kernel.Label == KernelLabel(c) }
+		keep := func(b *store.BootRecord) bool { return b.Kernel.Label == harness.KernelLabel(c) }
 		vals, _, failed, err := stats.BootSamples(kb.dirs(), keep, re, kb.Unit, kb.Stat, kb.SlowFactor)
 		if err != nil {
 			return nil, err
 		}
 		if len(vals) >= boots || want >= maxBootsFactor*boots {
 			if len(vals) == 0 {
-				return nil, fmt.Errorf("kernel %s: no usable boot of %d: %d attempts failed, the rest ran while the host was slow (see %s)", KernelLabel(c), want, failed, opt.OutDir)
+				return nil, fmt.Errorf("kernel %s: no usable boot of %d: %d attempts failed, the rest ran while the host was slow (see %s)", harness.KernelLabel(c), want, failed, opt.OutDir)
 			}
 			return vals, nil
 		}
 		more := boots - len(vals)
 		if kb.Run.Progress != nil {
 			kb.Run.Progress.Logf("kernel %s: %d of %d boots usable (the rest failed or ran while the host was slow): booting %d more",
-				KernelLabel(c), len(vals), want, more)
+				harness.KernelLabel(c), len(vals), want, more)
 		}
 		want += more
 	}
@@ -136,7 +137,7 @@ func (kb *KernelBisect) Samples(ctx context.Context, i, boots int) ([]float64, e
 
 // kernelDir is kernel c's run directory.
 func (kb *KernelBisect) kernelDir(c kernels.Candidate) string {
-	return filepath.Join(kb.Run.OutDir, KernelLabel(c))
+	return filepath.Join(kb.Run.OutDir, harness.KernelLabel(c))
 }
 
 // dirs are the run directories of the bisection's kernels that exist: the
@@ -166,7 +167,7 @@ func (kb *KernelBisect) GuardStats() (stats.GuardStats, error) {
 func BisectKernels(ctx context.Context, kb *KernelBisect) (*BisectResult, error) {
 	labels := make([]string, len(kb.Kernels))
 	for i, c := range kb.Kernels {
-		labels[i] = KernelLabel(c)
+		labels[i] = harness.KernelLabel(c)
 	}
 	if err := kb.Run.EnsureImage(ctx); err != nil {
 		return nil, err

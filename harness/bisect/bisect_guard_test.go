@@ -1,10 +1,11 @@
-package harness
+package bisect
 
 import (
 	"context"
 	"testing"
 	"time"
 
+	"kharness/harness"
 	"kharness/harness/internal/harnesstest"
 	"kharness/kernels"
 	"kharness/results/store"
@@ -31,7 +32,7 @@ func TestKernelBisectBootsMoreWhenSlow(t *testing.T) {
 		Kernels: []kernels.Candidate{cand}, Bench: "NullSyscall/call=getppid$", Unit: "sec/op",
 		SlowFactor: 1.0001, Benchtime: "10ms", Count: 4, Accel: "tcg",
 		Params: BisectParams{StartBoots: 2},
-		Run:    RunOptions{OutDir: t.TempDir(), CacheDir: harnesstest.Cache(t), SourceDir: srcDir},
+		Run:    harness.RunOptions{OutDir: t.TempDir(), CacheDir: harnesstest.Cache(t), SourceDir: srcDir},
 	}
 	const want = 2
 	vals, err := kb.Samples(ctx, 0, want)

@@ -1,12 +1,13 @@
-package harness
+package bisect
 
 import (
 	"context"
 	"fmt"
-	"kharness/results/stats"
 	"math"
 	"slices"
 	"sync"
+
+	"kharness/results/stats"
 )
 
 // exactEndpointBoots is how many boots each endpoint of an exact

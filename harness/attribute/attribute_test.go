@@ -1,4 +1,4 @@
-package harness
+package attribute
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"kharness/harness"
 	"kharness/harness/internal/harnesstest"
 	"kharness/kernels"
 	"kharness/results/stats"
@@ -28,7 +29,7 @@ func TestAttributeGetppid(t *testing.T) {
 	k := kernels.Source{Family: "6.1", Flavour: "cloud-amd64"}
 	start := time.Now()
 	a, err := Attribute(ctx, AttributeOptions{A: k, B: k, Benchtime: "10ms",
-		Run: RunOptions{OutDir: t.TempDir(), CacheDir: harnesstest.Cache(t), SourceDir: srcDir, Jobs: 1}})
+		Run: harness.RunOptions{OutDir: t.TempDir(), CacheDir: harnesstest.Cache(t), SourceDir: srcDir, Jobs: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func TestAttributePairs(t *testing.T) {
 		profileOf(200, map[string]int64{"entry_SYSCALL_64": 41, "do_syscall_64": 31, "exit_to_user_mode_prepare": 40, "__x64_sys_getppid": 5}),
 	}
 	b := []stream.BenchProfile{profileOf(50, map[string]int64{"entry_SYSCALL_64": 42, "do_syscall_64": 60, "__x64_sys_getppid": 5})}
-	ba := attribute("NullSyscall/call=getppid", a, b)
+	ba := PairProfiles("NullSyscall/call=getppid", a, b)
 	if ba.A != 108 || ba.B != 107 || len(ba.BootsA) != 3 || ba.BootsA[2] != 117 {
 		t.Fatalf("A %v B %v boots %v: want the two boots that agree (108) for A", ba.A, ba.B, ba.BootsA)
 	}
@@ -128,8 +129,8 @@ results: runs/x
 
 func TestAttributeConfig(t *testing.T) {
 	o := AttributeOptions{Bench: DefaultAttributeBench, Boots: 2, Benchtime: "20ms", Count: 1, Cmdline: "pti=on"}
-	src := attributeConfig(o, [2]KernelConfig{{Name: "6.1.0-57-cloud-amd64", Package: "linux-image-6.1.0-57-cloud-amd64-unsigned"}, {Name: "mine", Path: "/k/bzImage"}})
-	cfg, err := ParseConfig("attribute.toml", []byte(src))
+	src := attributeConfig(o, [2]harness.KernelConfig{{Name: "6.1.0-57-cloud-amd64", Package: "linux-image-6.1.0-57-cloud-amd64-unsigned"}, {Name: "mine", Path: "/k/bzImage"}})
+	cfg, err := harness.ParseConfig("attribute.toml", []byte(src))
 	if err != nil {
 		t.Fatalf("%v in\n%s", err, src)
 	}

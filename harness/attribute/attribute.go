@@ -1,4 +1,8 @@
-package harness
+// Package attribute names the kernel functions that account for a change
+// of exact counts between two kernels: it runs both with the counting
+// plugin's profile on, pairs the profiles per benchmark, and writes the
+// result as text or as finding reports.
+package attribute
 
 import (
 	"cmp"
@@ -10,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"kharness/harness"
 	"kharness/kernels"
 	"kharness/results/stats"
 	"kharness/results/store"
@@ -42,7 +47,7 @@ type AttributeOptions struct {
 	// Run says where the run goes (OutDir, a run directory like run's,
 	// resumed when it holds the same attribution), the cache, the source
 	// of the guest image, QEMU, -j and progress.
-	Run RunOptions
+	Run harness.RunOptions
 }
 
 // FuncCount is one kernel function's instructions per operation on each
@@ -97,19 +102,19 @@ func Attribute(ctx context.Context, o AttributeOptions) (*Attribution, error) {
 		return nil, fmt.Errorf("attribute: benchmark regexp %q: %w", o.Bench, err)
 	}
 	var names [2]string
-	var kcs [2]KernelConfig
+	var kcs [2]harness.KernelConfig
 	for i, s := range []kernels.Source{o.A, o.B} {
 		c, err := kernels.Resolve(ctx, s)
 		if err != nil {
 			return nil, fmt.Errorf("attribute: kernel %s: %w", "AB"[i:i+1], err)
 		}
-		names[i] = KernelLabel(c)
+		names[i] = harness.KernelLabel(c)
 		names[i] = names[i][:min(len(names[i]), 38)]
-		kcs[i] = KernelConfig{Package: s.Package, Family: s.Family, Flavour: s.Flavour, Path: s.Path, SHA256: s.SHA256, Suite: s.Suite}
+		kcs[i] = harness.KernelConfig{Package: s.Package, Family: s.Family, Flavour: s.Flavour, Path: s.Path, SHA256: s.SHA256, Suite: s.Suite}
 		if c.Package != "" {
 			// The package as resolved now, with the suite it came from:
 			// resuming the directory boots the same kernel.
-			kcs[i] = KernelConfig{Package: c.Package, Suite: c.Suite}
+			kcs[i] = harness.KernelConfig{Package: c.Package, Suite: c.Suite}
 		}
 	}
 	if names[0] == names[1] {
@@ -118,13 +123,13 @@ func Attribute(ctx context.Context, o AttributeOptions) (*Attribution, error) {
 	for i := range kcs {
 		kcs[i].Name = names[i]
 	}
-	cfg, err := ParseConfig("attribute.toml", []byte(attributeConfig(o, kcs)))
+	cfg, err := harness.ParseConfig("attribute.toml", []byte(attributeConfig(o, kcs)))
 	if err != nil {
 		return nil, fmt.Errorf("attribute: %w", err)
 	}
 	opt := o.Run
 	opt.Config, opt.ConfigPath, opt.Profile, opt.Insns = cfg, "attribute.toml", true, "on"
-	sum, err := Run(ctx, opt)
+	sum, err := harness.Run(ctx, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -135,8 +140,8 @@ func Attribute(ctx context.Context, o AttributeOptions) (*Attribution, error) {
 	a := &Attribution{Dir: opt.OutDir, A: sum.Kernels[0], B: sum.Kernels[1]}
 	var sides [2]map[string][]stream.BenchProfile
 	for i := range sides {
-		if sides[i], err = profiles(boots, store.CellName(names[i], attributeConfigName)); err != nil {
-			return nil, fmt.Errorf("attribute: kernel %s (%s): %w%s", "AB"[i:i+1], names[i], err, BadBoots(sum.BadBoots))
+		if sides[i], err = Profiles(boots, store.CellName(names[i], attributeConfigName)); err != nil {
+			return nil, fmt.Errorf("attribute: kernel %s (%s): %w%s", "AB"[i:i+1], names[i], err, harness.BadBoots(sum.BadBoots))
 		}
 	}
 	for _, name := range sortedNames(sides[0], sides[1]) {
@@ -144,7 +149,7 @@ func Attribute(ctx context.Context, o AttributeOptions) (*Attribution, error) {
 		if len(pa) == 0 || len(pb) == 0 {
 			return nil, fmt.Errorf("attribute: %s ran on only one of the kernels (%d and %d profiled boots): see the skip comments in %s", name, len(pa), len(pb), opt.OutDir)
 		}
-		a.Benches = append(a.Benches, attribute(name, pa, pb))
+		a.Benches = append(a.Benches, PairProfiles(name, pa, pb))
 	}
 	if len(a.Benches) == 0 {
 		return nil, fmt.Errorf("attribute: no benchmark matching %q was counted (see %s)", o.Bench, opt.OutDir)
@@ -157,9 +162,9 @@ const attributeConfigName = "attribute"
 
 // attributeConfig is the matrix file of an attribution: both kernels, one
 // boot config, exact counts on under TCG.
-func attributeConfig(o AttributeOptions, kcs [2]KernelConfig) string {
+func attributeConfig(o AttributeOptions, kcs [2]harness.KernelConfig) string {
 	var b strings.Builder
-	b.WriteString(CountedConfigHead("attribute", o.Boots, "180s", o.Bench, o.Benchtime, o.Count))
+	b.WriteString(harness.CountedConfigHead("attribute", o.Boots, "180s", o.Bench, o.Benchtime, o.Count))
 	for _, k := range kcs {
 		b.WriteString(k.TOML())
 	}
@@ -167,8 +172,8 @@ func attributeConfig(o AttributeOptions, kcs [2]KernelConfig) string {
 	return b.String()
 }
 
-// profiles reads the profiles of cell's ok boots, by benchmark.
-func profiles(boots []*store.BootRecord, cell string) (map[string][]stream.BenchProfile, error) {
+// Profiles reads the profiles of cell's ok boots, by benchmark.
+func Profiles(boots []*store.BootRecord, cell string) (map[string][]stream.BenchProfile, error) {
 	out := map[string][]stream.BenchProfile{}
 	n := 0
 	for _, b := range boots {
@@ -204,8 +209,8 @@ func sortedNames(a, b map[string][]stream.BenchProfile) []string {
 	return names
 }
 
-// attribute pairs one benchmark's profiles of both kernels.
-func attribute(name string, pa, pb []stream.BenchProfile) BenchAttribution {
+// PairProfiles pairs one benchmark's profiles of both kernels.
+func PairProfiles(name string, pa, pb []stream.BenchProfile) BenchAttribution {
 	ra, rb := stats.Representative(pa), stats.Representative(pb)
 	ba := BenchAttribution{Name: name, A: ra.KernelPerOp(), B: rb.KernelPerOp()}
 	for _, p := range pa {

@@ -1,11 +1,13 @@
-package harness
+package attribute
 
 import (
 	"bytes"
 	"math"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"kharness/harness/internal/harnesstest"
 	"kharness/results/show"
 	"kharness/results/store"
 )
@@ -16,8 +18,8 @@ import (
 // attribute's; a benchmark whose count did not move has none.
 func TestAttributionFindings(t *testing.T) {
 	history := t.TempDir()
-	good := nightlyKernelFixture(t, history, "7.0.13", "7.0.13-1", nightlyTime(0), map[uint64]uint64{0xffffffff81001000: 92})
-	a := &Attribution{Dir: history + "/7.0.13", A: good.Kernel, B: store.KernelInfo{Label: "7.1.3", Package: "linux-image-7.1.3", Version: "7.1.3-1"},
+	goodK := harnesstest.ProfiledRun(t, filepath.Join(history, "7.0.13"), "7.0.13", "7.0.13-1", map[uint64]uint64{0xffffffff81001000: 92})
+	a := &Attribution{Dir: history + "/7.0.13", A: goodK, B: store.KernelInfo{Label: "7.1.3", Package: "linux-image-7.1.3", Version: "7.1.3-1"},
 		Benches: []BenchAttribution{
 			{Name: "NullSyscall/call=getppid", A: 292, B: 331, Funcs: []FuncCount{
 				{"prandom_u32_state", 0, 40, 40}, {"do_syscall_64", 92, 91, -1}, {"entry_SYSCALL_64", 42, 42, 0}}},

@@ -1,12 +1,18 @@
-package harness
+// Package bisect finds the first bad kernel: by boots of Debian's kernels
+// (timed, Bisect, or by exact counts, BisectExact) and, as bisect-run, by
+// one step of git bisect over a built tree, judged against a reference run.
+// It sits on the matrix run (harness) and names the functions that moved
+// through attribute.
+package bisect
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"kharness/results/stats"
 	"math"
 	"strings"
+
+	"kharness/results/stats"
 )
 
 // SampleFunc returns the per-boot medians of the benchmark for kernel i,

@@ -1,4 +1,4 @@
-package harness
+package attribute
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"kharness/harness"
 	"kharness/results/show"
 )
 
@@ -18,7 +19,7 @@ func WriteAttribution(w io.Writer, a *Attribution, top int) {
 		side string
 		name string
 		desc string
-	}{{"A", a.A.Release, KernelDesc(a.A)}, {"B", a.B.Release, KernelDesc(a.B)}} {
+	}{{"A", a.A.Release, harness.KernelDesc(a.A)}, {"B", a.B.Release, harness.KernelDesc(a.B)}} {
 		fmt.Fprintf(w, "%s: %s (%s)\n", k.side, k.name, k.desc)
 	}
 	for _, b := range a.Benches {

@@ -1,4 +1,4 @@
-package harness
+package bisect
 
 import (
 	"cmp"
@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"kharness/harness"
 	"kharness/results/stats"
 	"kharness/results/store"
 )
@@ -25,7 +26,7 @@ import (
 func (kb *KernelBisect) Beside(ctx context.Context, i, boots int) (xs, g, b []float64, err error) {
 	src := kb.besideConfig(i)
 	sum := sha256.Sum256([]byte(src))
-	cfg, err := ParseConfig("bisect-beside.toml", []byte(src))
+	cfg, err := harness.ParseConfig("bisect-beside.toml", []byte(src))
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -33,11 +34,11 @@ func (kb *KernelBisect) Beside(ctx context.Context, i, boots int) (xs, g, b []fl
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	label := KernelLabel(kb.Kernels[i])
+	label := harness.KernelLabel(kb.Kernels[i])
 	opt := kb.Run
 	opt.Config, opt.ConfigPath, opt.Boots = cfg, "bisect-beside.toml", boots
 	opt.OutDir = filepath.Join(kb.Run.OutDir, "beside", label+"-"+hex.EncodeToString(sum[:4]))
-	if _, err := Run(ctx, opt); err != nil {
+	if _, err := harness.Run(ctx, opt); err != nil {
 		return nil, nil, nil, fmt.Errorf("kernel %s beside the endpoints: %w", label, err)
 	}
 	recs, err := store.LoadBoots(opt.OutDir)
@@ -47,13 +48,13 @@ func (kb *KernelBisect) Beside(ctx context.Context, i, boots int) (xs, g, b []fl
 	guard := stats.Guard(recs, cmp.Or(kb.SlowFactor, stats.DefaultSlowFactor)) // loaded and guarded once, read per kernel
 	var out [3][]float64
 	for j, k := range []int{i, kb.Good, kb.Bad} {
-		keep := func(r *store.BootRecord) bool { return r.Kernel.Label == KernelLabel(kb.Kernels[k]) }
+		keep := func(r *store.BootRecord) bool { return r.Kernel.Label == harness.KernelLabel(kb.Kernels[k]) }
 		vals, _, _, err := guard.Samples(keep, re, kb.Unit, kb.Stat)
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("kernel %s beside the endpoints: %w", label, err)
 		}
 		if len(vals) == 0 {
-			return nil, nil, nil, fmt.Errorf("kernel %s beside the endpoints: no usable boot of %s (see %s)", label, KernelLabel(kb.Kernels[k]), opt.OutDir)
+			return nil, nil, nil, fmt.Errorf("kernel %s beside the endpoints: no usable boot of %s (see %s)", label, harness.KernelLabel(kb.Kernels[k]), opt.OutDir)
 		}
 		out[j] = vals
 	}
@@ -65,11 +66,11 @@ func (kb *KernelBisect) Beside(ctx context.Context, i, boots int) (xs, g, b []fl
 func (kb *KernelBisect) besideConfig(i int) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "# written by kharness: kernel %s beside the endpoints of a timed bisection\nboots = %d\nretries = 1\naccel = %q\ninsns = \"auto\"\ntimeout = \"120s\"\n",
-		KernelLabel(kb.Kernels[i]), max(kb.Params.StartBoots, 1), kb.Accel)
+		harness.KernelLabel(kb.Kernels[i]), max(kb.Params.StartBoots, 1), kb.Accel)
 	fmt.Fprintf(&s, "[bench]\nrun = %q\nbenchtime = %q\ncount = %d\n", kb.Bench, kb.Benchtime, kb.Count)
 	for _, k := range []int{kb.Good, i, kb.Bad} {
 		c := kb.Kernels[k]
-		s.WriteString(KernelConfig{Name: KernelLabel(c), Package: c.Package, Suite: c.Suite}.TOML())
+		s.WriteString(harness.KernelConfig{Name: harness.KernelLabel(c), Package: c.Package, Suite: c.Suite}.TOML())
 	}
 	fmt.Fprintf(&s, "[[config]]\nname = \"bisect\"\ncmdline = %q\n", kb.Cmdline)
 	return s.String()

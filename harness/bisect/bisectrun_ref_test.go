@@ -1,4 +1,4 @@
-package harness
+package bisect
 
 import (
 	"path/filepath"
@@ -16,7 +16,7 @@ import (
 // (in ns/op), and a run with the benchmark in several cells asks for
 // -ref-cell.
 func TestReferenceValuesOnceForEveryCell(t *testing.T) {
-	dir := filepath.Join("..", "results", "testdata", "runs", "mkrun")
+	dir := filepath.Join("..", "..", "results", "testdata", "runs", "mkrun")
 	const bench = "NullSyscall/call=getppid"
 	if _, err := ReferenceValues(dir, "", bench, "sec/op"); err == nil || !strings.Contains(err.Error(), "-ref-cell") {
 		t.Errorf("no cell chosen: error %v, want one asking for -ref-cell", err)
