@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"kharness/harness"
+	"kharness/harness/history"
 	"kharness/harness/vm"
 	"kharness/kernels"
 )
@@ -22,7 +23,7 @@ func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	dir := fs.String("o", "runs/history", "history directory: one run directory a kernel, history.html and history.md")
 	family := fs.String("family", "", "only these families, comma-separated (6.1,6.12 or 7); default every kernel `kharness kernels` lists")
 	flavour := fs.String("flavour", kernels.DefaultFlavour, "Debian kernel flavour")
-	bench := fs.String("bench", harness.HistoryBench, "benchmarks to count (regexp)")
+	bench := fs.String("bench", history.HistoryBench, "benchmarks to count (regexp)")
 	maxBoots := fs.Int("max-boots", 3, "boots a kernel at most: one, and another while a benchmark has no exact count")
 	retry := fs.Bool("retry-failed", false, "boot again kernels recorded as failed")
 	cache := fs.String("cache", "", "cache for kernels and images")
@@ -52,7 +53,7 @@ func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 	}
-	res, err := harness.History(ctx, harness.HistoryOptions{Dir: *dir, Kernels: cs, Flavour: *flavour, Bench: *bench, MaxBoots: *maxBoots,
+	res, err := history.History(ctx, history.HistoryOptions{Dir: *dir, Kernels: cs, Flavour: *flavour, Bench: *bench, MaxBoots: *maxBoots,
 		RetryFailed: *retry, Run: harness.RunOptions{CacheDir: *cache, SourceDir: src, QEMU: vm.DefaultQEMU, Jobs: *jobs, Progress: p}})
 	if errors.Is(err, vm.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}

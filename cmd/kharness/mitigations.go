@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"kharness/harness"
+	"kharness/harness/mitigations"
 	"kharness/harness/vm"
 	"kharness/kernels"
 	"kharness/results/show"
@@ -29,7 +30,7 @@ func mitigationsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("mitigations", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	boots := fs.Int("boots", 5, "boots per kernel and config (5: the fewest at which a Mann-Whitney test reaches p < 0.01)")
-	bench := fs.String("bench", harness.DefaultMitigationsBench, "regexp: the benchmarks each mitigation is priced on")
+	bench := fs.String("bench", mitigations.DefaultMitigationsBench, "regexp: the benchmarks each mitigation is priced on")
 	cpu := fs.String("cpu", "", "guest -cpu for every boot (default: qemu64 under TCG, host under KVM): the mitigations are those the kernel runs on this model")
 	accel := accelFlag(fs, "auto", "auto, kvm or tcg")
 	flavour := fs.String("flavour", kernels.DefaultFlavour, "Debian kernel flavour for families and releases")
@@ -81,7 +82,7 @@ func mitigationsCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
-	res, err := harness.Mitigations(ctx, harness.MitigationsOptions{
+	res, err := mitigations.Mitigations(ctx, mitigations.MitigationsOptions{
 		Kernels: ks, Boots: *boots, Bench: *bench, CPU: *cpu, Accel: string(*accel),
 		Run: harness.RunOptions{OutDir: *out, CacheDir: *cache, SourceDir: src, QEMU: *qemu, Jobs: *jobs, Progress: p,
 			Command: append([]string{"kharness", "mitigations"}, args...)},
@@ -120,7 +121,7 @@ func kernelName(arg string) string {
 
 // writeVulns prints what the probe boots found and the matrix built
 // from it.
-func writeVulns(w io.Writer, res *harness.MitigationsResult) {
+func writeVulns(w io.Writer, res *mitigations.MitigationsResult) {
 	for _, k := range slices.Sorted(maps.Keys(res.Vulns)) {
 		fmt.Fprintf(w, "%s: /sys/devices/system/cpu/vulnerabilities\n", k)
 		for _, v := range slices.Sorted(maps.Keys(res.Vulns[k])) {

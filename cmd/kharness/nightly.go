@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"kharness/harness"
+	"kharness/harness/nightly"
 	"kharness/harness/vm"
 )
 
@@ -39,7 +40,7 @@ func nightlyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
-	res, err := harness.Nightly(ctx, harness.NightlyOptions{History: *history, RetryFailed: *retry,
+	res, err := nightly.Nightly(ctx, nightly.NightlyOptions{History: *history, RetryFailed: *retry,
 		Run: harness.RunOptions{Config: cfg, CacheDir: *cache, SourceDir: src, QEMU: vm.DefaultQEMU, Jobs: *jobs, Progress: p}})
 	if errors.Is(err, vm.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}

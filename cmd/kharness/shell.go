@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"kharness/harness"
+	"kharness/harness/shell"
 	"kharness/harness/vm"
 	"kharness/initramfs"
 	"kharness/kernels"
@@ -93,7 +94,7 @@ func shellCmd(ctx context.Context, args []string, stdin *os.File, stdout, stderr
 		fmt.Fprintln(stderr, ch.Note)
 	}
 	fmt.Fprintf(stderr, "booting %s (%s) under %s; Ctrl-] stops the VM\n", k.Release, k.Source, ch.Accel)
-	err = harness.Shell(ctx, harness.ShellOptions{Kernel: k, Image: img.Path, Accel: ch.Accel, SMP: *smp,
+	err = shell.Shell(ctx, shell.ShellOptions{Kernel: k, Image: img.Path, Accel: ch.Accel, SMP: *smp,
 		Cmdline: strings.Join(extra, " "), QEMU: *qemu, In: stdin, Out: stdout})
 	if errors.Is(err, vm.ErrInterrupted) {
 		return &exitError2{exitInterrupted, err}

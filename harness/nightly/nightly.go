@@ -1,4 +1,8 @@
-package harness
+// Package nightly runs the configured matrix on every newly published
+// kernel, keeps each night's record in the history directory, and writes a
+// finding report for a kernel whose exact count moved against the one
+// before it.
+package nightly
 
 import (
 	"bytes"
@@ -10,14 +14,15 @@ import (
 	"sort"
 	"time"
 
-	"github.com/pelletier/go-toml/v2"
-
+	"kharness/harness"
 	"kharness/harness/vm"
 	"kharness/internal/atomicfile"
 	"kharness/kernels"
 	"kharness/results/show"
 	"kharness/results/stats"
 	"kharness/results/store"
+
+	"github.com/pelletier/go-toml/v2"
 )
 
 // NightlyOptions say where the history lives and how kernels run; the
@@ -26,7 +31,7 @@ import (
 type NightlyOptions struct {
 	History     string // one run directory a kernel, plus report.html
 	RetryFailed bool   // run again kernels recorded as failed
-	Run         RunOptions
+	Run         harness.RunOptions
 }
 
 // NightlyRecord is HISTORY/<kernel>/nightly.json: written when a kernel's
@@ -89,10 +94,10 @@ func Nightly(ctx context.Context, opt NightlyOptions) (*NightlyResult, error) {
 		}
 		for _, c := range cs {
 			var rec NightlyRecord
-			err := store.ReadJSON(filepath.Join(opt.History, KernelLabel(c), nightlyFile), &rec)
+			err := store.ReadJSON(filepath.Join(opt.History, harness.KernelLabel(c), nightlyFile), &rec)
 			switch {
 			case err == nil && (rec.Status == "complete" || !opt.RetryFailed):
-				res.Skipped = append(res.Skipped, KernelLabel(c))
+				res.Skipped = append(res.Skipped, harness.KernelLabel(c))
 			case err == nil || errors.Is(err, os.ErrNotExist):
 				todo = append(todo, nightlyTodo{c, kc.Name})
 			default:
@@ -128,14 +133,14 @@ type nightlyTodo struct {
 // and, for a complete kernel, writes its findings against the kernel
 // before it (a failure to is logged: the kernel's results stand).
 func nightlyKernel(ctx context.Context, opt NightlyOptions, c kernels.Candidate, watch string, res *NightlyResult) error {
-	label := KernelLabel(c)
+	label := harness.KernelLabel(c)
 	one := *opt.Run.Config
-	one.Kernels = []KernelConfig{{Name: label, Package: c.Package}}
+	one.Kernels = []harness.KernelConfig{{Name: label, Package: c.Package}}
 	src, err := toml.Marshal(&one)
 	if err != nil {
 		return err
 	}
-	cfg, err := ParseConfig(label+".toml", src)
+	cfg, err := harness.ParseConfig(label+".toml", src)
 	if err != nil {
 		return err
 	}
@@ -143,7 +148,7 @@ func nightlyKernel(ctx context.Context, opt NightlyOptions, c kernels.Candidate,
 	run.Config, run.ConfigPath, run.OutDir = cfg, label+".toml", filepath.Join(opt.History, label)
 	run.ProfileFirst = true // the functions of the findings
 	rec := NightlyRecord{Kernel: store.KernelInfo{Label: label, Package: c.Package, Version: c.Version, Release: c.Release}, Watch: watch, Started: time.Now().UTC()}
-	sum, err := Run(ctx, run)
+	sum, err := harness.Run(ctx, run)
 	rec.Wall = time.Since(rec.Started).Seconds()
 	switch {
 	case errors.Is(err, vm.ErrInterrupted) || ctx.Err() != nil:

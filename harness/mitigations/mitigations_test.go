@@ -1,8 +1,10 @@
-package harness
+package mitigations
 
 import (
 	"strings"
 	"testing"
+
+	"kharness/harness"
 )
 
 // The matrix follows the probe: one config a mitigation the kernel runs,
@@ -48,7 +50,7 @@ func TestKnobs(t *testing.T) {
 	}
 	// Every config the matrix file names parses as a config.
 	o := MitigationsOptions{Boots: 5, Bench: DefaultMitigationsBench, Accel: "tcg"}
-	cfg, err := ParseConfig("m.toml", []byte(mitigationsConfig(o, []KernelConfig{{Name: "6.12", Family: "6.12"}}, knobs, false)))
+	cfg, err := harness.ParseConfig("m.toml", []byte(mitigationsConfig(o, []harness.KernelConfig{{Name: "6.12", Family: "6.12"}}, knobs, false)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,8 @@
-package harness
+// Package history counts every kernel of the watched families once, with
+// the profile on, and writes the history page: each benchmark's exact
+// counts along the kernels, the steps between them and the functions that
+// made each step. Re-runs boot only the kernels the history lacks.
+package history
 
 import (
 	"bytes"
@@ -16,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"kharness/harness"
 	"kharness/harness/vm"
 	"kharness/internal/atomicfile"
 	"kharness/kernels"
@@ -50,7 +55,7 @@ type HistoryOptions struct {
 	// Run gives the cache, the image's source, QEMU, progress, and Jobs:
 	// the kernels booted at once (host cores when zero: a count does
 	// not depend on the host's load).
-	Run RunOptions
+	Run harness.RunOptions
 }
 
 // HistoryRecord is DIR/<key>/history.json, written when a kernel's boots
@@ -93,9 +98,9 @@ const historyFile = "history.json"
 // exact package version, so that a version Debian publishes again under
 // the same release gets a directory of its own.
 func historyKey(c kernels.Candidate) string {
-	k := KernelLabel(c)
+	k := harness.KernelLabel(c)
 	if c.Version != "" {
-		k += "_" + KernelLabel(kernels.Candidate{Release: c.Version})
+		k += "_" + harness.KernelLabel(kernels.Candidate{Release: c.Version})
 	}
 	return k
 }
@@ -212,8 +217,8 @@ func historyBoot(ctx context.Context, o HistoryOptions, cs []kernels.Candidate, 
 // sets the counted stretches' length).
 func historyConfig(o HistoryOptions, c kernels.Candidate, boots int) string {
 	var b strings.Builder
-	b.WriteString(CountedConfigHead("history", boots, "480s", o.Bench, "10ms", 1))
-	b.WriteString(KernelConfig{Name: KernelLabel(c), Package: c.Package, Suite: c.Suite}.TOML())
+	b.WriteString(harness.CountedConfigHead("history", boots, "480s", o.Bench, "10ms", 1))
+	b.WriteString(harness.KernelConfig{Name: harness.KernelLabel(c), Package: c.Package, Suite: c.Suite}.TOML())
 	fmt.Fprintf(&b, "[[config]]\nname = %q\ncmdline = \"\"\n", historyConfigName)
 	return b.String()
 }
@@ -227,7 +232,7 @@ const historyConfigName = "history"
 func historyKernel(ctx context.Context, o HistoryOptions, c kernels.Candidate) (*HistoryRecord, error) {
 	key := historyKey(c)
 	dir := filepath.Join(o.Dir, key)
-	rec := &HistoryRecord{Kernel: store.KernelInfo{Label: KernelLabel(c), Package: c.Package, Version: c.Version, Suite: c.Suite, Release: c.Release},
+	rec := &HistoryRecord{Kernel: store.KernelInfo{Label: harness.KernelLabel(c), Package: c.Package, Version: c.Version, Suite: c.Suite, Release: c.Release},
 		Upstream: c.Upstream, Started: time.Now().UTC()}
 	var err error
 	for boots := 1; boots <= o.MaxBoots; boots++ {
@@ -270,7 +275,7 @@ func historyKernel(ctx context.Context, o HistoryOptions, c kernels.Candidate) (
 // its profiles into rec; missing names the benchmarks that ran without a
 // count in any boot.
 func historyRun(ctx context.Context, o HistoryOptions, c kernels.Candidate, dir string, boots int, rec *HistoryRecord) (missing []string, err error) {
-	cfg, err := ParseConfig("history.toml", []byte(historyConfig(o, c, 1)))
+	cfg, err := harness.ParseConfig("history.toml", []byte(historyConfig(o, c, 1)))
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +284,7 @@ func historyRun(ctx context.Context, o HistoryOptions, c kernels.Candidate, dir 
 	// stays the one the first boot was made with.
 	run.Config, run.ConfigPath, run.OutDir, run.Profile, run.Insns, run.Jobs, run.Boots = cfg, "history.toml", dir, true, "on", 1, boots
 	run.Progress = nil // several kernels run at once: History logs each one's outcome
-	sum, err := Run(ctx, run)
+	sum, err := harness.Run(ctx, run)
 	if err != nil {
 		return nil, err
 	}
@@ -293,9 +298,9 @@ func historyRun(ctx context.Context, o HistoryOptions, c kernels.Candidate, dir 
 			rec.Boots++
 		}
 	}
-	ps, phases, err := historyProfiles(all, store.CellName(KernelLabel(c), historyConfigName))
+	ps, phases, err := historyProfiles(all, store.CellName(harness.KernelLabel(c), historyConfigName))
 	if err != nil {
-		return nil, fmt.Errorf("%w%s", err, BadBoots(sum.BadBoots))
+		return nil, fmt.Errorf("%w%s", err, harness.BadBoots(sum.BadBoots))
 	}
 	rec.Benches = rec.Benches[:0]
 	names := slices.Sorted(maps.Keys(ps))

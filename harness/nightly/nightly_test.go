@@ -1,4 +1,4 @@
-package harness
+package nightly
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ import (
 // kernel and the exact counts among its tests.
 func TestHistoryReportWritesKCIDB(t *testing.T) {
 	history := t.TempDir()
-	abs, err := filepath.Abs(filepath.Join("..", "results", "testdata", "runs", "mkrun"))
+	abs, err := filepath.Abs(filepath.Join("..", "..", "results", "testdata", "runs", "mkrun"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package harness
+package history
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"kharness/harness"
 	"kharness/kernels"
 	"kharness/results/stats"
 	"kharness/results/store"
@@ -23,13 +24,13 @@ const historyPlainDir = "plain"
 // without functions. why is the profiled boots' failure, kept in the
 // record's reason.
 func historyPlain(ctx context.Context, o HistoryOptions, c kernels.Candidate, dir string, why error, rec *HistoryRecord) error {
-	cfg, err := ParseConfig("history.toml", []byte(historyConfig(o, c, 1)))
+	cfg, err := harness.ParseConfig("history.toml", []byte(historyConfig(o, c, 1)))
 	if err != nil {
 		return err
 	}
 	run := o.Run
 	run.Config, run.ConfigPath, run.OutDir, run.Insns, run.Jobs, run.Progress = cfg, "history.toml", filepath.Join(dir, historyPlainDir), "on", 1, nil
-	if _, err := Run(ctx, run); err != nil {
+	if _, err := harness.Run(ctx, run); err != nil {
 		return err
 	}
 	all, err := store.LoadBoots(run.OutDir)

@@ -1,4 +1,6 @@
-package harness
+// Package shell boots a kernel with the shell image and hands the console
+// to the terminal: one interactive VM, without the run.
+package shell
 
 import (
 	"context"
@@ -8,11 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"kharness/guest"
 	"kharness/harness/vm"
 	"kharness/kernels"
+
+	"golang.org/x/sys/unix"
 )
 
 // ShellOptions describe an interactive boot.

@@ -1,4 +1,4 @@
-package harness
+package history
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"kharness/harness"
 	"kharness/harness/internal/harnesstest"
 	"kharness/kernels"
 	"kharness/results/show"
@@ -38,7 +39,7 @@ func TestHistoryTwoKernels(t *testing.T) {
 	}
 	dir := t.TempDir()
 	o := HistoryOptions{Dir: dir, Bench: `NullSyscall/call=getppid$|Read/`,
-		Run: RunOptions{CacheDir: harnesstest.Cache(t), SourceDir: srcDir, Progress: &Progress{W: testWriter{t}}}}
+		Run: harness.RunOptions{CacheDir: harnesstest.Cache(t), SourceDir: srcDir, Progress: &harness.Progress{W: testWriter{t}}}}
 	for i, want := range []struct{ ran, skipped int }{{1, 0}, {1, 1}, {0, 2}} {
 		o.Kernels = cs[:min(i+1, 2)]
 		start := time.Now()

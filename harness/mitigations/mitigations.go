@@ -1,4 +1,7 @@
-package harness
+// Package mitigations prices every mitigation a kernel runs: a matrix of
+// the kernel as booted by default, with mitigations=off, and with each
+// mitigation it runs turned off by its own argument.
+package mitigations
 
 import (
 	"context"
@@ -9,6 +12,7 @@ import (
 	"strings"
 
 	"kharness/guest"
+	"kharness/harness"
 	"kharness/results/stats"
 	"kharness/results/store"
 )
@@ -100,12 +104,12 @@ func Knobs(vulns map[string]map[string]string) (knobs []Knob, notes []string) {
 
 // MitigationsOptions says which kernels to price and how.
 type MitigationsOptions struct {
-	Kernels []KernelConfig // named; a Debian family, package (with suite) or bzImage each
-	Boots   int            // per cell (5 when 0): enough for a Mann-Whitney call
-	Bench   string         // regexp over benchmarks (DefaultMitigationsBench when empty)
-	CPU     string         // guest -cpu for every boot ("" for the accelerator's default)
-	Accel   string         // "auto" when empty
-	Run     RunOptions     // OutDir (probe/ and matrix/ go under it), cache, source, QEMU, -j, progress
+	Kernels []harness.KernelConfig // named; a Debian family, package (with suite) or bzImage each
+	Boots   int                    // per cell (5 when 0): enough for a Mann-Whitney call
+	Bench   string                 // regexp over benchmarks (DefaultMitigationsBench when empty)
+	CPU     string                 // guest -cpu for every boot ("" for the accelerator's default)
+	Accel   string                 // "auto" when empty
+	Run     harness.RunOptions     // OutDir (probe/ and matrix/ go under it), cache, source, QEMU, -j, progress
 }
 
 // DefaultMitigationsBench is the entry benchmarks a mitigation's price is
@@ -137,14 +141,14 @@ func Mitigations(ctx context.Context, o MitigationsOptions) (*MitigationsResult,
 	}
 	p := o.Run.Progress
 	probe := mitigationsConfig(o, o.Kernels, nil, true)
-	cfg, err := ParseConfig("probe.toml", []byte(probe))
+	cfg, err := harness.ParseConfig("probe.toml", []byte(probe))
 	if err != nil {
 		return nil, fmt.Errorf("mitigations: %w", err)
 	}
 	popt := o.Run
 	popt.OutDir, popt.Config, popt.ConfigPath, popt.Insns = filepath.Join(o.Run.OutDir, "probe"), cfg, "probe.toml", "off"
 	p.Logf("mitigations: a probe boot of each kernel reads its vulnerabilities")
-	if _, err := Run(ctx, popt); err != nil {
+	if _, err := harness.Run(ctx, popt); err != nil {
 		return nil, fmt.Errorf("mitigations: probe boots: %w", err)
 	}
 	boots, err := store.LoadBoots(popt.OutDir)
@@ -170,14 +174,14 @@ func Mitigations(ctx context.Context, o MitigationsOptions) (*MitigationsResult,
 		}
 	}
 	res.Knobs, res.Notes = Knobs(res.Vulns)
-	cfg, err = ParseConfig("mitigations.toml", []byte(mitigationsConfig(o, o.Kernels, res.Knobs, false)))
+	cfg, err = harness.ParseConfig("mitigations.toml", []byte(mitigationsConfig(o, o.Kernels, res.Knobs, false)))
 	if err != nil {
 		return nil, fmt.Errorf("mitigations: %w", err)
 	}
 	mopt := o.Run
 	mopt.OutDir, mopt.Config, mopt.ConfigPath = res.Matrix, cfg, "mitigations.toml"
 	p.Logf("mitigations: %d configs × %d kernels × %d boots", len(res.Knobs)+1, len(o.Kernels), o.Boots)
-	if _, err := Run(ctx, mopt); err != nil {
+	if _, err := harness.Run(ctx, mopt); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -185,7 +189,7 @@ func Mitigations(ctx context.Context, o MitigationsOptions) (*MitigationsResult,
 
 // mitigationsConfig is the matrix file: the kernels, and the default and
 // knobs' configs (probe: one boot of the default, the fewest samples).
-func mitigationsConfig(o MitigationsOptions, ks []KernelConfig, knobs []Knob, probe bool) string {
+func mitigationsConfig(o MitigationsOptions, ks []harness.KernelConfig, knobs []Knob, probe bool) string {
 	var b strings.Builder
 	boots, run, count, benchtime := o.Boots, o.Bench, 5, "50ms"
 	if probe {
