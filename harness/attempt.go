@@ -104,7 +104,7 @@ func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (re
 		Boot:   j.boot, Attempt: att.Attempt,
 		Accel: v.Accel, AccelRequested: cfg.Accel, AccelNote: accel.Note,
 		QEMUVersion: v.QEMUVersion, Machine: v.Machine, Firmware: vm.FirmwareName(vmo.Firmware), QEMUBinary: argv[0], GuestCPU: vmo.WithDefaults().CPU,
-		SMP: j.config.SMP, MemoryMB: vmo.WithDefaults().MemoryMB, HostCPU: hostCPU(), Jobs: jobs, HostLoad: load,
+		SMP: j.config.SMP, MemoryMB: vmo.WithDefaults().MemoryMB, HostCPU: HostCPU(), Jobs: jobs, HostLoad: load,
 		Argv: argv, Started: started, WallSeconds: v.Wall.Seconds(), BootSeconds: v.FirstResult.Seconds(),
 		Status: v.Status, Reason: v.Reason, ConsoleTail: v.ConsoleTail, PanicLines: v.PanicLines, Oops: v.Oops,
 		Tainted: len(v.Oops) > 0, Profiled: vmo.PluginProfile,
@@ -126,12 +126,12 @@ func (r *runner) attemptBoot(ctx context.Context, j job, att *store.Attempt) (re
 			{Key: "firmware", Value: vm.FirmwareName(vmo.Firmware)},
 			{Key: "guest-cpu", Value: rec.GuestCPU},
 			{Key: "smp", Value: strconv.Itoa(j.config.SMP)},
-			{Key: "guest-image", Value: imageID(image)},
+			{Key: "guest-image", Value: ImageID(image)},
 		}
 		if vmo.Plugin != "" {
 			extra = append(extra, stream.KV{Key: stream.InsnsMethodKey, Value: vm.InsnsMethod})
 		}
-		if err := writeBootBench(rec, v.Stream, extra, att.Path(store.BenchFile)); err != nil {
+		if err := WriteBootBench(rec, v.Stream, extra, att.Path(store.BenchFile)); err != nil {
 			return nil, "", err
 		}
 		first = firstResult(v.Stream)
@@ -164,11 +164,11 @@ func firstResult(s *stream.Stream) string {
 	return stream.SafeText(out, 200)
 }
 
-// writeBootBench writes ok boot rec's boot.bench to path: the host's keys
+// WriteBootBench writes ok boot rec's boot.bench to path: the host's keys
 // extra, then stream. A stream that cannot be stored (valid, but claiming
 // a key the host writes, such as kernel: or accel:) fails the boot, with
 // its record, rather than the run; the error is for the disk alone.
-func writeBootBench(rec *store.BootRecord, stream *stream.Stream, extra []stream.KV, path string) error {
+func WriteBootBench(rec *store.BootRecord, stream *stream.Stream, extra []stream.KV, path string) error {
 	var buf bytes.Buffer
 	if err := stream.WriteBench(&buf, extra); err != nil {
 		rec.Status, rec.Reason = store.StatusGarbled, "the guest's results cannot be stored: "+err.Error()
@@ -183,7 +183,9 @@ func writeBootBench(rec *store.BootRecord, stream *stream.Stream, extra []stream
 	return nil
 }
 
-var hostCPU = sync.OnceValue(func() string {
+// HostCPU is the host's CPU model, as /proc/cpuinfo names it (GOARCH where
+// it does not).
+var HostCPU = sync.OnceValue(func() string {
 	f, err := os.Open("/proc/cpuinfo")
 	if err != nil {
 		return runtime.GOARCH
@@ -199,7 +201,7 @@ var hostCPU = sync.OnceValue(func() string {
 })
 
 func hostInfo() store.HostInfo {
-	h := store.HostInfo{CPUModel: hostCPU(), Cores: runtime.NumCPU()}
+	h := store.HostInfo{CPUModel: HostCPU(), Cores: runtime.NumCPU()}
 	h.Hostname, _ = os.Hostname()
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		h.Kernel = strings.TrimSpace(string(b))

@@ -20,8 +20,8 @@ func TestWriteBootBenchHostKey(t *testing.T) {
 	}
 	rec := &store.BootRecord{Status: store.StatusOK}
 	path := filepath.Join(t.TempDir(), store.BenchFile)
-	if err := writeBootBench(rec, st, []stream.KV{{Key: "accel", Value: "tcg"}}, path); err != nil {
-		t.Fatalf("writeBootBench: %v, want the boot failed, not an error", err)
+	if err := WriteBootBench(rec, st, []stream.KV{{Key: "accel", Value: "tcg"}}, path); err != nil {
+		t.Fatalf("WriteBootBench: %v, want the boot failed, not an error", err)
 	}
 	if rec.Status != store.StatusGarbled || !strings.Contains(rec.Reason, "accel") {
 		t.Errorf("status %s reason %q, want garbled naming accel", rec.Status, rec.Reason)
@@ -32,7 +32,7 @@ func TestWriteBootBenchHostKey(t *testing.T) {
 	// The same stream without the clash is stored.
 	st.Config = []stream.KV{{Key: "kernel-cmdline", Value: "quiet"}}
 	rec = &store.BootRecord{Status: store.StatusOK}
-	if err := writeBootBench(rec, st, []stream.KV{{Key: "accel", Value: "tcg"}}, path); err != nil || rec.Status != store.StatusOK || rec.BenchSHA256 == "" {
+	if err := WriteBootBench(rec, st, []stream.KV{{Key: "accel", Value: "tcg"}}, path); err != nil || rec.Status != store.StatusOK || rec.BenchSHA256 == "" {
 		t.Errorf("clean stream: %v, status %s, sha %q", err, rec.Status, rec.BenchSHA256)
 	}
 }

@@ -386,9 +386,9 @@ func (o *RunOptions) EnsureImage(ctx context.Context) error {
 	return err
 }
 
-// imageID is the short identity of the guest image at path: the start of
+// ImageID is the short identity of the guest image at path: the start of
 // the input hash its cached file is named by.
-func imageID(path string) string {
+func ImageID(path string) string {
 	id := strings.TrimSuffix(filepath.Base(path), ".cpio")
 	return id[:min(len(id), 16)]
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"kharness/harness"
+	"kharness/harness/lava"
 )
 
 // lavaCmd writes a LAVA job for each boot of a config's matrix, or with
@@ -26,7 +27,7 @@ func lavaCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, "usage: kharness lava [-o DIR] [-url BASE] [-insns auto|on|off] CONFIG.toml")
 		fmt.Fprintln(stderr, "       kharness lava -read DIR")
 		fmt.Fprintln(stderr, "writes DIR/lava/<cell>/boot-NN/{job,device}.yaml; put each job's log in log.yaml there, then -read")
-		fmt.Fprintln(stderr, "prints a line a job that runs it under lava-run: the system's, or Debian's lava-dispatcher unpacked into the cache ("+harness.LavaEnv+"=system|unpacked picks)")
+		fmt.Fprintln(stderr, "prints a line a job that runs it under lava-run: the system's, or Debian's lava-dispatcher unpacked into the cache ("+lava.LavaEnv+"=system|unpacked picks)")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -37,7 +38,7 @@ func lavaCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fs.Usage()
 			return errUsage
 		}
-		n, failed, err := harness.ReadLava(*read)
+		n, failed, err := lava.ReadLava(*read)
 		if err != nil {
 			return err
 		}
@@ -66,18 +67,18 @@ func lavaCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	p := &harness.Progress{W: stderr, TTY: isTerminal(stderr)}
-	jobs, err := harness.WriteLava(ctx, harness.RunOptions{
+	jobs, err := lava.WriteLava(ctx, harness.RunOptions{
 		Config: cfg, ConfigPath: cfgPath, OutDir: dir, CacheDir: *cache, SourceDir: src,
 		Command: append([]string{"kharness", "lava"}, args...), Progress: p, Insns: *insns,
-	}, harness.LavaOptions{URL: *url})
+	}, lava.LavaOptions{URL: *url})
 	if err != nil {
 		return err
 	}
 	lavaRun := "lava-run"
 	if *url == "" && len(jobs) > 0 {
 		// The lava-run that runs here: the system's, or Debian's
-		// unpacked into the cache (harness.LavaEnv picks).
-		if r, err := harness.FindLavaRun(ctx, *cache); err != nil {
+		// unpacked into the cache (lava.LavaEnv picks).
+		if r, err := lava.FindLavaRun(ctx, *cache); err != nil {
 			fmt.Fprintf(stderr, "kharness lava: no lava-run to run the jobs here: %v\n", err)
 		} else {
 			lavaRun = r.Shell()
@@ -86,8 +87,8 @@ func lavaCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	for i, j := range jobs {
 		fmt.Fprintf(stdout, "%s --device %s --job-id %d --output-dir %s %s 2> %s\n", lavaRun,
-			filepath.Join(j.Dir, harness.LavaDeviceFile), i+1, filepath.Join(j.Dir, "out"),
-			filepath.Join(j.Dir, harness.LavaJobFile), filepath.Join(j.Dir, harness.LavaLogFile))
+			filepath.Join(j.Dir, lava.LavaDeviceFile), i+1, filepath.Join(j.Dir, "out"),
+			filepath.Join(j.Dir, lava.LavaJobFile), filepath.Join(j.Dir, lava.LavaLogFile))
 	}
 	fmt.Fprintf(stdout, "# %d jobs; then: kharness lava -read %s && kharness compare %s\n", len(jobs), dir, dir)
 	return nil

@@ -20,7 +20,7 @@ var Flow = [][]string{
 	{"kharness/results/show"},
 	{"kharness/harness/vm", "kharness/harness/internal/harnesstest"},
 	{"kharness/harness"},
-	{"kharness/harness/attribute", "kharness/harness/history", "kharness/harness/mitigations", "kharness/harness/nightly", "kharness/harness/shell"},
+	{"kharness/harness/attribute", "kharness/harness/history", "kharness/harness/lava", "kharness/harness/mitigations", "kharness/harness/nightly", "kharness/harness/shell"},
 	{"kharness/harness/bisect"},
 	{"kharness/cmd/kharness"},
 	{"kharness/deploy"},

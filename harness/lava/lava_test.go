@@ -1,4 +1,4 @@
-package harness
+package lava
 
 import (
 	"bufio"
@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"kharness/harness"
 	"kharness/harness/internal/harnesstest"
 	"kharness/internal/testenv"
 	"kharness/results/store"
@@ -53,12 +54,12 @@ cmdline = ""
 	if err := os.WriteFile(cfgPath, []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := ParseConfig(cfgPath, []byte(src))
+	cfg, err := harness.ParseConfig(cfgPath, []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srcDir := harnesstest.Source(t)
-	opt := RunOptions{Config: cfg, ConfigPath: cfgPath, CacheDir: harnesstest.Cache(t), SourceDir: srcDir}
+	opt := harness.RunOptions{Config: cfg, ConfigPath: cfgPath, CacheDir: harnesstest.Cache(t), SourceDir: srcDir}
 	opt.OutDir = filepath.Join(tmp, "lava-run")
 	jobs, err := WriteLava(ctx, opt, LavaOptions{})
 	if err != nil {
@@ -79,7 +80,7 @@ cmdline = ""
 	lava := insnsPerOp(t, opt.OutDir)
 
 	opt.OutDir = filepath.Join(tmp, "own-run")
-	if _, err := Run(ctx, opt); err != nil {
+	if _, err := harness.Run(ctx, opt); err != nil {
 		t.Fatal(err)
 	}
 	own := insnsPerOp(t, opt.OutDir)

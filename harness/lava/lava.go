@@ -1,4 +1,7 @@
-package harness
+// Package lava writes a config's matrix as LAVA jobs, one a boot, for
+// KernelCI's labs or a local lava-run, and reads their logs back into the
+// run directory as boots that compare accepts.
+package lava
 
 import (
 	"cmp"
@@ -10,8 +13,8 @@ import (
 	"time"
 
 	"kharness/guest"
+	"kharness/harness"
 	"kharness/harness/vm"
-	"kharness/results/store"
 	"kharness/results/wire"
 
 	"sigs.k8s.io/yaml"
@@ -63,33 +66,15 @@ type LavaJob struct {
 // LAVA job for each boot of opt.OutDir's matrix that is not yet in the run.
 // The run directory gets run.json and config.toml as `run` writes them, so
 // that ReadLava's boots are a run that compare accepts.
-func WriteLava(ctx context.Context, opt RunOptions, lo LavaOptions) ([]LavaJob, error) {
-	st, err := store.Open(opt.OutDir)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
+func WriteLava(ctx context.Context, opt harness.RunOptions, lo LavaOptions) ([]LavaJob, error) {
 	cfg := opt.Config
 	if cfg.Accel == "kvm" {
 		return nil, fmt.Errorf("%s: accel = \"kvm\": kharness's LAVA jobs run QEMU under TCG (a lab's own device type decides for real hardware)", opt.ConfigPath)
 	}
-	rec, err := startRecord(ctx, st, opt, 1)
-	if err != nil {
-		return nil, err
-	}
-	kerns, _, err := fetchKernels(ctx, opt, rec)
-	if err != nil {
-		return nil, err
-	}
-	if err := st.WriteRun(rec); err != nil {
-		return nil, err
-	}
-	if err := opt.EnsureImage(ctx); err != nil {
-		return nil, err
-	}
 	mode := cmp.Or(opt.Insns, cfg.Insns)
 	plugin := ""
 	if lo.URL == "" {
+		var err error
 		plugin, _, err = vm.ChooseInsns(ctx, mode, "tcg", opt.CacheDir)
 		if err != nil {
 			return nil, err
@@ -97,45 +82,42 @@ func WriteLava(ctx context.Context, opt RunOptions, lo LavaOptions) ([]LavaJob, 
 	} else if mode == "on" {
 		return nil, fmt.Errorf("%w: a lab's LAVA worker has no counting plugin (-url); use -insns off or auto", vm.ErrNoInsns)
 	}
-	todo, err := plan(st, opt, rec, kerns, &RunSummary{})
-	if err != nil {
-		return nil, err
-	}
 	var out []LavaJob
-	for _, j := range todo {
-		dir, err := filepath.Abs(filepath.Join(opt.OutDir, LavaDir, j.cell, fmt.Sprintf("boot-%02d", j.boot)))
+	err := harness.PlanBoots(ctx, &opt, func(j harness.PlannedBoot) error {
+		dir, err := filepath.Abs(filepath.Join(opt.OutDir, LavaDir, j.Cell, fmt.Sprintf("boot-%02d", j.Boot)))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, err
+			return err
 		}
 		job, device, err := lavaJob(opt, lo, j, opt.Image.Path, plugin, dir)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := os.WriteFile(filepath.Join(dir, LavaJobFile), job, 0o644); err != nil {
-			return nil, err
+			return err
 		}
 		if err := os.WriteFile(filepath.Join(dir, LavaDeviceFile), device, 0o644); err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, LavaJob{Cell: j.cell, Boot: j.boot, Dir: dir})
-	}
-	return out, nil
+		out = append(out, LavaJob{Cell: j.Cell, Boot: j.Boot, Dir: dir})
+		return nil
+	})
+	return out, err
 }
 
 // lavaJob is one boot's job definition and the device description a local
 // lava-run renders for it.
-func lavaJob(opt RunOptions, lo LavaOptions, j job, image, plugin, dir string) (job, device []byte, err error) {
-	vmo := vmOptions(opt, j.kernel, image, "tcg", j.config, "").WithDefaults()
+func lavaJob(opt harness.RunOptions, lo LavaOptions, j harness.PlannedBoot, image, plugin, dir string) (job, device []byte, err error) {
+	vmo := j.VM
 	if plugin != "" {
 		vmo.Cmdline += " " + strings.Join(guest.Params{Insns: true}.Args(), " ")
 	}
 	// LAVA puts the kernel's arguments in double quotes on the QEMU
 	// command line and fills in {kernel}: neither may appear inside.
 	if strings.ContainsAny(vmo.Cmdline, "\"{}") {
-		return nil, nil, fmt.Errorf("%s: config %s: kernel command line %q holds a double quote or a brace, which a LAVA job's image_arg cannot carry", opt.ConfigPath, j.config.Name, vmo.Cmdline)
+		return nil, nil, fmt.Errorf("%s: config %s: kernel command line %q holds a double quote or a brace, which a LAVA job's image_arg cannot carry", opt.ConfigPath, j.Config.Name, vmo.Cmdline)
 	}
 	// The device's own options (the qemu template's) come first; these
 	// make the machine kharness's: no default devices, its machine, CPU
@@ -161,7 +143,7 @@ func lavaJob(opt RunOptions, lo LavaOptions, j job, image, plugin, dir string) (
 			return nil, nil, fmt.Errorf("path %q holds white space, a quote or a comma, which LAVA's QEMU command line cannot carry", p)
 		}
 	}
-	kernelURL, imageURL, err := lavaURLs(opt.OutDir, lo, j.kernel.Path, image, j.kernel.SHA256)
+	kernelURL, imageURL, err := lavaURLs(opt.OutDir, lo, j.Kernel.Path, image, j.Kernel.SHA256)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -176,11 +158,11 @@ func lavaJob(opt RunOptions, lo LavaOptions, j job, image, plugin, dir string) (
 // lavaDefinition is one boot's LAVA job: deploy the kernel and the guest
 // image to tmpfs, boot them under QEMU, and a monitor that turns each
 // timed sample the guest writes into a test case with its measurement.
-func lavaDefinition(j job, vmo vm.VMOptions, extra []string, kernelURL, imageURL string, timeout time.Duration) map[string]any {
+func lavaDefinition(j harness.PlannedBoot, vmo vm.VMOptions, extra []string, kernelURL, imageURL string, timeout time.Duration) map[string]any {
 	minutes := max(1, int(timeout.Minutes()+0.999))
 	return map[string]any{
 		"device_type": "qemu",
-		"job_name":    fmt.Sprintf("kharness %s boot %d", j.cell, j.boot),
+		"job_name":    fmt.Sprintf("kharness %s boot %d", j.Cell, j.Boot),
 		"priority":    "medium",
 		"visibility":  "public",
 		"timeouts": map[string]any{
@@ -192,8 +174,8 @@ func lavaDefinition(j job, vmo vm.VMOptions, extra []string, kernelURL, imageURL
 			"arch": "amd64", "no_kvm": true, "memory": vmo.MemoryMB, "extra_options": extra,
 		},
 		"metadata": map[string]any{
-			"kharness.cell": j.cell, "kharness.boot": j.boot, "kharness.kernel": j.info.Label,
-			"kharness.kernel-package": KernelDesc(j.info), "kharness.config": j.config.Name,
+			"kharness.cell": j.Cell, "kharness.boot": j.Boot, "kharness.kernel": j.Info.Label,
+			"kharness.kernel-package": harness.KernelDesc(j.Info), "kharness.config": j.Config.Name,
 		},
 		"actions": []any{
 			map[string]any{"deploy": map[string]any{

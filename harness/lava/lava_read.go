@@ -1,4 +1,4 @@
-package harness
+package lava
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"kharness/harness"
 	"kharness/harness/vm"
 	"kharness/results/store"
 	"kharness/results/stream"
@@ -138,7 +139,7 @@ func ReadLava(run string) (read, failed int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	cfg, err := LoadConfig(filepath.Join(run, store.ConfigFile))
+	cfg, err := harness.LoadConfig(filepath.Join(run, store.ConfigFile))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -158,7 +159,7 @@ func ReadLava(run string) (read, failed int, err error) {
 				if _, err := os.Stat(filepath.Join(dir, LavaLogFile)); err != nil {
 					continue
 				}
-				j := job{cell: cell, info: rec.Kernels[ki], config: bc, boot: boot}
+				j := harness.PlannedBoot{Cell: cell, Info: rec.Kernels[ki], Config: bc, Boot: boot}
 				ok, err := readLavaBoot(st, cfg, j, dir)
 				if err != nil {
 					return read, failed, fmt.Errorf("%s: %w", dir, err)
@@ -174,12 +175,12 @@ func ReadLava(run string) (read, failed int, err error) {
 }
 
 // readLavaBoot commits the boot of one LAVA job directory as attempt 1.
-func readLavaBoot(st *store.Store, cfg *Config, j job, dir string) (ok bool, err error) {
+func readLavaBoot(st *store.Store, cfg *harness.Config, j harness.PlannedBoot, dir string) (ok bool, err error) {
 	l, err := parseLavaLog(filepath.Join(dir, LavaLogFile))
 	if err != nil {
 		return false, err
 	}
-	att, err := st.NewAttempt(j.cell, j.boot, 1)
+	att, err := st.NewAttempt(j.Cell, j.Boot, 1)
 	if err != nil {
 		return false, err
 	}
@@ -197,13 +198,13 @@ func readLavaBoot(st *store.Store, cfg *Config, j job, dir string) (ok bool, err
 	if err := os.WriteFile(att.Path(store.RawFile), raw, 0o644); err != nil {
 		return false, err
 	}
-	vmo := vm.VMOptions{Accel: "tcg", CPU: cmp.Or(j.config.CPU, cfg.CPU), SMP: j.config.SMP, MemoryMB: cfg.MemoryMB, Firmware: cfg.FirmwareROM()}.WithDefaults()
+	vmo := vm.VMOptions{Accel: "tcg", CPU: cmp.Or(j.Config.CPU, cfg.CPU), SMP: j.Config.SMP, MemoryMB: cfg.MemoryMB, Firmware: cfg.FirmwareROM()}.WithDefaults()
 	rec := &store.BootRecord{
-		Cell: j.cell, Kernel: j.info, Boot: j.boot, Attempt: 1,
-		Config: store.BootConfig{Name: j.config.Name, Cmdline: j.config.Cmdline, CPU: j.config.CPU},
+		Cell: j.Cell, Kernel: j.Info, Boot: j.Boot, Attempt: 1,
+		Config: store.BootConfig{Name: j.Config.Name, Cmdline: j.Config.Cmdline, CPU: j.Config.CPU},
 		Accel:  "tcg", AccelRequested: "tcg", AccelNote: "booted by LAVA (" + LavaLogFile + ")",
 		QEMUVersion: lavaQEMUVersion(l.qemu), Machine: "pc", Firmware: vm.FirmwareName(vmo.Firmware), QEMUBinary: vm.DefaultQEMU,
-		GuestCPU: vmo.CPU, SMP: vmo.SMP, MemoryMB: vmo.MemoryMB, HostCPU: hostCPU(), Jobs: 1, Started: l.started,
+		GuestCPU: vmo.CPU, SMP: vmo.SMP, MemoryMB: vmo.MemoryMB, HostCPU: harness.HostCPU(), Jobs: 1, Started: l.started,
 	}
 	s := lavaVerdict(rec, l, raw)
 	if s != nil {
@@ -214,7 +215,7 @@ func readLavaBoot(st *store.Store, cfg *Config, j job, dir string) (ok bool, err
 		}
 	}
 	if rec.Status.OK() {
-		if err := writeBootBench(rec, s, lavaBenchKeys(j, rec, dir, s != nil && fileExists(att.Path(stream.InsnsFile))), att.Path(store.BenchFile)); err != nil {
+		if err := harness.WriteBootBench(rec, s, lavaBenchKeys(j, rec, dir, s != nil && fileExists(att.Path(stream.InsnsFile))), att.Path(store.BenchFile)); err != nil {
 			return false, err
 		}
 	}
@@ -263,12 +264,12 @@ func lavaVerdict(rec *store.BootRecord, l *lavaLog, raw []byte) *stream.Stream {
 
 // lavaBenchKeys are the host's keys of a LAVA boot's boot.bench, as
 // attemptBoot writes its own.
-func lavaBenchKeys(j job, rec *store.BootRecord, dir string, counted bool) []stream.KV {
+func lavaBenchKeys(j harness.PlannedBoot, rec *store.BootRecord, dir string, counted bool) []stream.KV {
 	kv := []stream.KV{
-		{Key: "kernel", Value: j.info.Label},
-		{Key: "kernel-package", Value: KernelDesc(j.info)},
-		{Key: "kernel-sha256", Value: j.info.SHA256},
-		{Key: "config", Value: j.config.Name},
+		{Key: "kernel", Value: j.Info.Label},
+		{Key: "kernel-package", Value: harness.KernelDesc(j.Info)},
+		{Key: "kernel-sha256", Value: j.Info.SHA256},
+		{Key: "config", Value: j.Config.Name},
 		{Key: "accel", Value: rec.Accel},
 		{Key: "qemu-version", Value: rec.QEMUVersion},
 		{Key: "machine", Value: rec.Machine},
@@ -315,7 +316,7 @@ func lavaImageID(path string) string {
 	}
 	for _, a := range def.Actions {
 		if u := a.Deploy.Images.Ramdisk.URL; u != "" {
-			return imageID(u)
+			return harness.ImageID(u)
 		}
 	}
 	return ""
