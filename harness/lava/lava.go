@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"kharness/guest"
 	"kharness/harness"
 	"kharness/harness/vm"
 	"kharness/results/wire"
@@ -112,7 +111,7 @@ func WriteLava(ctx context.Context, opt harness.RunOptions, lo LavaOptions) ([]L
 func lavaJob(opt harness.RunOptions, lo LavaOptions, j harness.PlannedBoot, image, plugin, dir string) (job, device []byte, err error) {
 	vmo := j.VM
 	if plugin != "" {
-		vmo.Cmdline += " " + strings.Join(guest.Params{Insns: true}.Args(), " ")
+		vmo.Cmdline += harness.CountedArgs(j.Config.Cmdline)
 	}
 	// LAVA puts the kernel's arguments in double quotes on the QEMU
 	// command line and fills in {kernel}: neither may appear inside.
