@@ -58,31 +58,6 @@ type HistoryOptions struct {
 	Run harness.RunOptions
 }
 
-// HistoryRecord is DIR/<key>/history.json, written when a kernel's boots
-// end: the next invocation skips the kernel.
-type HistoryRecord struct {
-	Kernel   store.KernelInfo `json:"kernel"`
-	Upstream string           `json:"upstream"`
-	Status   string           `json:"status"` // "complete" or "failed"
-	Reason   string           `json:"reason,omitempty"`
-	Boots    int              `json:"boots"`
-	Started  time.Time        `json:"started"`
-	Wall     float64          `json:"wall_seconds"`
-	Benches  []HistoryPoint   `json:"benchmarks"`
-}
-
-// HistoryPoint is one benchmark's exact kernel instructions per operation
-// on one kernel, with its functions.
-type HistoryPoint struct {
-	Name   string    `json:"benchmark"`
-	Kinsns float64   `json:"kinsns_per_op"`
-	Boots  []float64 `json:"boots"` // each profiled boot's kinsns/op
-	// Boot is the directory of the boot the functions come from (one with
-	// the most common count), relative to the history's directory.
-	Boot  string             `json:"boot"`
-	Funcs map[string]float64 `json:"functions"` // kernel instructions per operation
-}
-
 // HistoryResult is what one invocation did.
 type HistoryResult struct {
 	Ran, Skipped, Failed []string
@@ -142,6 +117,12 @@ func History(ctx context.Context, o HistoryOptions) (*HistoryResult, error) {
 		var rec HistoryRecord
 		err := store.ReadJSON(filepath.Join(o.Dir, historyKey(c), historyFile), &rec)
 		switch {
+		case err == nil && rec.Method != HistoryMethod:
+			p.Logf("history: %s was counted by method %d, this kharness counts by %d: counting it again", historyKey(c), rec.Method, HistoryMethod)
+			if err := os.RemoveAll(filepath.Join(o.Dir, historyKey(c))); err != nil {
+				return nil, fmt.Errorf("history: %w", err)
+			}
+			todo = append(todo, i)
 		case err == nil && (rec.Status == "complete" || !o.RetryFailed):
 			res.Records[i] = &rec
 			res.Skipped = append(res.Skipped, historyKey(c))
@@ -232,7 +213,7 @@ const historyConfigName = "history"
 func historyKernel(ctx context.Context, o HistoryOptions, c kernels.Candidate) (*HistoryRecord, error) {
 	key := historyKey(c)
 	dir := filepath.Join(o.Dir, key)
-	rec := &HistoryRecord{Kernel: store.KernelInfo{Label: harness.KernelLabel(c), Package: c.Package, Version: c.Version, Suite: c.Suite, Release: c.Release},
+	rec := &HistoryRecord{Method: HistoryMethod, Kernel: store.KernelInfo{Label: harness.KernelLabel(c), Package: c.Package, Version: c.Version, Suite: c.Suite, Release: c.Release},
 		Upstream: c.Upstream, Started: time.Now().UTC()}
 	var err error
 	for boots := 1; boots <= o.MaxBoots; boots++ {
