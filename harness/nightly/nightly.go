@@ -32,6 +32,34 @@ type NightlyOptions struct {
 	History     string // one run directory a kernel, plus report.html
 	RetryFailed bool   // run again kernels recorded as failed
 	Run         harness.RunOptions
+	// List lists the kernels of one [[kernel]] entry that Debian
+	// publishes now; nil is DebianKernels. (Tests give a list that grows
+	// between nights: Debian publishing a kernel is not an event a test
+	// can cause.)
+	List func(context.Context, harness.KernelConfig) ([]kernels.Candidate, error)
+}
+
+// DebianKernels lists the kernels of kc that Debian's index holds now:
+// every package of its family (in the system's suites, or in the suites
+// it names through the archive), or its one package.
+func DebianKernels(cacheDir string, logf func(string, ...any)) func(context.Context, harness.KernelConfig) ([]kernels.Candidate, error) {
+	return func(ctx context.Context, kc harness.KernelConfig) ([]kernels.Candidate, error) {
+		switch {
+		case kc.Family != "" && kc.Suite != "":
+			// Watch the family in a Debian suite beyond the system's
+			// lists ("all": every suite kharness knows).
+			a, err := kernels.OpenArchive(cacheDir)
+			if err != nil {
+				return nil, err
+			}
+			a.Logf = logf
+			return a.Family(ctx, kc.Family, kc.Flavour, kc.Suite)
+		case kc.Family != "":
+			return kernels.ListFamily(ctx, kc.Family, kc.Flavour)
+		}
+		c, err := kernels.Resolve(ctx, kc.Source())
+		return []kernels.Candidate{c}, err
+	}
 }
 
 // NightlyRecord is HISTORY/<kernel>/nightly.json: written when a kernel's
@@ -70,25 +98,12 @@ func Nightly(ctx context.Context, opt NightlyOptions) (*NightlyResult, error) {
 	}
 	var todo []nightlyTodo
 	res := &NightlyResult{}
+	list := opt.List
+	if list == nil {
+		list = DebianKernels(opt.Run.CacheDir, p.Logf)
+	}
 	for _, kc := range cfg.Kernels {
-		var cs []kernels.Candidate
-		var err error
-		switch {
-		case kc.Family != "" && kc.Suite != "":
-			// Watch the family in a Debian suite beyond the system's
-			// lists ("all": every suite kharness knows).
-			var a *kernels.Archive
-			if a, err = kernels.OpenArchive(opt.Run.CacheDir); err == nil {
-				a.Logf = p.Logf
-				cs, err = a.Family(ctx, kc.Family, kc.Flavour, kc.Suite)
-			}
-		case kc.Family != "":
-			cs, err = kernels.ListFamily(ctx, kc.Family, kc.Flavour)
-		default:
-			var c kernels.Candidate
-			c, err = kernels.Resolve(ctx, kc.Source())
-			cs = []kernels.Candidate{c}
-		}
+		cs, err := list(ctx, kc)
 		if err != nil {
 			return nil, fmt.Errorf("kernel %s: %w", kc.Name, err)
 		}
