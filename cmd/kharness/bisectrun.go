@@ -19,6 +19,7 @@ import (
 	"kharness/harness/vm"
 	"kharness/initramfs"
 	"kharness/kernels"
+	"kharness/results/stream"
 )
 
 // Exit codes of bisect-run, as `git bisect run` reads them: 0 good, 1 bad,
@@ -215,6 +216,15 @@ func (f *bisectRunFlags) reference() (*bisect.Reference, error) {
 		return nil, nil
 	}
 	ref, err := bisect.ReferenceValues(f.refRun, f.refCell, f.bench, bisect.MetricUnit(f.metric))
+	if err != nil && f.metric == bisect.MetricTime {
+		// Time boots the reference's kernel beside each step and judges
+		// by those boots: the run need only name the kernel. A run
+		// measured by count has no times (its boots were profiled, their
+		// times set aside), but names it as well.
+		if r, cerr := bisect.ReferenceValues(f.refRun, f.refCell, f.bench, stream.InsnsUnit); cerr == nil {
+			ref, err = r, nil
+		}
+	}
 	if err != nil && f.metric == bisect.MetricAuto {
 		if ref, err = bisect.ReferenceValues(f.refRun, f.refCell, f.bench, "sec/op"); err == nil {
 			f.metric = bisect.MetricTime
