@@ -157,3 +157,24 @@ func TestInsnsResultsClockChanged(t *testing.T) {
 		t.Errorf("a clock with a space: %v, want malformed", err)
 	}
 }
+
+// TestInsnsResultsLongStretchInterrupted: on a host so busy that most long
+// stretches carry an interrupt the short ones miss, the two lengths'
+// common counts agree with the common difference within a pair, yet the
+// count would be wrong (here 332.49 instead of 325 a getppid): twice the
+// short stretch less the long one, in the kernel, is below 0, so there is
+// no count, with the reason. A per-stretch constant (both lengths alike)
+// leaves the count as it is.
+func TestInsnsResultsLongStretchInterrupted(t *testing.T) {
+	s := insnsStream("insns BenchmarkNullSyscall/call=getppid iters=100 ops-per-iter=1 reps=3")
+	hit := "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 32525 32100\nS 65774 64949\nS 32525 32100\nS 65774 64949\nS 32525 32100\nS 65025 64200\n"
+	got, none, err := InsnsResults(s, []byte(hit))
+	if err != nil || len(got) != 0 || len(none) != 1 || !strings.Contains(none[0].Reason, "kernel work the short ones' lacks") {
+		t.Errorf("long stretches interrupted: %+v, %+v, %v; want no count and the reason", got, none, err)
+	}
+	constant := "insncount 2\n" + opens("NullSyscall/call=getppid") + "S 32531 32106\nS 65031 64206\nS 32531 32106\nS 65031 64206\nS 32531 32106\nS 65031 64206\n"
+	got, none, err = InsnsResults(s, []byte(constant))
+	if err != nil || len(none) != 0 || len(got) != 1 || got[0].Values[1] != (Value{321, KernelInsnsUnit}) {
+		t.Errorf("a constant per-stretch extra: %+v, %+v, %v; want 321 kinsns/op", got, none, err)
+	}
+}
