@@ -30,9 +30,7 @@ func fidelityCount(s *StreamWriter, p Params, in *Instance, c Calibration, b Ben
 	if err := runKrefCount(p.Kref, kref, cc, p.CountSched.effective()); err != nil {
 		return err
 	}
-	if len(in.Tasks) > 0 {
-		cc.Clock = readTrimmed(clocksourcePath)
-	}
+	cc.Clock = countClock(in)
 	return s.Comment(cc.Comment("Benchmark" + cName))
 }
 

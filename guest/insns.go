@@ -136,10 +136,17 @@ func countPhase(in *Instance, cn Counted, cp *CountPhase) error {
 	if err != nil {
 		return err
 	}
-	if len(in.Tasks) > 0 {
-		cn.Clock = readTrimmed(clocksourcePath)
-	}
+	cn.Clock = countClock(in)
 	return cp.Done(cn)
+}
+
+// countClock is Counted.Clock for a count phase of in just ended: the
+// kernel's clocksource where in has peer tasks, "" otherwise.
+func countClock(in *Instance) string {
+	if len(in.Tasks) == 0 {
+		return ""
+	}
+	return readTrimmed(clocksourcePath)
 }
 
 // countInsns runs in's count phase: cn.Tag's digits and a bench marker,

@@ -163,21 +163,22 @@ func SystemConfig(suite Suite, p Params) []ConfigPair {
 	if unix.Uname(&u) == nil {
 		release = unix.ByteSliceToString(u.Release[:])
 	}
+	cmdline, clock := readTrimmed("/proc/cmdline"), readTrimmed(clocksourcePath)
 	cfg := []ConfigPair{
 		{"goos", runtime.GOOS},
 		{"goarch", runtime.GOARCH},
 		{"kernel-release", release},
-		{"kernel-cmdline", readTrimmed("/proc/cmdline")},
+		{"kernel-cmdline", cmdline},
 		{"cpu-model", CPUInfo("model name")},
 		{wire.CPUVendorKey, CPUInfo("vendor_id")},
-		{"clocksource", readTrimmed(clocksourcePath)},
+		{"clocksource", clock},
 		{"guest-ncpu", strconv.Itoa(runtime.NumCPU())},
 		{"guest-benchtime", p.Benchtime.String()},
 		{"guest-count", strconv.Itoa(p.Count)},
 	}
 	if p.Insns {
 		cfg = append(cfg, ConfigPair{CountSchedKey, p.CountSched.Describe()},
-			ConfigPair{wire.InsnsClockKey, ClockDescribe(readTrimmed(clocksourcePath), readTrimmed("/proc/cmdline"))})
+			ConfigPair{wire.InsnsClockKey, ClockDescribe(clock, cmdline)})
 	}
 	if suite.Header != nil {
 		cfg = append(cfg, suite.Header(suite.selected(p))...)

@@ -97,20 +97,26 @@ func checkFreeSpace(dir string, need uint64) error {
 	return nil
 }
 
-// cellBoots is the boots each cell ends with: the config's, or Boots
-// where that is more, and one more under ProfileFirst for the profiled
-// boot, so that the timed rows keep every boot asked for.
+// askedBoots is the boots asked of each cell: the config's, or Boots
+// where that is more.
+func (o RunOptions) askedBoots() int { return max(o.Config.Boots, o.Boots) }
+
+// profileExtra tells whether each cell gets an extra, profiled boot 0:
+// under ProfileFirst, in cells of 2 boots or more.
+func (o RunOptions) profileExtra() bool { return o.ProfileFirst && o.askedBoots() >= 2 }
+
+// cellBoots is the boots each cell ends with: those asked, and one more
+// for ProfileFirst's profiled boot, so that the timed rows keep every
+// boot asked for.
 func (o RunOptions) cellBoots() int {
-	b := max(o.Config.Boots, o.Boots)
-	if o.ProfileFirst && b >= 2 {
-		b++
+	if o.profileExtra() {
+		return o.askedBoots() + 1
 	}
-	return b
+	return o.askedBoots()
 }
 
 // profiled tells whether boot b of a cell runs the profiling plugin: every
-// boot under Profile, boot 0 under ProfileFirst where the cell has an
-// extra boot for it.
+// boot under Profile, the extra boot 0 under ProfileFirst.
 func (o RunOptions) profiled(b int) bool {
-	return o.Profile || (o.ProfileFirst && b == 0 && max(o.Config.Boots, o.Boots) >= 2)
+	return o.Profile || (b == 0 && o.profileExtra())
 }

@@ -202,16 +202,19 @@ func list[T any](vs []T) string {
 // writeCountSettings writes how the switching benchmarks of t's boots were
 // counted (policy, clock), with a warning where the boots differ.
 func writeCountSettings(b *strings.Builder, t *stats.Table) {
-	for _, s := range t.InsnsSched {
-		fmt.Fprintf(b, "exact counts of switching benchmarks (pipe, socket, lat_ctx): %s\n", stream.Printable(s, 300))
-	}
-	if len(t.InsnsSched) > 1 {
-		fmt.Fprintf(b, "warning: the boots compared counted switches under %d different policies: their exact rows measure different paths\n", len(t.InsnsSched))
-	}
-	for _, s := range t.InsnsClock {
-		fmt.Fprintf(b, "exact counts' clock: %s\n", stream.Printable(s, 300))
-	}
-	if len(t.InsnsClock) > 1 {
-		fmt.Fprintf(b, "warning: the boots compared counted switches on %d different clock settings: their switch rows may measure different paths\n", len(t.InsnsClock))
+	for _, c := range []struct {
+		label string
+		vals  []string
+		warn  string // %d: how many settings
+	}{
+		{"exact counts of switching benchmarks (pipe, socket, lat_ctx)", t.InsnsSched, "counted switches under %d different policies: their exact rows measure different paths"},
+		{"exact counts' clock", t.InsnsClock, "counted switches on %d different clock settings: their switch rows may measure different paths"},
+	} {
+		for _, s := range c.vals {
+			fmt.Fprintf(b, "%s: %s\n", c.label, stream.Printable(s, 300))
+		}
+		if len(c.vals) > 1 {
+			fmt.Fprintf(b, "warning: the boots compared "+c.warn+"\n", len(c.vals))
+		}
 	}
 }
