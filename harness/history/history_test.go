@@ -41,7 +41,7 @@ func TestHistoryTwoKernels(t *testing.T) {
 	}
 	dir := t.TempDir()
 	o := HistoryOptions{Dir: dir, Bench: `NullSyscall/call=getppid$|Read/`,
-		Run: harness.RunOptions{CacheDir: harnesstest.Cache(t), SourceDir: srcDir, Progress: &harness.Progress{W: testWriter{t}}}}
+		Run: harness.RunOptions{CacheDir: harnesstest.Cache(t), SourceDir: srcDir, Progress: &harness.Progress{W: harnesstest.Log(t)}}}
 	// The third invocation finds the 6.1 kernel counted by an older
 	// method (before tsc=reliable) and counts it again; the fourth boots
 	// nothing.
@@ -77,14 +77,6 @@ func TestHistoryTwoKernels(t *testing.T) {
 		t.Fatalf("page of %d kernels, benchmarks %v", len(pg.Kernels), pg.Benches)
 	}
 	checkHistoryPage(t, dir, pg)
-}
-
-// testWriter logs what is written to it.
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(b), "\n"))
-	return len(b), nil
 }
 
 // checkHistoryPage checks a two-kernel history's page and table against

@@ -61,7 +61,7 @@ name = "default"
 	opt := NightlyOptions{History: history,
 		List: func(context.Context, harness.KernelConfig) ([]kernels.Candidate, error) { return index, nil },
 		Run: harness.RunOptions{Config: cfg, CacheDir: harnesstest.Cache(t), SourceDir: harnesstest.Source(t),
-			Jobs: 1, Progress: &harness.Progress{W: testWriter{t}}}}
+			Jobs: 1, Progress: &harness.Progress{W: harnesstest.Log(t)}}}
 	res, err := Nightly(ctx, opt)
 	if err != nil || len(res.Ran) != 1 || len(res.Findings) != 0 {
 		t.Fatalf("night 1: ran %v, findings %v, %v; want the one kernel and no finding (nothing before it)", res.Ran, res.Findings, err)
@@ -113,11 +113,4 @@ func kinsns(t *testing.T, dir string) float64 {
 	}
 	t.Fatalf("%s: no kinsns/op row of 2 boots or more", dir)
 	return 0
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(b []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(b), "\n"))
-	return len(b), nil
 }
