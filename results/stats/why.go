@@ -177,7 +177,7 @@ func (t *Table) attribute(boots []*store.BootRecord) {
 		}
 	}
 	if f.missing > 0 {
-		t.NoWhy = fmt.Sprintf("%d called exact cells name no functions (%s): `kharness run` profiles the first boot of each cell under TCG (-profile first, the default); `kharness attribute -a KERNEL -b KERNEL` any two kernels", f.missing, f.reason)
+		t.NoWhy = fmt.Sprintf("%d called exact cells name no functions (%s): `kharness run` profiles an extra first boot of each cell under TCG (-profile first, the default; a profiled boot whose stretches agree on no count names no functions); `kharness attribute -a KERNEL -b KERNEL` any two kernels", f.missing, f.reason)
 	}
 }
 
@@ -200,7 +200,7 @@ func (f *whyFinder) why(name string, base, c Cell, kd float64) *Why {
 		if len(sides[s]) == 0 {
 			f.missing++
 			if f.reason == "" {
-				f.reason = fmt.Sprintf("%s on %s/%s has no profiled boot", name, cell.Kernel, cell.Config)
+				f.reason = fmt.Sprintf("%s on %s/%s has no profiled boot that counted it", name, cell.Kernel, cell.Config)
 			}
 			return nil
 		}
